@@ -1,0 +1,121 @@
+/* sky — a node: one process running services on worker threads.
+ *
+ * Embedding the runtime in a C program:
+ *
+ *   sky_config cfg;
+ *   sky_config_init(&cfg);
+ *   cfg.threads = 2;
+ *   sky_node *node = sky_node_new(&cfg, err, sizeof err);
+ *   sky_node_register_module(node, &my_module);
+ *   sky_node_start(node);
+ *   sky_node_spawn(node, "my", "args", &addr);
+ *   sky_node_wait(node, -1);      // until a service calls sky_shutdown()
+ *   sky_node_free(node);          // stops, joins every thread, frees all
+ */
+#ifndef SKY_NODE_H
+#define SKY_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sky/error.h"
+#include "sky/msg.h"
+#include "sky/service.h"
+
+typedef struct sky_config {
+    int threads;               /* worker threads; 0 = number of cores */
+    uint16_t node_id;          /* 0..65535: the high 16 bits of addresses */
+    const char *node_name;     /* for logs; default "sky" */
+    const char *module_path;   /* ';'-separated patterns, '?' = module name */
+    const char *service_path;  /* ';'-separated patterns for Lua services */
+    const char *log_path;      /* NULL = stderr */
+    int log_level;             /* SKY_LOG_*: lines above it are dropped */
+    size_t mailbox_limit;      /* default bound per service (messages) */
+    size_t overload_warn;      /* first queue length that logs a warning */
+    int call_timeout_ms;       /* default call deadline */
+    int batch;                 /* messages a service handles per turn */
+    size_t max_services;       /* services alive at once */
+} sky_config;
+
+/* Fills *cfg with the defaults: threads 0, node_id 1, module_path
+ * "./?.so", mailbox_limit 65536, overload_warn 1024, call_timeout_ms 5000,
+ * batch 32, max_services 1<<22. */
+void sky_config_init(sky_config *cfg);
+
+/* Creates a node (no threads yet). On error returns NULL and writes a
+ * message naming the bad setting to err (if not NULL). The config's strings
+ * are copied. */
+sky_node *sky_node_new(const sky_config *cfg, char *err, size_t errsize);
+
+/* Makes `mod` spawnable by name without dlopen. `mod` must outlive the
+ * node. Returns 0, SKY_EINVAL or SKY_EEXIST. */
+SKY_MUST_CHECK int sky_node_register_module(sky_node *node, const sky_module *mod);
+
+/* Starts the loop thread, the workers and the logger service. Returns 0 or
+ * SKY_EINVAL (already started). */
+SKY_MUST_CHECK int sky_node_start(sky_node *node);
+
+/* Spawns a service from outside any service (see sky_spawn()). On a
+ * missing module, err (if not NULL) names the paths searched. */
+SKY_MUST_CHECK int sky_node_spawn(sky_node *node, const char *module, const char *args, sky_addr_t *out,
+                                  char *err, size_t errsize);
+
+/* Sends from outside any service: source is SKY_ADDR_NONE. Same ownership
+ * and errors as sky_send(). */
+SKY_MUST_CHECK int sky_node_send(sky_node *node, sky_addr_t to, sky_msg *msg);
+
+/* Calls `to` from outside any service and blocks until the answer, the
+ * deadline (timeout_ms <= 0: node default) or node shutdown. Takes
+ * ownership of req->data. On 0, *reply holds the response and its data is
+ * the caller's to free(). On an error reply, returns its code and, if
+ * errbuf is given, its text. */
+SKY_MUST_CHECK int sky_node_call(sky_node *node, sky_addr_t to, sky_msg *req, int timeout_ms, sky_msg *reply,
+                                 char *errbuf, size_t errsize);
+
+/* The address registered under `name`, or SKY_ADDR_NONE. */
+sky_addr_t sky_node_whereis(sky_node *node, const char *name);
+
+/* Asks service `who` to exit. Returns 0 or SKY_ENOSVC. */
+SKY_MUST_CHECK int sky_node_kill(sky_node *node, sky_addr_t who);
+
+/* Requests shutdown; sky_node_wait() then returns. Safe from any thread
+ * and from a signal handler. */
+void sky_node_shutdown(sky_node *node);
+
+/* Blocks until shutdown is requested (timeout_ms < 0: no limit). Returns 0,
+ * or SKY_ETIMEDOUT if the time passed first. */
+int sky_node_wait(sky_node *node, int timeout_ms);
+
+/* Stops the node if it runs (workers finish the message in hand; mail still
+ * queued is freed and its requests answered with SKY_ESTOPPED), joins every
+ * thread, releases every service and frees everything. NULL is a no-op. */
+void sky_node_free(sky_node *node);
+
+/* Counters of one service. */
+typedef struct sky_service_stat {
+    uint64_t received;   /* messages handled */
+    uint64_t sent;       /* messages sent */
+    uint64_t dropped;    /* sends refused because its mailbox was full */
+    uint64_t bad;        /* payloads rejected (SKY_EBADMSG) */
+    uint64_t errors;     /* handler failures */
+    size_t queued;       /* messages waiting now */
+    size_t limit;        /* its mailbox bound */
+} sky_service_stat;
+
+/* Node-wide counters. */
+typedef struct sky_node_stat {
+    uint64_t services;        /* alive now */
+    uint64_t spawned;         /* ever */
+    uint64_t messages;        /* handled */
+    uint64_t dropped;         /* sends refused with SKY_EBUSY */
+    uint64_t late_replies;    /* replies that came after their deadline */
+    uint64_t wakeups;         /* times a sleeping worker was woken */
+} sky_node_stat;
+
+/* Returns 0 or SKY_ENOSVC. */
+SKY_MUST_CHECK int sky_service_stat_get(sky_node *node, sky_addr_t who, sky_service_stat *out);
+void sky_node_stat_get(sky_node *node, sky_node_stat *out);
+
+/* The node's id and configured default call deadline. */
+uint16_t sky_node_id(sky_node *node);
+
+#endif

@@ -1,0 +1,175 @@
+/* sky — services: the module API and what a running service can do.
+ *
+ * A service is an actor: private state, one mailbox, and a handler that sees
+ * one message at a time. At most one worker runs a given service at once, so
+ * service code needs no locks. Every function here takes the service's own
+ * context and must be called from that service's init or handler (or from a
+ * reply callback, which runs as a handler too).
+ *
+ *   static int echo_handle(void *st, sky_ctx *ctx, const sky_msg *m) {
+ *       if (m->kind == SKY_REQUEST)
+ *           return sky_reply_copy(ctx, m, m->type_id, m->data, m->size);
+ *       return 0;
+ *   }
+ *   const sky_module sky_module_echo = { "echo", NULL, NULL, echo_handle, NULL };
+ */
+#ifndef SKY_SERVICE_H
+#define SKY_SERVICE_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include "sky/error.h"
+#include "sky/msg.h"
+
+typedef struct sky_ctx sky_ctx;
+typedef struct sky_node sky_node;
+
+/* A C service type. Every member but `name` and `handle` may be NULL.
+ *
+ * create()  allocates the instance state (NULL state is allowed).
+ * init()    runs once, before any message, on the spawner's thread; `args`
+ *           is the spawn argument string (never NULL). A non-zero return
+ *           fails the spawn with that code and the instance is released.
+ * handle()  handles one message. A negative return is logged and, for a
+ *           request that was not answered, sent back as an error reply.
+ * release() frees the instance state after the service has exited.
+ *
+ * A module built as a shared object exports it as
+ * `const sky_module sky_module_<name>`; a program that embeds the runtime
+ * may instead register it with sky_node_register_module(). */
+typedef struct sky_module {
+    const char *name;
+    void *(*create)(void);
+    int (*init)(void *state, sky_ctx *ctx, const char *args);
+    int (*handle)(void *state, sky_ctx *ctx, const sky_msg *msg);
+    void (*release)(void *state);
+} sky_module;
+
+/* ---- identity ---------------------------------------------------------- */
+
+/* This service's address. */
+sky_addr_t sky_self(sky_ctx *ctx);
+
+/* The node this service runs on. */
+sky_node *sky_ctx_node(sky_ctx *ctx);
+
+/* ---- spawning and exiting ---------------------------------------------- */
+
+/* Starts a service of `module` (loaded if needed) and runs its init with
+ * `args` (NULL = ""). On success stores the new address in *out (if not
+ * NULL) and returns 0; else SKY_ENOENT (no such module), SKY_ESTOPPED, or
+ * the code init returned. */
+SKY_MUST_CHECK int sky_spawn(sky_ctx *ctx, const char *module, const char *args, sky_addr_t *out);
+
+/* Ends this service once the current handler returns: its name is removed,
+ * requests still in its mailbox and deferred requests get SKY_EEXIT error
+ * replies, its own pending calls are dropped, and its state is released. */
+void sky_exit(sky_ctx *ctx);
+
+/* Asks service `who` to exit, ahead of its ordinary mail. Returns 0 or
+ * SKY_ENOSVC. */
+SKY_MUST_CHECK int sky_kill(sky_ctx *ctx, sky_addr_t who);
+
+/* Asks the node to shut down (the launcher then exits 0). */
+void sky_shutdown(sky_ctx *ctx);
+
+/* ---- names ------------------------------------------------------------- */
+
+/* Registers this service under `name` (node-local). Returns 0, SKY_EINVAL
+ * (empty or longer than 63 bytes) or SKY_EEXIST. The name is removed when
+ * the service exits. */
+SKY_MUST_CHECK int sky_register(sky_ctx *ctx, const char *name);
+
+/* The address registered under `name`, or SKY_ADDR_NONE. */
+sky_addr_t sky_whereis(sky_ctx *ctx, const char *name);
+
+/* ---- sending ----------------------------------------------------------- */
+
+/* Queues msg->data (msg->size bytes) for `to` with kind SKY_ONEWAY or
+ * SKY_TEXT (msg->kind; 0 means oneway) and msg->type_id. Always takes
+ * ownership of msg->data, freeing it on failure too. Returns 0, SKY_ENOSVC
+ * (unknown or dead address) or SKY_EBUSY (mailbox full; counted as a drop). */
+SKY_MUST_CHECK int sky_send(sky_ctx *ctx, sky_addr_t to, sky_msg *msg);
+
+/* Like sky_send with kind SKY_ONEWAY, but copies `size` bytes from `data`;
+ * the caller keeps its buffer. Small payloads need no allocation. */
+SKY_MUST_CHECK int sky_send_copy(sky_ctx *ctx, sky_addr_t to, uint32_t type_id, const void *data,
+                                 size_t size);
+
+/* ---- calls ------------------------------------------------------------- */
+
+/* Called exactly once per successful sky_call(): status 0 with the response,
+ * or a negative code: with an error reply (reply->kind == SKY_ERROR, its
+ * payload a sky.Status; see sky_error_text()), or with reply == NULL when
+ * the deadline passed (SKY_ETIMEDOUT) or the service exited (SKY_EEXIT).
+ * It runs as part of this service's handling, on its worker. */
+typedef void sky_reply_fn(sky_ctx *ctx, int status, const sky_msg *reply, void *ud);
+
+/* Sends req as a request to `to` and arranges for cb(ud) to get the answer.
+ * timeout_ms <= 0 means the node default (5 s unless configured). Always
+ * takes ownership of req->data. Returns 0 (cb will be called), or fails at
+ * once with SKY_ENOSVC or SKY_EBUSY (cb will not be called). A reply that
+ * arrives after the deadline is dropped. */
+SKY_MUST_CHECK int sky_call(sky_ctx *ctx, sky_addr_t to, sky_msg *req, int timeout_ms, sky_reply_fn *cb,
+                            void *ud);
+
+/* ---- replying ---------------------------------------------------------- */
+
+/* A request to answer later: see sky_defer(). */
+typedef struct sky_token {
+    sky_addr_t to;
+    uint32_t session;
+} sky_token;
+
+/* Answers request `req` (the message being handled) with resp->data, taking
+ * ownership of it. Returns 0 or SKY_ENOSVC (the caller is gone; not an error
+ * worth more than a count). */
+int sky_reply(sky_ctx *ctx, const sky_msg *req, sky_msg *resp);
+
+/* Like sky_reply, copying `size` bytes from `data`. */
+int sky_reply_copy(sky_ctx *ctx, const sky_msg *req, uint32_t type_id, const void *data, size_t size);
+
+/* Answers request `req` with an error reply carrying `code` (< 0) and `text`. */
+int sky_reply_error(sky_ctx *ctx, const sky_msg *req, int code, const char *text);
+
+/* Takes over the answer to request `req`: the handler may return without
+ * replying and answer later with sky_respond() or sky_respond_error(). If
+ * the service exits first, the caller gets SKY_EEXIT. */
+sky_token sky_defer(sky_ctx *ctx, const sky_msg *req);
+
+/* Answers a deferred request; takes ownership of resp->data. Returns 0,
+ * SKY_EINVAL (unknown or already answered token) or SKY_ENOSVC. */
+int sky_respond(sky_ctx *ctx, sky_token tok, sky_msg *resp);
+int sky_respond_error(sky_ctx *ctx, sky_token tok, int code, const char *text);
+
+/* Returns the message of an error reply (the sky.Status text) in buf, or
+ * sky_strerror(code) when it has none. Always NUL-terminates buf. */
+const char *sky_error_text(const sky_msg *reply, int code, char *buf, size_t bufsize);
+
+/* Moves the current message's payload out of the runtime: returns a buffer
+ * the caller now owns (free with free()), or NULL for an empty payload. */
+void *sky_take_data(sky_ctx *ctx, const sky_msg *msg);
+
+/* ---- timers ------------------------------------------------------------ */
+
+/* After `ms` milliseconds (0 = as soon as possible) this service gets a
+ * SKY_TIMER message carrying `session`. Returns 0 or SKY_ESTOPPED. */
+SKY_MUST_CHECK int sky_timeout(sky_ctx *ctx, int ms, uint32_t session);
+
+/* Milliseconds since the node started (monotonic). */
+uint64_t sky_now(sky_ctx *ctx);
+
+/* ---- mailbox ----------------------------------------------------------- */
+
+/* Sets this service's mailbox bound (messages). 0 = the node default. */
+void sky_set_mailbox_limit(sky_ctx *ctx, size_t limit);
+
+/* ---- logging ----------------------------------------------------------- */
+
+enum sky_log_level { SKY_LOG_ERROR = 0, SKY_LOG_WARN = 1, SKY_LOG_INFO = 2, SKY_LOG_DEBUG = 3 };
+
+/* Sends a line to the node's logger, tagged with this service's address. */
+void sky_log(sky_ctx *ctx, int level, const char *fmt, ...) SKY_PRINTF(3, 4);
+void sky_vlog(sky_ctx *ctx, int level, const char *fmt, va_list ap);
+
+#endif

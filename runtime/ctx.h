@@ -1,0 +1,20 @@
+/* Helpers shared by service.c and ctx.c. */
+#ifndef SKY__CTX_H
+#define SKY__CTX_H
+
+#include <stdatomic.h>
+#include "service.h"
+
+/* Bumps a counter that only its owner writes: a plain load and store
+ * (no locked instruction), yet safe for other threads to read. */
+#define SKY__BUMP(c) \
+    atomic_store_explicit(&(c), atomic_load_explicit(&(c), memory_order_relaxed) + 1, memory_order_relaxed)
+
+/* Sends an error reply {code, text} from s to `to` for `session`. */
+int sky__post_error(sky__service *s, sky_addr_t to, uint32_t session, int code, const char *text);
+
+/* The status code of an error reply: its sky.Status code, or SKY_EFAIL
+ * when the payload carries none. */
+int sky__reply_status(const sky_msg *reply);
+
+#endif

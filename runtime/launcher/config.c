@@ -1,0 +1,451 @@
+/* The launcher's config file. The file is trusted no more than it must be:
+ * it runs as text only, in an environment without io, os, require or load,
+ * under a memory limit and an instruction budget, so a typo or an endless
+ * loop ends in a message instead of a hung or half-configured node. */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "config.h"
+
+#define MEMORY_LIMIT ((size_t)64 << 20)
+#define HOOK_EVERY 10000        /* instructions between two hook calls */
+#define HOOK_CALLS 10000        /* hook calls allowed: 10^8 instructions */
+
+#if SIZE_MAX >= LLONG_MAX
+#define SIZE_LIMIT LLONG_MAX
+#else
+#define SIZE_LIMIT ((long long)SIZE_MAX)
+#endif
+
+enum kind { K_INT, K_STR, K_LEVEL };
+
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t off;              /* of the field in sky_launcher_config */
+    long long min, max;      /* K_INT */
+    int flags;
+};
+
+#define REQUIRED 1
+#define MAY_BE_EMPTY 2
+
+#define OFF(f) offsetof(struct sky_launcher_config, f)
+
+/* Checked in this order, so the first bad key in it is the one reported. */
+static const struct key keys[] = {
+    {"threads", K_INT, OFF(threads), 1, 1024, 0},
+    {"node_id", K_INT, OFF(node_id), 0, 65535, 0},
+    {"node_name", K_STR, OFF(node_name), 0, 0, 0},
+    {"module_path", K_STR, OFF(module_path), 0, 0, 0},
+    {"service_path", K_STR, OFF(service_path), 0, 0, 0},
+    {"bootstrap", K_STR, OFF(bootstrap), 0, 0, REQUIRED},
+    {"bootstrap_args", K_STR, OFF(bootstrap_args), 0, 0, MAY_BE_EMPTY},
+    {"log", K_STR, OFF(log_path), 0, 0, 0},
+    {"log_level", K_LEVEL, OFF(log_level), 0, 0, 0},
+    {"mailbox_limit", K_INT, OFF(mailbox_limit), 1, SIZE_LIMIT, 0},
+    {"overload_warn", K_INT, OFF(overload_warn), 1, SIZE_LIMIT, 0},
+    {"call_timeout_ms", K_INT, OFF(call_timeout_ms), 1, INT_MAX, 0},
+    {"batch", K_INT, OFF(batch), 1, INT_MAX, 0},
+    {"max_services", K_INT, OFF(max_services), 1, SIZE_LIMIT, 0},
+};
+
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static const char *const levels[] = {"error", "warn", "info", "debug"}; /* SKY_LOG_* order */
+
+/* What the sandbox offers besides the config's own assignments. */
+static const char *const safe_base[] = {
+    "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget",
+    "rawlen", "rawset", "select", "setmetatable", "tonumber", "tostring", "type", "xpcall",
+    "_VERSION", NULL,
+};
+
+static const luaL_Reg safe_libs[] = {
+    {LUA_STRLIBNAME, luaopen_string},
+    {LUA_MATHLIBNAME, luaopen_math},
+    {LUA_TABLIBNAME, luaopen_table},
+    {LUA_UTF8LIBNAME, luaopen_utf8},
+    {NULL, NULL},
+};
+
+struct budget {
+    size_t used;
+    unsigned hook_calls;
+};
+
+struct load {
+    const char *path;
+    struct sky_launcher_config *out;
+};
+
+static void reset(struct sky_launcher_config *lc)
+{
+    memset(lc, 0, sizeof *lc);
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].kind != K_STR)
+            *(long long *)((char *)lc + keys[i].off) = -1;
+}
+
+void sky_launcher_deinit(struct sky_launcher_config *lc)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].kind == K_STR)
+            free(*(char **)((char *)lc + keys[i].off));
+    reset(lc);
+}
+
+void sky_launcher_apply(const struct sky_launcher_config *lc, sky_config *cfg)
+{
+    if (lc->threads >= 0)
+        cfg->threads = (int)lc->threads;
+    if (lc->node_id >= 0)
+        cfg->node_id = (uint16_t)lc->node_id;
+    if (lc->node_name)
+        cfg->node_name = lc->node_name;
+    if (lc->module_path)
+        cfg->module_path = lc->module_path;
+    if (lc->service_path)
+        cfg->service_path = lc->service_path;
+    if (lc->log_path)
+        cfg->log_path = lc->log_path;
+    if (lc->log_level >= 0)
+        cfg->log_level = (int)lc->log_level;
+    if (lc->mailbox_limit >= 0)
+        cfg->mailbox_limit = (size_t)lc->mailbox_limit;
+    if (lc->overload_warn >= 0)
+        cfg->overload_warn = (size_t)lc->overload_warn;
+    if (lc->call_timeout_ms >= 0)
+        cfg->call_timeout_ms = (int)lc->call_timeout_ms;
+    if (lc->batch >= 0)
+        cfg->batch = (int)lc->batch;
+    if (lc->max_services >= 0)
+        cfg->max_services = (size_t)lc->max_services;
+}
+
+/* ---- the sandbox ---------------------------------------------------------- */
+
+static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct budget *b = ud;
+
+    if (ptr == NULL)
+        osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        b->used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && nsize - osize > MEMORY_LIMIT - b->used)
+        return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p)
+        b->used = b->used - osize + nsize;
+    return p;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    void *ud;
+    struct budget *b;
+
+    (void)ar;
+    lua_getallocf(L, &ud);
+    b = ud;
+    if (++b->hook_calls > HOOK_CALLS) {
+        luaL_where(L, 0);
+        lua_pushstring(L, "config runs too long (more than 10^8 instructions)");
+        lua_concat(L, 2);
+        lua_error(L);
+    }
+}
+
+/* env(name [, default]): the environment variable, or default when it is
+ * unset or empty (like the shell's ${NAME:-default}). */
+static int l_env(lua_State *L)
+{
+    const char *v = getenv(luaL_checkstring(L, 1));
+
+    if (v && *v) {
+        lua_pushstring(L, v);
+        return 1;
+    }
+    lua_settop(L, 2);
+    return 1;
+}
+
+/* Pushes the table the chunk runs in: empty, so that every key in it after
+ * the run was assigned by the file, and reading the safe functions through
+ * a protected metatable. */
+static void push_sandbox(lua_State *L)
+{
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+    int g = lua_gettop(L);
+    lua_newtable(L);
+    int base = lua_gettop(L);
+    for (const char *const *n = safe_base; *n; n++) {
+        lua_getfield(L, g, *n);
+        lua_setfield(L, base, *n);
+    }
+    for (const luaL_Reg *lib = safe_libs; lib->name; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 0);
+        lua_setfield(L, base, lib->name);
+    }
+    lua_pushcfunction(L, l_env);
+    lua_setfield(L, base, "env");
+
+    lua_newtable(L);                     /* the environment */
+    lua_createtable(L, 0, 2);            /* its metatable */
+    lua_pushvalue(L, base);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_replace(L, g);
+    lua_settop(L, g);
+}
+
+/* ---- checking the keys ------------------------------------------------------ */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[64];
+
+    if (lb >= sizeof row / sizeof row[0] || la >= 64)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static const struct key *find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* A close spelling, else a key that contains the name or is contained in
+ * it ("logfile" -> "log", "timeout" -> "call_timeout_ms"). */
+static const char *suggest(const char *name)
+{
+    size_t best_d = 3, len = strlen(name);
+    const char *best = NULL;
+
+    for (size_t i = 0; i < NKEYS; i++) {
+        size_t d = edit_distance(name, keys[i].name);
+        if (d < best_d && d < len) {
+            best = keys[i].name;
+            best_d = d;
+        }
+    }
+    for (size_t i = 0; !best && i < NKEYS && len >= 3; i++)
+        if (strlen(keys[i].name) >= 3 && (strstr(keys[i].name, name) || strstr(name, keys[i].name)))
+            best = keys[i].name;
+    return best;
+}
+
+static int unknown_key(lua_State *L, const char *path, const char *name, int type)
+{
+    const char *best = suggest(name);
+
+    if (best)
+        return luaL_error(L, "%s: unknown key '%s' (did you mean '%s'?)", path, name, best);
+    if (type == LUA_TFUNCTION)
+        return luaL_error(L, "%s: unknown key '%s' (declare helper functions 'local')", path, name);
+    return luaL_error(L, "%s: unknown key '%s'", path, name);
+}
+
+/* Reports the unknown key that sorts first, so the message does not depend
+ * on table order. */
+static void check_unknown(lua_State *L, int env, const char *path)
+{
+    const char *first = NULL;
+    int first_type = LUA_TNIL;
+
+    lua_pushnil(L);
+    while (lua_next(L, env)) {
+        int type = lua_type(L, -1);
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "%s: unknown key of type %s (settings are names)", path, luaL_typename(L, -1));
+        const char *k = lua_tostring(L, -1);
+        if (!find_key(k) && (!first || strcmp(k, first) < 0)) {
+            first = k;     /* stays valid: the table anchors it */
+            first_type = type;
+        }
+    }
+    if (first)
+        unknown_key(L, path, first, first_type);
+}
+
+static long long check_int(lua_State *L, const char *path, const struct key *k)
+{
+    int isint = 0;
+
+    if (lua_type(L, -1) != LUA_TNUMBER)
+        luaL_error(L, "%s: key '%s': expected integer, got %s", path, k->name, luaL_typename(L, -1));
+    lua_Integer v = lua_tointegerx(L, -1, &isint);
+    if (!isint)
+        luaL_error(L, "%s: key '%s': expected integer, got %f", path, k->name, lua_tonumber(L, -1));
+    if (v < k->min || v > k->max) {
+        if (k->max == SIZE_LIMIT)
+            luaL_error(L, "%s: key '%s': expected integer >= %I, got %I", path, k->name,
+                       (lua_Integer)k->min, v);
+        luaL_error(L, "%s: key '%s': expected integer in %I..%I, got %I", path, k->name,
+                   (lua_Integer)k->min, (lua_Integer)k->max, v);
+    }
+    return v;
+}
+
+static const char *check_str(lua_State *L, const char *path, const struct key *k)
+{
+    size_t len;
+
+    if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "%s: key '%s': expected string, got %s", path, k->name, luaL_typename(L, -1));
+    const char *s = lua_tolstring(L, -1, &len);
+    if (len == 0 && !(k->flags & MAY_BE_EMPTY))
+        luaL_error(L, "%s: key '%s': expected non-empty string, got \"\"", path, k->name);
+    if (strlen(s) != len)
+        luaL_error(L, "%s: key '%s': string contains a NUL byte", path, k->name);
+    return s;
+}
+
+static void check_known(lua_State *L, int env, struct load *ld)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        void *field = (char *)ld->out + k->off;
+
+        lua_pushstring(L, k->name);
+        if (lua_rawget(L, env) == LUA_TNIL) {
+            if (k->flags & REQUIRED)
+                luaL_error(L, "%s: missing required key '%s'", ld->path, k->name);
+            lua_pop(L, 1);
+            continue;
+        }
+        if (k->kind == K_INT) {
+            *(long long *)field = check_int(L, ld->path, k);
+        } else if (k->kind == K_STR) {
+            char *copy = strdup(check_str(L, ld->path, k));
+            if (!copy)
+                luaL_error(L, "%s: out of memory", ld->path);
+            *(char **)field = copy;
+        } else {
+            const char *s = check_str(L, ld->path, k);
+            long long level = -1;
+            for (size_t j = 0; j < sizeof levels / sizeof levels[0]; j++)
+                if (strcmp(s, levels[j]) == 0)
+                    level = (long long)j;
+            if (level < 0)
+                luaL_error(L, "%s: key '%s': expected \"error\", \"warn\", \"info\" or \"debug\", got \"%s\"",
+                           ld->path, k->name, s);
+            *(long long *)field = level;
+        }
+        lua_pop(L, 1);
+    }
+    if (!ld->out->bootstrap_args) {
+        ld->out->bootstrap_args = strdup("");
+        if (!ld->out->bootstrap_args)
+            luaL_error(L, "%s: out of memory", ld->path);
+    }
+}
+
+/* Runs in protected mode: every Lua error, out-of-memory included, ends up
+ * as the message of sky_launcher_load(). */
+static int load_protected(lua_State *L)
+{
+    struct load *ld = lua_touserdata(L, 1);
+
+    push_sandbox(L);
+    int env = lua_gettop(L);
+    if (luaL_loadfilex(L, ld->path, "t") != LUA_OK) {
+        /* Lua's own message for this one does not name the file. */
+        if (strstr(lua_tostring(L, -1), "binary chunk"))
+            return luaL_error(L, "%s: not a text file (compiled Lua is not accepted)", ld->path);
+        return lua_error(L);
+    }
+    lua_pushvalue(L, env);
+    lua_setupvalue(L, -2, 1);            /* a main chunk's only upvalue is _ENV */
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    lua_call(L, 0, 0);
+    lua_sethook(L, NULL, 0, 0);
+    check_unknown(L, env, ld->path);
+    check_known(L, env, ld);
+    return 0;
+}
+
+/* Opening the file first gives "No such file or directory" and "is a
+ * directory" messages that name the file the way the user wrote it. */
+static int check_readable(const char *path, char *err, size_t errsize)
+{
+    struct stat st;
+    FILE *f = fopen(path, "r");
+
+    if (!f) {
+        snprintf(err, errsize, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    int isdir = fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode);
+    fclose(f);
+    if (isdir) {
+        snprintf(err, errsize, "%s: is a directory", path);
+        return -1;
+    }
+    return 0;
+}
+
+int sky_launcher_load(const char *path, struct sky_launcher_config *out, char *err, size_t errsize)
+{
+    struct budget budget = {0, 0};
+    struct load ld = {path, out};
+
+    reset(out);
+    if (check_readable(path, err, errsize) != 0)
+        return -1;
+    lua_State *L = lua_newstate(limited_alloc, &budget);
+    if (!L) {
+        snprintf(err, errsize, "%s: out of memory", path);
+        return -1;
+    }
+    lua_pushcfunction(L, load_protected);
+    lua_pushlightuserdata(L, &ld);
+    int status = lua_pcall(L, 1, 0, 0);
+    if (status != LUA_OK) {
+        if (status == LUA_ERRMEM)
+            snprintf(err, errsize, "%s: out of memory (limit %zu MiB)", path, MEMORY_LIMIT >> 20);
+        else if (lua_type(L, -1) == LUA_TSTRING)
+            snprintf(err, errsize, "%s", lua_tostring(L, -1));
+        else
+            snprintf(err, errsize, "%s: error object is a %s value", path, luaL_typename(L, -1));
+        sky_launcher_deinit(out);
+    }
+    lua_close(L);
+    return status == LUA_OK ? 0 : -1;
+}

@@ -1,0 +1,58 @@
+/* The launcher's config file: a Lua chunk, run in a sandbox, whose global
+ * assignments are the settings (see docs/launcher.md).
+ *
+ *   struct sky_launcher_config lc;
+ *   char err[512];
+ *   if (sky_launcher_load("node.lua", &lc, err, sizeof err) != 0) {
+ *       fprintf(stderr, "sky: %s\n", err);      // names the file and key
+ *       return 2;
+ *   }
+ *   sky_config cfg;
+ *   sky_config_init(&cfg);
+ *   sky_launcher_apply(&lc, &cfg);              // cfg borrows lc's strings
+ *   ...
+ *   sky_launcher_deinit(&lc);
+ *
+ * Parsing needs only Lua, not the runtime, so it can be tested alone. */
+#ifndef SKY_LAUNCHER_CONFIG_H
+#define SKY_LAUNCHER_CONFIG_H
+
+#include <stddef.h>
+#include "sky/node.h"
+
+/* Every setting the file may give. Strings are owned (NULL = not given);
+ * integers are -1 when not given, so the runtime's default stands. */
+struct sky_launcher_config {
+    char *bootstrap;        /* required: module of the first service */
+    char *bootstrap_args;   /* "" when not given */
+    char *node_name;
+    char *module_path;
+    char *service_path;
+    char *log_path;         /* key `log` */
+    long long threads;
+    long long node_id;
+    long long log_level;    /* SKY_LOG_* */
+    long long mailbox_limit;
+    long long overload_warn;
+    long long call_timeout_ms;
+    long long batch;
+    long long max_services;
+};
+
+/* Runs the config file at `path` and checks every key. On success fills
+ * *out (release with sky_launcher_deinit()) and returns 0. On failure
+ * returns -1, leaves *out empty (deinit is then optional), and writes to
+ * err one line naming the file and the problem: "node.lua: unknown key
+ * 'thread' (did you mean 'threads'?)", or Lua's own "node.lua:3: ..." for
+ * a syntax or runtime error in the file. */
+int sky_launcher_load(const char *path, struct sky_launcher_config *out, char *err, size_t errsize);
+
+/* Frees the strings of *lc and resets it. Safe to call twice. */
+void sky_launcher_deinit(struct sky_launcher_config *lc);
+
+/* Copies the settings that were given into *cfg, which should hold
+ * sky_config_init() defaults. cfg's strings point into lc, which must
+ * outlive it (sky_node_new() copies them). */
+void sky_launcher_apply(const struct sky_launcher_config *lc, sky_config *cfg);
+
+#endif

@@ -1,0 +1,181 @@
+/* sky CONFIG.lua — runs a node configured by a Lua file until a service
+ * calls sky_shutdown() or the process gets SIGINT or SIGTERM.
+ *
+ * Exit status: 0 after a clean shutdown; 2 for a usage error, a bad config
+ * or a bootstrap service that cannot be spawned; 1 if the runtime fails to
+ * start. */
+#ifdef HAVE_CONFIG_H
+#include <config.h>     /* autoconf's, from -I: "config.h" would be ours */
+#endif
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sky/sky.h"
+#include "config.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+#define EXIT_USAGE 2
+#define EXIT_CONFIG 2
+#define EXIT_RUNTIME 1
+
+static sky_node *volatile running;
+
+static void usage(FILE *f)
+{
+    fputs("usage: sky [--check] CONFIG.lua\n"
+          "       sky --help | --version\n"
+          "Runs a sky node configured by the Lua file CONFIG.lua until a service\n"
+          "calls sky_shutdown() or the process gets SIGINT or SIGTERM.\n"
+          "  -t, --check   check the config and exit (0 if it is good, 2 if not)\n"
+          "See docs/launcher.md for the keys.\n",
+          f);
+}
+
+/* sky_node_shutdown() is documented safe in a signal handler. */
+static void on_signal(int sig)
+{
+    sky_node *node = running;
+
+    (void)sig;
+    if (node)
+        sky_node_shutdown(node);
+}
+
+static void set_handlers(void (*handler)(int))
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Returns the config path, or NULL with *status set when main should exit. */
+static const char *parse_args(int argc, char **argv, int *check, int *status)
+{
+    const char *path = NULL;
+    int options = 1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (options && a[0] == '-' && a[1] != '\0') {
+            if (strcmp(a, "--") == 0) {
+                options = 0;
+            } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+                usage(stdout);
+                *status = 0;
+                return NULL;
+            } else if (strcmp(a, "--version") == 0) {
+                printf("sky %s\n", PACKAGE_VERSION);
+                *status = 0;
+                return NULL;
+            } else if (strcmp(a, "-t") == 0 || strcmp(a, "--check") == 0) {
+                *check = 1;
+            } else {
+                fprintf(stderr, "sky: unknown option '%s'\n", a);
+                usage(stderr);
+                *status = EXIT_USAGE;
+                return NULL;
+            }
+            continue;
+        }
+        if (path) {
+            fprintf(stderr, "sky: one config file expected, got '%s' and '%s'\n", path, a);
+            usage(stderr);
+            *status = EXIT_USAGE;
+            return NULL;
+        }
+        path = a;
+    }
+    if (!path) {
+        usage(stderr);
+        *status = EXIT_USAGE;
+    }
+    return path;
+}
+
+/* Starts the node and its bootstrap service, and waits for shutdown.
+ * SIGINT and SIGTERM are blocked on entry and `unblock` is the mask that
+ * lets them in: the runtime's threads inherit the blocked mask, so the
+ * signals reach only this thread, and one that came early waits for the
+ * node to exist instead of killing the process. */
+static int run(const char *path, const struct sky_launcher_config *lc, const sigset_t *unblock)
+{
+    char err[4096] = "";
+    sky_config cfg;
+
+    sky_config_init(&cfg);
+    sky_launcher_apply(lc, &cfg);
+    signal(SIGPIPE, SIG_IGN);
+
+    sky_node *node = sky_node_new(&cfg, err, sizeof err);
+    if (!node) {
+        fprintf(stderr, "sky: %s: %s\n", path, err[0] ? err : "cannot create the node");
+        return EXIT_CONFIG;
+    }
+    int rc = sky_node_start(node);
+    if (rc != 0) {
+        fprintf(stderr, "sky: cannot start the node: %s\n", sky_strerror(rc));
+        sky_node_free(node);
+        return EXIT_RUNTIME;
+    }
+    running = node;
+    set_handlers(on_signal);
+    pthread_sigmask(SIG_SETMASK, unblock, NULL);
+
+    rc = sky_node_spawn(node, lc->bootstrap, lc->bootstrap_args, NULL, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "sky: %s: bootstrap '%s': %s\n", path, lc->bootstrap,
+                err[0] ? err : sky_strerror(rc));
+        set_handlers(SIG_DFL);
+        running = NULL;
+        sky_node_free(node);
+        return EXIT_CONFIG;
+    }
+    sky_node_wait(node, -1);
+
+    /* A second signal while the node stops kills the process, as usual. */
+    set_handlers(SIG_DFL);
+    running = NULL;
+    sky_node_free(node);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct sky_launcher_config lc;
+    char err[1024];
+    int check = 0, status = 0;
+    sigset_t stop, unblocked;
+
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &unblocked);
+    sigdelset(&unblocked, SIGINT);      /* even if our parent blocked them */
+    sigdelset(&unblocked, SIGTERM);
+
+    const char *path = parse_args(argc, argv, &check, &status);
+    if (!path)
+        return status;
+    if (sky_launcher_load(path, &lc, err, sizeof err) != 0) {
+        fprintf(stderr, "sky: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    if (check) {
+        printf("%s: ok\n", path);
+        status = 0;
+    } else {
+        status = run(path, &lc, &unblocked);
+    }
+    sky_launcher_deinit(&lc);
+    return status;
+}

@@ -1,0 +1,303 @@
+/* Service lifecycle: the pool, references, spawn, delivery, one turn of
+ * message handling, and death. The API a handler calls is in ctx.c. */
+#include <pthread.h>
+#include <stddef.h>
+#include <string.h>
+#include "call.h"
+#include "deliver.h"
+#include "handle.h"
+#include "node.h"
+#include "sched.h"
+#include "service.h"
+#include "ctx.h"
+#include "sky/alloc.h"
+
+#define TURN_MAX 64 /* mail taken from the mailbox at once */
+#define CHUNK 64    /* services allocated together */
+
+/* ---- the pool ---------------------------------------------------------- */
+
+struct sky__pool {
+    pthread_mutex_t mu;
+    sky__service *free;
+    void **chunks;
+    size_t nchunks, capchunks;
+};
+
+sky__pool *sky__pool_new(void)
+{
+    sky__pool *p = sky_calloc(1, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    return p;
+}
+
+void sky__pool_free(sky__pool *p)
+{
+    if (!p) return;
+    for (size_t i = 0; i < p->nchunks; i++) sky_free(p->chunks[i]);
+    sky_free(p->chunks);
+    pthread_mutex_destroy(&p->mu);
+    sky_free(p);
+}
+
+static sky__service *pool_get(sky__pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    if (!p->free) {
+        sky__service *chunk = sky_calloc(CHUNK, sizeof *chunk);
+        if (p->nchunks == p->capchunks) {
+            p->capchunks = p->capchunks ? p->capchunks * 2 : 16;
+            p->chunks = sky_realloc(p->chunks, p->capchunks * sizeof *p->chunks);
+        }
+        p->chunks[p->nchunks++] = chunk;
+        for (int i = CHUNK - 1; i >= 0; i--) {
+            chunk[i].pool_next = p->free;
+            p->free = &chunk[i];
+        }
+    }
+    sky__service *s = p->free;
+    p->free = s->pool_next;
+    pthread_mutex_unlock(&p->mu);
+    /* `ref` and `addr` may be read right now by a stale lookup: they are
+     * atomics and are left alone; everything after them is ours. */
+    memset(&s->mb, 0, sizeof *s - offsetof(sky__service, mb));
+    return s;
+}
+
+static void pool_put(sky__pool *p, sky__service *s)
+{
+    pthread_mutex_lock(&p->mu);
+    s->pool_next = p->free;
+    p->free = s;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- references -------------------------------------------------------- */
+
+int sky__service_tryref(sky__service *s, sky_addr_t a)
+{
+    int r = atomic_load_explicit(&s->ref, memory_order_relaxed);
+    do {
+        if (r <= 0) return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&s->ref, &r, r + 1, memory_order_acquire,
+                                                    memory_order_relaxed));
+    if (atomic_load_explicit(&s->addr, memory_order_acquire) != a) {
+        sky__service_unref(s); /* recycled for someone else meanwhile */
+        return 0;
+    }
+    return 1;
+}
+
+void sky__service_unref(sky__service *s)
+{
+    if (atomic_fetch_sub_explicit(&s->ref, 1, memory_order_acq_rel) != 1) return;
+    sky__mailbox_deinit(&s->mb);
+    sky__calls_free(s);
+    sky_free(s->deferred);
+    pool_put(sky__node_pool(s->node), s);
+}
+
+/* ---- delivery ---------------------------------------------------------- */
+
+static int bounded(int kind) { return kind == SKY_REQUEST || kind == SKY_ONEWAY || kind == SKY_TEXT; }
+
+int sky__deliver(sky_node *node, sky_addr_t to, sky__mail *m)
+{
+    sky__service *s = sky__handles_get(sky__node_handles(node), to);
+    if (!s) {
+        sky__mail_free(m);
+        return SKY_ENOSVC;
+    }
+    uint32_t len = 0;
+    int r = sky__mailbox_push(&s->mb, m, bounded(m->kind), &len);
+    if (r < 0) {
+        if (r == SKY_EBUSY) {
+            SKY__BUMP(s->dropped);
+            sky__node_count(node, SKY__C_DROPPED, 1);
+        }
+        sky__service_unref(s);
+        sky__mail_free(m);
+        return r;
+    }
+    if ((r & SKY__PUSH_WARN) && to != sky__node_logger(node))
+        sky__log(node, SKY_ADDR_NONE, SKY_LOG_WARN, "service %04x:%08llx mailbox overloaded: %u messages queued",
+                 SKY_ADDR_NODE(to), (unsigned long long)SKY_ADDR_SERIAL(to), len);
+    if (r & SKY__PUSH_SCHEDULE) {
+        sky__sched_push(sky__node_sched(node), s); /* our reference goes with it */
+    } else {
+        sky__service_unref(s);
+    }
+    return 0;
+}
+
+int sky__deliver_event(sky_node *node, sky_addr_t to, int kind, uint32_t session)
+{
+    sky__mail m;
+    sky__mail_copy(&m, kind, 0, NULL, 0);
+    m.session = session;
+    return sky__deliver(node, to, &m);
+}
+
+/* ---- spawn ------------------------------------------------------------- */
+
+int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t *out)
+{
+    const sky_config *cfg = sky__node_config(node);
+    if (sky__node_stopping(node)) {
+        if (state && mod->release) mod->release(state);
+        return SKY_ESTOPPED;
+    }
+    sky__service *s = pool_get(sky__node_pool(node));
+    s->node = node;
+    s->mod = mod;
+    sky__mailbox_init(&s->mb, (uint32_t)cfg->mailbox_limit, (uint32_t)cfg->overload_warn);
+    /* held as if scheduled: mail sent during init waits until init ends */
+    s->mb.scheduled = 1;
+    s->state = state ? state : mod->create ? mod->create() : NULL;
+    atomic_store_explicit(&s->ref, 1, memory_order_release); /* the table's */
+    sky_addr_t addr;
+    int rc = sky__handles_add(sky__node_handles(node), s, &addr);
+    if (rc < 0) {
+        if (mod->release) mod->release(s->state);
+        s->dead = 1;
+        sky__service_unref(s);
+        return rc;
+    }
+    sky__node_count(node, SKY__C_SPAWNED, 1);
+    sky__node_count(node, SKY__C_SERVICES, 1);
+    sky__service_ref(s); /* keep s while init runs, whatever it does */
+    rc = mod->init ? mod->init(s->state, sky__ctx(s), args ? args : "") : 0;
+    if (rc != 0 || s->exiting) {
+        sky__service_die(s, SKY_EEXIT);
+        sky__service_unref(s);
+        if (rc > 0) rc = SKY_EFAIL;
+        if (rc == 0 && out) *out = addr;
+        return rc;
+    }
+    if (sky__mailbox_done(&s->mb)) {
+        sky__sched_push(sky__node_sched(node), s);
+    } else {
+        sky__service_unref(s);
+    }
+    if (out) *out = addr;
+    return 0;
+}
+
+/* ---- handling ---------------------------------------------------------- */
+
+/* Answers a request that will never be handled and frees the mail. */
+static void bounce(sky__service *s, sky__mail *m, int code)
+{
+    if (m->kind == SKY_REQUEST && m->source)
+        sky__post_error(s, m->source, m->session, code, sky_strerror(code));
+    sky__mail_free(m);
+}
+
+static sky_msg view(sky__service *s, sky__mail *m)
+{
+    sky_msg msg = {m->source, atomic_load_explicit(&s->addr, memory_order_relaxed), m->session, m->type_id,
+                   m->kind, m->size, sky__mail_data(m)};
+    return msg;
+}
+
+static void on_reply(sky__service *s, sky__mail *m)
+{
+    sky__pending p;
+    if (!sky__calls_take(s, m->session, &p)) {
+        sky__node_count(s->node, SKY__C_LATE, 1);
+        return;
+    }
+    int status = 0;
+    if (m->kind == SKY_ERROR) {
+        sky_msg e = view(s, m);
+        status = sky__reply_status(&e);
+    }
+    sky_msg msg = view(s, m);
+    s->cur = m;
+    p.cb(sky__ctx(s), status, &msg, p.ud);
+    s->cur = NULL;
+}
+
+static void on_message(sky__service *s, sky__mail *m)
+{
+    sky_msg msg = view(s, m);
+    s->cur = m;
+    s->answered = 0;
+    int rc = s->mod->handle(s->state, sky__ctx(s), &msg);
+    s->cur = NULL;
+    if (rc == SKY_EBADMSG) SKY__BUMP(s->bad);
+    if (rc < 0) {
+        SKY__BUMP(s->errors);
+        sky__log(s->node, msg.dest, SKY_LOG_WARN, "handler failed on a %s (type %08x): %s", sky_kind_name(m->kind),
+                 m->type_id, sky_strerror(rc));
+    }
+    if (m->kind == SKY_REQUEST && !s->answered && m->source)
+        sky__post_error(s, m->source, m->session, rc < 0 ? rc : SKY_ENOREPLY,
+                        sky_strerror(rc < 0 ? rc : SKY_ENOREPLY));
+}
+
+static void dispatch(sky__service *s, sky__mail *m)
+{
+    switch (m->kind) {
+    case SKY__KILL:
+        s->exiting = 1;
+        break;
+    case SKY__DEADLINE:
+        sky__calls_expire(s);
+        break;
+    case SKY_RESPONSE:
+    case SKY_ERROR:
+        on_reply(s, m);
+        break;
+    default:
+        on_message(s, m);
+        break;
+    }
+    SKY__BUMP(s->received);
+    sky__mail_free(m);
+}
+
+int sky__service_run(sky__service *s, uint32_t batch, uint64_t *handled)
+{
+    sky__mail turn[TURN_MAX];
+    uint32_t todo = batch, done = 0;
+    while (todo > 0 && !s->dead) {
+        uint32_t n = sky__mailbox_take(&s->mb, turn, todo < TURN_MAX ? todo : TURN_MAX);
+        if (n == 0) break;
+        for (uint32_t i = 0; i < n; i++) {
+            if (s->dead) {
+                bounce(s, &turn[i], SKY_EEXIT);
+                continue;
+            }
+            dispatch(s, &turn[i]);
+            if (s->exiting) sky__service_die(s, SKY_EEXIT);
+        }
+        todo -= n;
+        done += n;
+    }
+    *handled += done;
+    return s->dead ? 0 : sky__mailbox_done(&s->mb);
+}
+
+/* ---- death ------------------------------------------------------------- */
+
+void sky__service_die(sky__service *s, int code)
+{
+    if (s->dead) return;
+    s->dead = s->exiting = 1;
+    sky_addr_t self = atomic_load_explicit(&s->addr, memory_order_relaxed);
+    sky__service *table_ref = sky__handles_remove(sky__node_handles(s->node), self);
+    sky__mail *left;
+    uint32_t n;
+    sky__mailbox_close(&s->mb, &left, &n);
+    for (uint32_t i = 0; i < n; i++) bounce(s, &left[i], code);
+    sky_free(left);
+    for (uint32_t i = 0; i < s->ndeferred; i++)
+        sky__post_error(s, s->deferred[i].to, s->deferred[i].session, code, sky_strerror(code));
+    s->ndeferred = 0;
+    if (s->mod->release) s->mod->release(s->state);
+    s->state = NULL;
+    sky__calls_free(s);
+    sky__node_count(s->node, SKY__C_SERVICES, -1);
+    if (table_ref) sky__service_unref(table_ref);
+}

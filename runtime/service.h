@@ -1,0 +1,77 @@
+/* A running service. The public sky_ctx is the service itself.
+ *
+ * Lifetime: a service is reference counted. The address table holds one
+ * reference while it lives; the scheduler holds one while it is scheduled;
+ * a sender holds one for the length of a push. Service memory comes from a
+ * per-node pool and is never returned to malloc while the node lives, so a
+ * lookup can race with the service's death safely: it takes a reference
+ * only if the count is not zero and then checks the address (a recycled
+ * service has a new one). */
+#ifndef SKY__SERVICE_H
+#define SKY__SERVICE_H
+
+#include <stdatomic.h>
+#include "mailbox.h"
+#include "sky/node.h"
+#include "sky/service.h"
+
+typedef struct sky__calls sky__calls;
+
+typedef struct sky__service {
+    atomic_int ref;
+    _Atomic sky_addr_t addr;
+    sky__mailbox mb;
+    sky_node *node;
+    const sky_module *mod;
+    void *state;
+    sky__calls *calls;       /* pending outgoing calls (lazy) */
+    sky_token *deferred;     /* requests answered later (lazy array) */
+    uint32_t ndeferred, capdeferred;
+    uint32_t next_session;
+    uint8_t exiting;         /* sky_exit() or a kill: dies after this message */
+    uint8_t dead;            /* mailbox closed, state released */
+    uint8_t named;           /* has registered names */
+    uint8_t answered;        /* the current request was answered or deferred */
+    sky__mail *cur;          /* the mail being handled */
+    /* counters: written by the owner only, read by anyone (stats) */
+    atomic_uint_fast64_t received, sent, bad, errors, dropped;
+    struct sky__service *pool_next;
+} sky__service;
+
+struct sky_ctx {
+    sky__service s;
+};
+
+static inline sky__service *sky__svc(sky_ctx *ctx) { return &ctx->s; }
+static inline sky_ctx *sky__ctx(sky__service *s) { return (sky_ctx *)s; }
+
+static inline void sky__service_ref(sky__service *s) { atomic_fetch_add_explicit(&s->ref, 1, memory_order_relaxed); }
+
+/* Takes a reference if s is alive and still has address a. */
+int sky__service_tryref(sky__service *s, sky_addr_t a);
+
+/* Drops a reference; the last one returns the service to the pool. */
+void sky__service_unref(sky__service *s);
+
+/* Creates a service of `mod`, adds it to the table and runs init on the
+ * calling thread. `state` (if not NULL) is used instead of mod->create().
+ * Returns 0 (address in *out) or an error; on error state is released. */
+int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t *out);
+
+/* Runs one turn of s on the calling thread: up to `batch` messages, adding
+ * the number handled to *handled. Returns 1 if s must be scheduled again,
+ * 0 if it went idle or died. Either way the scheduler's reference is the
+ * caller's to keep or drop. */
+int sky__service_run(sky__service *s, uint32_t batch, uint64_t *handled);
+
+/* Ends s: unpublishes it, closes its mailbox, answers queued and deferred
+ * requests with `code`, releases its state. Runs on the thread that runs s
+ * (or on any thread once no worker runs). Idempotent. */
+void sky__service_die(sky__service *s, int code);
+
+/* Frees the pool (node teardown). */
+typedef struct sky__pool sky__pool;
+sky__pool *sky__pool_new(void);
+void sky__pool_free(sky__pool *pool);
+
+#endif

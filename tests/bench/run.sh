@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# make bench: runs sky_bench, one fresh process per benchmark, and, when
+# Erlang and the peers directory are there, the Erlang peer in the same run,
+# interleaved (sky, erlang, sky, erlang, ... for SKY_BENCH_ROUNDS rounds) so
+# both see the same machine load. Prints the best figure per key (max for
+# *_per_s, min for times, latencies and memory), Erlang's as erlang_<key>,
+# and ratio_<key> = sky / erlang. See docs/benchmarks.md.
+#
+# Environment:
+#   SKY_BENCH         the sky_bench binary (required; make bench sets it)
+#   SKY_BENCH_ROUNDS  rounds (default 3)
+#   SKY_BENCH_ONLY    benchmarks to run (default "ring pingpong fanin spawn")
+#   SKY_BENCH_ARGS    extra sky_bench options, e.g. "--threads 1"
+#   SKY_PEERS         the peers directory (default: <srcdir>/../shared/peers)
+#   SKY_BENCH_ERLANG  set to 0 to skip the Erlang peer
+set -u
+
+bench=${SKY_BENCH:?SKY_BENCH must name the sky_bench binary}
+rounds=${SKY_BENCH_ROUNDS:-3}
+only=${SKY_BENCH_ONLY:-ring pingpong fanin spawn}
+extra=${SKY_BENCH_ARGS:-}
+srcdir=${SKY_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+peers=${SKY_PEERS:-$(dirname "$srcdir")/shared/peers}
+
+case $rounds in '' | *[!0-9]* | 0) echo "run.sh: SKY_BENCH_ROUNDS must be a positive integer" >&2; exit 2 ;; esac
+[ -x "$bench" ] || { echo "run.sh: $bench is not executable" >&2; exit 2; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sky-bench.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+: >"$tmp/sky.txt"
+: >"$tmp/erlang.txt"
+status=0
+
+erlang=0
+if [ "${SKY_BENCH_ERLANG:-1}" != 0 ] && command -v erl >/dev/null && command -v erlc >/dev/null &&
+    [ -f "$peers/peer_bench.erl" ]; then
+    if erlc -o "$tmp" "$peers/peer_bench.erl"; then
+        erlang=1
+    else
+        echo "# erlc failed on $peers/peer_bench.erl: no Erlang figures" >&2
+    fi
+else
+    echo "# Erlang peer skipped (needs erl, erlc and $peers/peer_bench.erl)"
+fi
+
+echo "# $(date -u '+%Y-%m-%d %H:%M:%S UTC') $(uname -srm), $(nproc) cpus, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# rounds=$rounds benchmarks: $only; sky: $bench $extra"
+
+# run_one OUT LABEL CMD...: runs CMD (bounded), echoes its output as
+# comments, appends its `key value` lines to OUT.
+run_one() {
+    local out=$1 label=$2
+    shift 2
+    local log="$tmp/last.txt"
+    timeout 300 "$@" >"$log" 2>"$tmp/err.txt"
+    local rc=$?
+    sed "s/^/# $label: /" "$log"
+    if [ $rc -ne 0 ]; then
+        echo "# $label: FAILED (exit $rc): $(tr '\n' ' ' <"$tmp/err.txt")"
+        cat "$tmp/err.txt" >&2
+        status=1
+    elif [ -s "$tmp/err.txt" ]; then
+        sed "s/^/# $label stderr: /" "$tmp/err.txt"
+    fi
+    grep -E '^[a-z][a-z0-9_]* [-0-9.e+]+$' "$log" >>"$out"
+}
+
+for ((r = 1; r <= rounds; r++)); do
+    for b in $only; do
+        # shellcheck disable=SC2086 # extra holds separate options
+        run_one "$tmp/sky.txt" "round $r sky" "$bench" "$b" $extra
+        if [ $erlang = 1 ]; then
+            run_one "$tmp/erlang.txt" "round $r erlang" erl -noshell -pa "$tmp" -run peer_bench main "$b"
+        fi
+    done
+done
+
+# best KEYFILE: one `key value` line per key, the best over the rounds.
+best() {
+    awk '
+        { better = ($1 ~ /_per_s$/) ? ($2 > v[$1]) : ($2 < v[$1])
+          if (!($1 in v) || better) v[$1] = $2
+          if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 } }
+        END { for (i = 0; i < n; i++) print order[i], v[order[i]] }' "$1"
+}
+
+best "$tmp/sky.txt" >"$tmp/sky.best"
+echo "# sky: best of $rounds rounds (max for *_per_s, min otherwise)"
+cat "$tmp/sky.best"
+
+if [ $erlang = 1 ]; then
+    best "$tmp/erlang.txt" >"$tmp/erlang.best"
+    echo "# erlang: best of $rounds rounds"
+    sed 's/^/erlang_/' "$tmp/erlang.best"
+    echo "# ratio_<key> = sky / erlang: above 1 is better for *_per_s, below 1 for times, latencies and bytes"
+    awk 'NR == FNR { e[$1] = $2; next }
+         ($1 in e) && e[$1] != 0 && $1 !~ /^(spawn_n|fanin_producers)$/ {
+             printf "ratio_%s %.3f\n", $1, $2 / e[$1] }' "$tmp/erlang.best" "$tmp/sky.best"
+fi
+exit $status

@@ -1,0 +1,157 @@
+#!/bin/sh
+# Integration test of the node launcher: runs `sky CONFIG.lua` on good and
+# bad configs and checks exit statuses and messages.
+#
+# Environment:
+#   SKY_BIN          the sky binary under test
+#   SKY_SRCDIR       the source tree (fixtures are in tests/launcher/)
+#   SKY_TEST_MODDIR  the directory that holds testmod.so, a service whose
+#                    init with args "exit" calls sky_shutdown() and which
+#                    otherwise stays idle until the node stops
+#
+# Every run is bounded by `timeout`; prints one line per case and ends with
+# "N passed, M failed".
+
+set -u
+
+: "${SKY_BIN:?set SKY_BIN to the sky binary}"
+: "${SKY_SRCDIR:=.}"
+: "${SKY_TEST_MODDIR:?set SKY_TEST_MODDIR to the directory holding testmod.so}"
+export SKY_TEST_MODDIR
+unset SKY_TEST_ARGS
+
+LIMIT=10
+fix="$SKY_SRCDIR/tests/launcher"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sky-launcher.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+
+passed=0
+failed=0
+status=0
+
+# run ARGS...: runs sky under the time limit; sets $status, fills
+# $tmp/out and $tmp/err.
+run() {
+    timeout "$LIMIT" "$SKY_BIN" "$@" >"$tmp/out" 2>"$tmp/err"
+    status=$?
+}
+
+# expect NAME STATUS [TEXT...]: the last run exited with STATUS and its
+# stderr holds every TEXT (fixed strings).
+expect() {
+    name=$1 want=$2
+    shift 2
+    why=
+    if [ "$status" -eq 124 ]; then
+        why="timed out after ${LIMIT}s"
+    elif [ "$status" -ne "$want" ]; then
+        why="exit status $status, expected $want"
+    else
+        for text in "$@"; do
+            if ! grep -qF -- "$text" "$tmp/err"; then
+                why="stderr lacks: $text"
+                break
+            fi
+        done
+    fi
+    report "$name" "$why"
+}
+
+# report NAME WHY: WHY empty means the case passed.
+report() {
+    if [ -z "$2" ]; then
+        passed=$((passed + 1))
+        echo "PASS: $1"
+    else
+        failed=$((failed + 1))
+        echo "FAIL: $1: $2"
+        sed 's/^/    | /' "$tmp/err" "$tmp/out"
+    fi
+}
+
+# ---- bad configs: exit 2 with a message naming the file and the key ----
+
+run "$fix/bad_threads.lua"
+expect "bad_threads.lua: out of range" 2 "bad_threads.lua" "key 'threads'" "1..1024" "got 0"
+
+run "$fix/bad_type.lua"
+expect "bad_type.lua: wrong type" 2 "bad_type.lua: key 'threads': expected integer, got string"
+
+run "$fix/bad_syntax.lua"
+expect "bad_syntax.lua: Lua syntax error" 2 "bad_syntax.lua:3:"
+
+run "$fix/unknown_key.lua"
+expect "unknown_key.lua: unknown key" 2 "unknown_key.lua: unknown key 'thread'" "did you mean 'threads'?"
+
+run "$fix/missing_module.lua"
+expect "missing_module.lua: names the paths searched" 2 "no_such_module" \
+    "./no_such_dir/no_such_module.so" "$SKY_TEST_MODDIR/no_such_module.so"
+
+cat >"$tmp/no_bootstrap.lua" <<'EOF'
+threads = 1
+EOF
+run "$tmp/no_bootstrap.lua"
+expect "missing required key" 2 "no_bootstrap.lua: missing required key 'bootstrap'"
+
+cat >"$tmp/sandbox.lua" <<'EOF'
+bootstrap = "testmod"
+os.exit(0)
+EOF
+run "$tmp/sandbox.lua"
+expect "sandbox: no os library" 2 "sandbox.lua:2:" "'os'"
+
+cat >"$tmp/endless.lua" <<'EOF'
+bootstrap = "testmod"
+while true do end
+EOF
+run "$tmp/endless.lua"
+expect "endless loop is stopped" 2 "endless.lua:2:" "runs too long"
+
+run "$tmp/does_not_exist.lua"
+expect "nonexistent file" 2 "does_not_exist.lua"
+
+run "$fix"
+expect "directory as config" 2 "is a directory"
+
+# ---- usage ----
+
+run
+expect "no argument: usage" 2 "usage:"
+
+run "$fix/ok.lua" "$fix/ok.lua"
+expect "two arguments: usage" 2 "usage:"
+
+run -h
+if [ "$status" -eq 0 ] && grep -q "usage:" "$tmp/out"; then why=; else why="status $status or no usage on stdout"; fi
+report "-h prints usage" "$why"
+
+run --version
+if [ "$status" -eq 0 ] && grep -q "^sky [0-9]" "$tmp/out"; then why=; else why="status $status or no version"; fi
+report "--version" "$why"
+
+run --check "$fix/ok.lua"
+expect "--check ok.lua" 0
+
+run --check "$fix/bad_type.lua"
+expect "--check bad_type.lua" 2 "key 'threads'"
+
+# ---- good configs: a node runs and stops ----
+
+run "$fix/ok.lua"
+expect "ok.lua: node runs and exits 0" 0
+
+# A node whose bootstrap stays up stops cleanly on SIGTERM and SIGINT. The
+# signal goes to `timeout`, which passes it on to sky.
+for sig in TERM INT; do
+    SKY_TEST_ARGS=stay timeout "$LIMIT" "$SKY_BIN" "$fix/ok.lua" >"$tmp/out" 2>"$tmp/err" &
+    pid=$!
+    sleep 1
+    kill -s "$sig" "$pid" 2>/dev/null
+    wait "$pid"
+    status=$?
+    expect "SIG$sig stops the node, exit 0" 0
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

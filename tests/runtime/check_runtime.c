@@ -1,0 +1,22 @@
+/* The runtime's Check runner: every suite of tests/runtime/, one summary.
+ *
+ * Environment: SKY_TEST_MODDIR (the directory holding testmod.so, set by
+ * `make check`); CK_FORK=no to run in one process (gdb, valgrind);
+ * CK_RUN_SUITE / CK_RUN_CASE to pick a suite or test case. */
+#include <stdlib.h>
+#include "testutil.h"
+
+int main(void)
+{
+    SRunner *sr = srunner_create(handle_suite());
+    srunner_add_suite(sr, mailbox_suite());
+    srunner_add_suite(sr, sched_suite());
+    srunner_add_suite(sr, timer_suite());
+    srunner_add_suite(sr, call_suite());
+    srunner_add_suite(sr, shutdown_suite());
+    srunner_add_suite(sr, module_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
