@@ -114,9 +114,10 @@ list_tests() {
 		make -s --no-print-directory -f Makefile -f - qs-print-tests 2>/dev/null || true
 }
 
-# Print every Check summary line, the logs of failed tests (parallel harness),
-# and a closing 'tests: N passed, M failed' line counting Check test cases
-# plus the other tests (scripts) one each.
+# Print every Check summary line (and every script's closing 'N passed,
+# M failed'), the logs of failed tests (parallel harness only: the serial one
+# prints test output inline), and a closing 'tests: N passed, M failed' line
+# that adds up those cases, counting a test that printed no such line as one.
 summarize() {
 	local log=$1 tests trs
 	tests=$(list_tests)
@@ -138,6 +139,16 @@ summarize() {
 			pass += n[2] - n[3] - n[4]
 			fail += n[3] + n[4]
 			seen = 1; seen_fail += n[3] + n[4]
+			next
+		}
+		# A script test closing with the plain "N passed, M failed" line.
+		/^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed/ {
+			print
+			line = $0
+			sub(/^[A-Za-z_-]+: /, "", line)
+			split(line, n, /[^0-9]+/)
+			pass += n[1]; fail += n[2]
+			seen = 1; seen_fail += n[2]
 			next
 		}
 		/^(PASS|XFAIL|SKIP|FAIL|XPASS|ERROR): / {

@@ -21,6 +21,14 @@ static int post(sky__service *s, sky_addr_t to, sky__mail *m)
     return sky__deliver(s->node, to, m);
 }
 
+/* Answers never fail for the answerer: a caller that is gone (or whose
+ * node stopped) just does not get it. */
+static int post_answer(sky__service *s, sky_addr_t to, sky__mail *m)
+{
+    (void)post(s, to, m);
+    return 0;
+}
+
 int sky__post_error(sky__service *s, sky_addr_t to, uint32_t session, int code, const char *text)
 {
     size_t size;
@@ -28,7 +36,7 @@ int sky__post_error(sky__service *s, sky_addr_t to, uint32_t session, int code, 
     sky__mail m;
     sky__mail_own(&m, SKY_ERROR, 0, data, size);
     m.session = session;
-    return post(s, to, &m);
+    return post_answer(s, to, &m);
 }
 
 int sky__reply_status(const sky_msg *reply)
@@ -154,7 +162,7 @@ static int answer(sky__service *s, sky_addr_t to, uint32_t session, sky_msg *res
     sky__mail m;
     sky__mail_own(&m, SKY_RESPONSE, resp->type_id, resp->data, resp->size);
     m.session = session;
-    return post(s, to, &m);
+    return post_answer(s, to, &m);
 }
 
 int sky_reply(sky_ctx *ctx, const sky_msg *req, sky_msg *resp)

@@ -10,7 +10,8 @@
 #define SKY__BUMP(c) \
     atomic_store_explicit(&(c), atomic_load_explicit(&(c), memory_order_relaxed) + 1, memory_order_relaxed)
 
-/* Sends an error reply {code, text} from s to `to` for `session`. */
+/* Sends an error reply {code, text} from s to `to` for `session`. Returns
+ * 0: a caller that is gone just does not get it. */
 int sky__post_error(sky__service *s, sky_addr_t to, uint32_t session, int code, const char *text);
 
 /* The status code of an error reply: its sky.Status code, or SKY_EFAIL

@@ -1,36 +1,42 @@
 /* pong — the demo's answering service (see README.md).
  *
- * A pong waits for mail and answers it. It shows the three ways a handler
- * can deal with a request: answer it now (sky_reply), answer it later
- * (sky_defer, then sky_respond), or answer with an error (sky_reply_error).
- * Its spawn argument is a name to register under, or "" to stay anonymous. */
+ * A pong shows the ways a handler can deal with a request: answer it now
+ * (sky_reply), take it over and answer later (sky_defer, then sky_respond),
+ * or answer with an error (sky_reply_error). Its spawn argument is a name
+ * to register under, or "" to stay anonymous. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sky/sky.h"
 
-/* The demo's protocol: a message's type_id says what it is. Generated stubs
- * will give these ids and typed payloads; for now payloads are plain text.
+/* The protocol: a message's type_id says what it is, the payload is text.
+ * (Stubs generated from a .proto will give typed messages and method ids.)
  * Keep this list the same in ping.c. */
 enum {
-    HELLO = 1, /* oneway: counted and printed, no answer */
-    ECHO = 2,  /* request: answered at once */
-    SLOW = 3,  /* request, "MS": answered MS milliseconds later */
-    NEVER = 4, /* request: taken over and never answered */
-    FAIL = 5   /* request: answered with an error */
+    HELLO = 1, /* oneway: counted, no answer */
+    ECHO,      /* request: answered at once */
+    SLOW,      /* request "MS": answered MS milliseconds later */
+    NEVER,     /* request: taken over and never answered */
+    FAIL       /* request: answered with an error */
 };
 
-#define MAX_SLOW 8
-
 typedef struct pong {
-    unsigned id;              /* our serial number, to label what we print */
-    unsigned hellos;          /* HELLO messages seen */
-    sky_token slow[MAX_SLOW]; /* SLOW requests waiting for their timer (.to 0 = free) */
+    unsigned id, hellos;
+    sky_token slow; /* the SLOW request waiting for its timer; .to == 0: none */
 } pong;
 
-static void *pong_create(void) { return sky_calloc(1, sizeof(pong)); }
-
-static void pong_release(void *state) { sky_free(state); }
+static void say(pong *p, const char *fmt, ...) SKY_PRINTF(2, 3);
+static void say(pong *p, const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    printf("[pong %u] %s\n", p->id, line);
+    fflush(stdout);
+}
 
 static int pong_init(void *state, sky_ctx *ctx, const char *args)
 {
@@ -38,27 +44,22 @@ static int pong_init(void *state, sky_ctx *ctx, const char *args)
     p->id = (unsigned)SKY_ADDR_SERIAL(sky_self(ctx));
     if (args[0]) {
         int rc = sky_register(ctx, args);
-        if (rc < 0) return rc; /* a non-zero return fails the spawn */
+        if (rc != 0) return rc; /* fails the spawn */
     }
-    printf("[pong %u] up%s%s\n", p->id, args[0] ? ", registered as " : "", args);
-    fflush(stdout);
+    say(p, "up%s%s", args[0] ? ", registered as " : "", args);
     return 0;
 }
 
-/* A SLOW request: keep its token, and ask for a timer whose session is the
- * slot, so the timer message tells us which request is due. The handler
- * returns at once: this pong goes on serving other mail meanwhile. */
-static int start_slow(pong *p, sky_ctx *ctx, const sky_msg *m, const char *text)
+/* Takes the request over (its token is all we need to answer it later)
+ * and asks for a timer. Then it returns: the pong goes on serving other
+ * mail meanwhile, which it could not do if it slept here. */
+static int start_slow(pong *p, sky_ctx *ctx, const sky_msg *m, int ms)
 {
-    int i = 0;
-    while (i < MAX_SLOW && p->slow[i].to != SKY_ADDR_NONE) i++;
-    if (i == MAX_SLOW) return sky_reply_error(ctx, m, SKY_EBUSY, "too many slow requests");
+    if (p->slow.to != SKY_ADDR_NONE) return sky_reply_error(ctx, m, SKY_EBUSY, "one slow request at a time");
     sky_token tok = sky_defer(ctx, m);
-    if (sky_timeout(ctx, atoi(text), (uint32_t)i) != 0) /* the node is stopping */
-        return sky_respond_error(ctx, tok, SKY_ESTOPPED, NULL);
-    p->slow[i] = tok;
-    printf("[pong %u] deferred a request, will answer in %d ms\n", p->id, atoi(text));
-    fflush(stdout);
+    if (sky_timeout(ctx, ms, SLOW) != 0) return sky_respond_error(ctx, tok, SKY_ESTOPPED, NULL);
+    p->slow = tok;
+    say(p, "deferred a request, will answer in %d ms", ms);
     return 0;
 }
 
@@ -67,43 +68,41 @@ static int pong_handle(void *state, sky_ctx *ctx, const sky_msg *m)
     pong *p = state;
     char text[128], answer[192];
     /* A payload is bytes, not a C string: copy it with a terminating NUL. */
-    snprintf(text, sizeof text, "%.*s", (int)m->size, m->size ? (const char *)m->data : "");
+    int len = m->size < sizeof text ? (int)m->size : (int)sizeof text - 1;
+    snprintf(text, sizeof text, "%.*s", len, len ? (const char *)m->data : "");
 
-    if (m->kind == SKY_TIMER && m->session < MAX_SLOW) { /* a SLOW request is due */
-        sky_token tok = p->slow[m->session];
-        p->slow[m->session].to = SKY_ADDR_NONE;
+    if (m->kind == SKY_TIMER && m->session == SLOW) { /* the SLOW request is due */
+        sky_token tok = p->slow;
+        p->slow.to = SKY_ADDR_NONE;
         snprintf(answer, sizeof answer, "pong %u: done, later", p->id);
         /* sky_respond takes ownership of the payload: it must be malloc'ed. */
         sky_msg resp = {.type_id = SLOW, .size = strlen(answer), .data = sky_strdup(answer)};
-        return sky_respond(ctx, tok, &resp); /* ENOSVC if the caller died: nothing to do */
+        return sky_respond(ctx, tok, &resp);
     }
     if (m->kind == SKY_ONEWAY && m->type_id == HELLO) {
         p->hellos++;
-        printf("[pong %u] got a oneway: \"%s\"\n", p->id, text);
-        fflush(stdout);
+        say(p, "got a oneway: \"%s\"", text);
         return 0;
     }
     if (m->kind != SKY_REQUEST) return 0;
-
     switch (m->type_id) {
     case ECHO:
         snprintf(answer, sizeof answer, "pong %u: \"%s\", %u hello(s) so far", p->id, text, p->hellos);
         return sky_reply_copy(ctx, m, ECHO, answer, strlen(answer));
     case SLOW:
-        return start_slow(p, ctx, m, text);
+        return start_slow(p, ctx, m, atoi(text));
     case NEVER:
-        /* Deferred and forgotten: the caller's deadline is what ends it. */
-        (void)sky_defer(ctx, m);
-        printf("[pong %u] took a request it will never answer\n", p->id);
-        fflush(stdout);
+        (void)sky_defer(ctx, m); /* and forget it: the caller's deadline ends the call */
+        say(p, "took a request it will never answer");
         return 0;
     case FAIL:
         return sky_reply_error(ctx, m, SKY_EINVAL, "pong cannot do that");
-    default:
-        /* A negative return is logged, and the runtime answers the caller
-         * with this code. */
+    default: /* a negative return is logged, and the caller gets this code */
         return SKY_ENOTSUP;
     }
 }
+
+static void *pong_create(void) { return sky_calloc(1, sizeof(pong)); }
+static void pong_release(void *state) { sky_free(state); }
 
 const sky_module sky_module_pong = {"pong", pong_create, pong_init, pong_handle, pong_release};

@@ -66,8 +66,10 @@ SKY_MUST_CHECK int sky_spawn(sky_ctx *ctx, const char *module, const char *args,
  * replies, its own pending calls are dropped, and its state is released. */
 void sky_exit(sky_ctx *ctx);
 
-/* Asks service `who` to exit, ahead of its ordinary mail. Returns 0 or
- * SKY_ENOSVC. */
+/* Asks service `who` to exit. The kill is a signal: it goes ahead of the
+ * target's ordinary mail, and the target exits when a worker next runs it
+ * (asynchronously, as in Erlang), answering its queued requests with
+ * SKY_EEXIT. Returns 0 or SKY_ENOSVC. */
 SKY_MUST_CHECK int sky_kill(sky_ctx *ctx, sky_addr_t who);
 
 /* Asks the node to shut down (the launcher then exits 0). */
@@ -122,8 +124,9 @@ typedef struct sky_token {
 } sky_token;
 
 /* Answers request `req` (the message being handled) with resp->data, taking
- * ownership of it. Returns 0 or SKY_ENOSVC (the caller is gone; not an error
- * worth more than a count). */
+ * ownership of it. Returns 0, or SKY_EINVAL if req is not a request. A
+ * caller that is gone is not an error of this handler: the answer is
+ * dropped and 0 returned, so `return sky_reply(...)` is a fine idiom. */
 int sky_reply(sky_ctx *ctx, const sky_msg *req, sky_msg *resp);
 
 /* Like sky_reply, copying `size` bytes from `data`. */
@@ -137,8 +140,9 @@ int sky_reply_error(sky_ctx *ctx, const sky_msg *req, int code, const char *text
  * the service exits first, the caller gets SKY_EEXIT. */
 sky_token sky_defer(sky_ctx *ctx, const sky_msg *req);
 
-/* Answers a deferred request; takes ownership of resp->data. Returns 0,
- * SKY_EINVAL (unknown or already answered token) or SKY_ENOSVC. */
+/* Answers a deferred request; takes ownership of resp->data. Returns 0 or
+ * SKY_EINVAL (unknown or already answered token); a caller that is gone is
+ * not an error, as for sky_reply(). */
 int sky_respond(sky_ctx *ctx, sky_token tok, sky_msg *resp);
 int sky_respond_error(sky_ctx *ctx, sky_token tok, int code, const char *text);
 

@@ -2,7 +2,7 @@
  * (shared/peers/peer_bench.erl) so the figures can be set side by side.
  *
  *   sky_bench ring|pingpong|fanin|spawn|all [--threads N] [--batch N]
- *             [--fanin-bound N]
+ *             [--fanin-bound N] [--fanin-chunk N]
  *
  * Prints one `key value` line per figure; `#` lines are context. Every
  * benchmark runs in a fresh node whose services are C modules registered
@@ -30,7 +30,6 @@
 #define PP_N 1000000u
 #define FANIN_PRODUCERS 2
 #define FANIN_PER_PRODUCER 2000000u
-#define FANIN_CHUNK 256
 #define SPAWN_N 100000
 
 /* Message types of the benchmark services. */
@@ -53,7 +52,8 @@ static struct {
     int threads;
     int batch;
     size_t fanin_bound;
-} opt = {0, 0, 1u << 18};
+    int fanin_chunk;
+} opt = {0, 0, 1u << 18, 256};
 
 static sem_t done_sem;
 static struct timespec bench_deadline; /* CLOCK_MONOTONIC */
@@ -398,12 +398,12 @@ static int producer_init(void *state, sky_ctx *ctx, const char *args)
     return p->to && p->left ? 0 : SKY_EINVAL;
 }
 
-/* One turn: up to FANIN_CHUNK sends, then a note to itself so the others
+/* One turn: up to opt.fanin_chunk sends, then a note to itself so the others
  * get a turn in between. A send refused with SKY_EBUSY is not lost: the
  * same integer is sent again on a later turn. */
 static void produce(producer *p, sky_ctx *ctx)
 {
-    for (int i = 0; i < FANIN_CHUNK && p->left > 0; i++) {
+    for (int i = 0; i < opt.fanin_chunk && p->left > 0; i++) {
         int rc = sky_send_copy(ctx, p->to, T_INT, &p->left, sizeof p->left);
         if (rc == SKY_EBUSY) {
             atomic_fetch_add_explicit(&busy_retries, 1, memory_order_relaxed);
@@ -456,7 +456,7 @@ static void bench_fanin(sky_node *node)
     out_int("fanin_msgs_per_s", (double)total / s);
     out_f("fanin_elapsed_s", s);
     out_int("fanin_busy_retries", (double)atomic_load(&busy_retries));
-    printf("# fanin consumer_bound=%zu chunk=%d\n", opt.fanin_bound, FANIN_CHUNK);
+    printf("# fanin consumer_bound=%zu chunk=%d\n", opt.fanin_bound, opt.fanin_chunk);
 }
 
 /* ---- spawn ------------------------------------------------------------- */
@@ -569,9 +569,9 @@ static sky_node *node_up(void)
     sky_config_init(&cfg);
     cfg.threads = opt.threads;
     if (opt.batch) cfg.batch = opt.batch;
-    /* fan-in fills the consumer's mailbox on purpose: warn only when it is
-     * full, not at every doubling on the way there */
-    if (cfg.overload_warn < opt.fanin_bound) cfg.overload_warn = opt.fanin_bound;
+    /* fan-in fills the consumer's mailbox on purpose: no overload warning
+     * for that (the refusals are counted as fanin_busy_retries) */
+    if (cfg.overload_warn <= opt.fanin_bound) cfg.overload_warn = opt.fanin_bound + 1;
     sky_node *node = sky_node_new(&cfg, err, sizeof err);
     if (!node) die("node: %s", err);
     for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++)
@@ -601,7 +601,7 @@ static void run(const char *name, void (*fn)(sky_node *))
 static void usage(void)
 {
     fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|spawn|all [--threads N] [--batch N] "
-                    "[--fanin-bound N]\n");
+                    "[--fanin-bound N] [--fanin-chunk N]\n");
     exit(2);
 }
 
@@ -626,6 +626,9 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--fanin-bound") == 0) {
             opt.fanin_bound = (size_t)num_arg(argc, argv, &i);
             if (opt.fanin_bound == 0) usage();
+        } else if (strcmp(argv[i], "--fanin-chunk") == 0) {
+            opt.fanin_chunk = (int)num_arg(argc, argv, &i);
+            if (opt.fanin_chunk == 0) usage();
         } else if (argv[i][0] == '-' || named++) {
             usage();
         } else {

@@ -6,8 +6,9 @@
 #   SKY_BIN          the sky binary under test
 #   SKY_SRCDIR       the source tree (fixtures are in tests/launcher/)
 #   SKY_TEST_MODDIR  the directory that holds testmod.so, a service whose
-#                    init with args "exit" calls sky_shutdown() and which
-#                    otherwise stays idle until the node stops
+#                    init with args "exit" calls sky_shutdown(), with
+#                    "fail" fails the spawn, and with anything else stays
+#                    up until the node stops
 #
 # Every run is bounded by `timeout`; prints one line per case and ends with
 # "N passed, M failed".
@@ -87,6 +88,9 @@ expect "unknown_key.lua: unknown key" 2 "unknown_key.lua: unknown key 'thread'" 
 run "$fix/missing_module.lua"
 expect "missing_module.lua: names the paths searched" 2 "no_such_module" \
     "./no_such_dir/no_such_module.so" "$SKY_TEST_MODDIR/no_such_module.so"
+
+SKY_TEST_ARGS=fail run "$fix/ok.lua"
+expect "bootstrap init fails" 2 "bootstrap 'testmod'"
 
 cat >"$tmp/no_bootstrap.lua" <<'EOF'
 threads = 1

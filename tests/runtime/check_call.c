@@ -1,0 +1,697 @@
+/* Calls: round trips, failures at once, error replies, deferred answers,
+ * calls from outside, and callers of a service that dies or is killed. */
+#include <stdlib.h>
+#include <string.h>
+#include "call.h"
+#include "testutil.h"
+
+enum {
+    T_CALL = 1,    /* caller: make a call (a callreq) */
+    T_BLOCK = 2,   /* gatekeeper: block on the gate, then exit */
+    T_RELEASE = 3, /* deferrer: answer what it holds */
+    T_EXIT = 4,    /* deferrer: exit */
+    T_KILL = 5     /* killer: sky_kill the address in the payload */
+};
+
+/* Request types the errsvc service understands. */
+enum {
+    E_TEXT = 1,     /* sky_reply_error(SKY_ENOTSUP, "custom text") */
+    E_NOTEXT = 2,   /* sky_reply_error(SKY_EFAIL, NULL) */
+    E_NOREPLY = 3,  /* return 0 without replying */
+    E_RETURN = 4,   /* return SKY_EBADMSG without replying */
+    E_BADCODE = 5,  /* sky_reply_error with a positive code, then nothing */
+    E_POSITIVE = 6, /* return 7 without replying */
+    E_BOTH = 7      /* reply, then return SKY_EFAIL */
+};
+
+/* ---- the caller -------------------------------------------------------- */
+
+#define SLOTS 64
+
+typedef struct callrec {
+    atomic_int count; /* callbacks run */
+    atomic_int status;
+    atomic_int had_reply;
+    atomic_int kind;
+    atomic_int rc;      /* what sky_call returned; 1 = not yet */
+    atomic_int pending; /* sky__calls_count after a failed call */
+    sky_addr_t source;
+    uint32_t type_id;
+    size_t size;
+    unsigned char *data; /* a copy of the reply payload */
+    char text[128];      /* sky_error_text */
+    int chain;           /* calls still to make from the callback */
+    sky_addr_t to;
+} callrec;
+
+static callrec calls[SLOTS];
+
+typedef struct callreq {
+    sky_addr_t to;
+    int timeout_ms;
+    int slot;
+    uint32_t type_id;
+    size_t size;
+    int chain;
+} callreq;
+
+static unsigned char pattern(size_t i) { return (unsigned char)(i * 7 + 3); }
+
+static int make_call(sky_ctx *ctx, int slot, uint32_t type_id, size_t size, int timeout_ms);
+
+static void caller_reply(sky_ctx *ctx, int status, const sky_msg *reply, void *ud)
+{
+    int slot = (int)(intptr_t)ud;
+    callrec *c = &calls[slot];
+    atomic_store(&c->status, status);
+    atomic_store(&c->had_reply, reply != NULL);
+    if (reply) {
+        atomic_store(&c->kind, reply->kind);
+        c->source = reply->source;
+        c->type_id = reply->type_id;
+        c->size = reply->size;
+        free(c->data);
+        c->data = reply->size ? memcpy(malloc(reply->size), reply->data, reply->size) : NULL;
+    }
+    sky_error_text(reply, status, c->text, sizeof c->text);
+    if (c->chain > 0) { /* a callback may call again */
+        c->chain--;
+        if (make_call(ctx, slot, 1, 10, 0) != 0) atomic_store(&c->status, 99);
+    }
+    atomic_fetch_add(&c->count, 1);
+}
+
+static int make_call(sky_ctx *ctx, int slot, uint32_t type_id, size_t size, int timeout_ms)
+{
+    unsigned char *p = size ? malloc(size) : NULL;
+    for (size_t i = 0; i < size; i++) p[i] = pattern(i);
+    sky_msg req = {.kind = SKY_ONEWAY /* ignored by sky_call */, .type_id = type_id, .size = size, .data = p};
+    return sky_call(ctx, calls[slot].to, &req, timeout_ms, caller_reply, (void *)(intptr_t)slot);
+}
+
+static int caller_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    (void)st;
+    if (m->kind != SKY_ONEWAY) return 0;
+    if (m->type_id == T_EXIT) {
+        sky_exit(ctx);
+        return 0;
+    }
+    if (m->type_id != T_CALL) return 0;
+    callreq r;
+    memcpy(&r, m->data, sizeof r);
+    calls[r.slot].to = r.to;
+    calls[r.slot].chain = r.chain;
+    int rc = make_call(ctx, r.slot, r.type_id, r.size, r.timeout_ms);
+    atomic_store(&calls[r.slot].pending, (int)sky__calls_count(&ctx->s));
+    atomic_store(&calls[r.slot].rc, rc);
+    return 0;
+}
+
+static const sky_module caller_module = {"caller", NULL, NULL, caller_handle, NULL};
+
+static void calls_reset(void)
+{
+    for (int i = 0; i < SLOTS; i++) free(calls[i].data);
+    memset(calls, 0, sizeof calls);
+    for (int i = 0; i < SLOTS; i++) atomic_store(&calls[i].rc, 1);
+}
+
+/* Asks `caller` to call `to`; waits until sky_call has returned and
+ * returns its code. */
+static int call_ex(sky_node *node, sky_addr_t caller, sky_addr_t to, int slot, uint32_t type_id, size_t size,
+                   int timeout_ms, int chain)
+{
+    callreq r = {to, timeout_ms, slot, type_id, size, chain};
+    ck_assert_int_eq(tu_send(node, caller, T_CALL, &r, sizeof r), 0);
+    ck_assert(TU_WAIT(atomic_load(&calls[slot].rc) != 1, 5000));
+    return atomic_load(&calls[slot].rc);
+}
+
+static int call(sky_node *node, sky_addr_t caller, sky_addr_t to, int slot, uint32_t type_id, size_t size)
+{
+    return call_ex(node, caller, to, slot, type_id, size, 0, 0);
+}
+
+static void wait_answer(int slot)
+{
+    ck_assert_msg(TU_WAIT(atomic_load(&calls[slot].count) >= 1, 5000), "call %d got no answer", slot);
+}
+
+/* ---- services ---------------------------------------------------------- */
+
+static int errsvc_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    (void)st;
+    if (m->kind != SKY_REQUEST) return 0;
+    switch (m->type_id) {
+    case E_TEXT:
+        return sky_reply_error(ctx, m, SKY_ENOTSUP, "custom text");
+    case E_NOTEXT:
+        return sky_reply_error(ctx, m, SKY_EFAIL, NULL);
+    case E_NOREPLY:
+        return 0;
+    case E_RETURN:
+        return SKY_EBADMSG;
+    case E_BADCODE:
+        return sky_reply_error(ctx, m, 5, "positive") == SKY_EINVAL ? 0 : SKY_EFAIL;
+    case E_POSITIVE:
+        return 7;
+    case E_BOTH:
+        (void)sky_reply_copy(ctx, m, 1, "ok", 2);
+        return SKY_EFAIL;
+    }
+    return 0;
+}
+
+static const sky_module errsvc_module = {"errsvc", NULL, NULL, errsvc_handle, NULL};
+
+/* deferrer: holds every request; T_RELEASE answers them in arrival order:
+ * the first with "ok", the second with an error, the rest with "ok"; it
+ * also checks that a token cannot be answered twice. T_EXIT exits. */
+typedef struct deferrer {
+    sky_token tok[SLOTS];
+    int n;
+} deferrer;
+
+static atomic_int deferred_now, twice_rc;
+static atomic_long deferrer_released;
+
+static void *deferrer_create(void) { return calloc(1, sizeof(deferrer)); }
+
+static void deferrer_release(void *st)
+{
+    atomic_fetch_add(&deferrer_released, 1);
+    free(st);
+}
+
+static int deferrer_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    deferrer *d = st;
+    if (m->kind == SKY_REQUEST) {
+        if (d->n < SLOTS) d->tok[d->n++] = sky_defer(ctx, m);
+        atomic_fetch_add(&deferred_now, 1);
+        return 0;
+    }
+    if (m->kind != SKY_ONEWAY) return 0;
+    if (m->type_id == T_EXIT) {
+        sky_exit(ctx);
+    } else if (m->type_id == T_RELEASE) {
+        for (int i = 0; i < d->n; i++) {
+            int rc;
+            if (i == 1) {
+                rc = sky_respond_error(ctx, d->tok[i], SKY_ENOTSUP, "later error");
+            } else {
+                sky_msg resp = {.type_id = 2, .size = 2, .data = memcpy(malloc(2), "ok", 2)};
+                rc = sky_respond(ctx, d->tok[i], &resp);
+            }
+            if (rc != 0) return rc;
+        }
+        if (d->n > 0) {
+            sky_msg again = {.size = 2, .data = memcpy(malloc(2), "no", 2)};
+            atomic_store(&twice_rc, sky_respond(ctx, d->tok[0], &again));
+        }
+        d->n = 0;
+    }
+    return 0;
+}
+
+static const sky_module deferrer_module = {"deferrer", deferrer_create, NULL, deferrer_handle, deferrer_release};
+
+/* gatekeeper: T_BLOCK blocks on the gate, then exits with its mailbox
+ * still full of requests. */
+static tu_gate gate;
+static atomic_int blocked;
+
+static int gatekeeper_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    (void)st;
+    if (m->kind == SKY_ONEWAY && m->type_id == T_BLOCK) {
+        atomic_store(&blocked, 1);
+        tu_gate_wait(&gate, 10000);
+        sky_exit(ctx);
+        return 0;
+    }
+    if (m->kind == SKY_REQUEST) return sky_reply_copy(ctx, m, 0, NULL, 0);
+    return 0;
+}
+
+static const sky_module gatekeeper_module = {"gatekeeper", NULL, NULL, gatekeeper_handle, NULL};
+
+/* killer: T_KILL {who} kills `who` (itself included) and records the rc. */
+static atomic_int kill_rc;
+
+static int killer_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    (void)st;
+    if (m->kind == SKY_ONEWAY && m->type_id == T_KILL) {
+        sky_addr_t who;
+        memcpy(&who, m->data, sizeof who);
+        atomic_store(&kill_rc, sky_kill(ctx, who));
+    }
+    return 0;
+}
+
+static const sky_module killer_module = {"killer", NULL, NULL, killer_handle, NULL};
+
+/* ---- round trips ------------------------------------------------------- */
+
+static const size_t sizes[] = {0, 1, 16, 17, 1000, 200000};
+
+START_TEST(test_round_trip)
+{
+    calls_reset();
+    sky_node *node = tu_node(2, &caller_module, &tu_echo_module, NULL);
+    sky_addr_t c = tu_spawn(node, "caller", "");
+    sky_addr_t echo = tu_spawn(node, "echo", "");
+    int n = (int)(sizeof sizes / sizeof sizes[0]);
+    for (int i = 0; i < n; i++) ck_assert_int_eq(call(node, c, echo, i, 100 + (uint32_t)i, sizes[i]), 0);
+    for (int i = 0; i < n; i++) {
+        wait_answer(i);
+        callrec *r = &calls[i];
+        ck_assert_int_eq(atomic_load(&r->status), 0);
+        ck_assert_int_eq(atomic_load(&r->had_reply), 1);
+        ck_assert_int_eq(atomic_load(&r->kind), SKY_RESPONSE);
+        ck_assert_uint_eq(r->source, echo);
+        ck_assert_uint_eq(r->type_id, 100 + (uint32_t)i);
+        ck_assert_uint_eq(r->size, sizes[i]);
+        for (size_t k = 0; k < sizes[i]; k++)
+            ck_assert_msg(r->data[k] == pattern(k), "reply %d byte %zu differs", i, k);
+    }
+    tu_sleep_ms(20);
+    for (int i = 0; i < n; i++) ck_assert_int_eq(atomic_load(&calls[i].count), 1);
+    calls_reset();
+    sky_node_free(node);
+}
+END_TEST
+
+/* A reply callback may itself call. */
+START_TEST(test_call_from_callback)
+{
+    calls_reset();
+    sky_node *node = tu_node(2, &caller_module, &tu_echo_module, NULL);
+    sky_addr_t c = tu_spawn(node, "caller", "");
+    sky_addr_t echo = tu_spawn(node, "echo", "");
+    ck_assert_int_eq(call_ex(node, c, echo, 0, 1, 10, 0, 20), 0);
+    ck_assert(TU_WAIT(atomic_load(&calls[0].count) == 21, 5000));
+    ck_assert_int_eq(atomic_load(&calls[0].status), 0);
+    calls_reset();
+    sky_node_free(node);
+}
+END_TEST
+
+/* ---- failing at once --------------------------------------------------- */
+
+START_TEST(test_call_no_such_service)
+{
+    calls_reset();
+    sky_node *node = tu_node(2, &caller_module, &tu_echo_module, NULL);
+    sky_addr_t c = tu_spawn(node, "caller", "");
+    sky_addr_t dead = tu_spawn(node, "echo", "");
+    ck_assert_int_eq(sky_node_kill(node, dead), 0);
+    ck_assert(TU_WAIT(!tu_alive(node, dead), 5000));
+    uint16_t id = sky_node_id(node);
+    sky_addr_t bad[] = {dead, SKY_ADDR(id, 999999), SKY_ADDR_NONE, SKY_ADDR(id + 1, SKY_ADDR_SERIAL(c))};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(call(node, c, bad[i], i, 1, 40), SKY_ENOSVC);
+        ck_assert_int_eq(atomic_load(&calls[i].pending), 0); /* nothing left waiting */
+    }
+    tu_sleep_ms(100);
+    for (int i = 0; i < 4; i++) ck_assert_int_eq(atomic_load(&calls[i].count), 0);
+    sky_node_free(node);
+}
+END_TEST
+
+/* ---- error replies ----------------------------------------------------- */
+
+static const struct {
+    uint32_t type;
+    int status;
+    const char *text;
+} errcases[] = {
+    {E_TEXT, SKY_ENOTSUP, "custom text"},
+    {E_NOTEXT, SKY_EFAIL, NULL},
+    {E_NOREPLY, SKY_ENOREPLY, NULL},
+    {E_RETURN, SKY_EBADMSG, NULL},
+    {E_BADCODE, SKY_ENOREPLY, NULL},
+    {E_POSITIVE, SKY_ENOREPLY, NULL},
+};
+
+START_TEST(test_error_replies)
+{
+    calls_reset();
+    sky_node *node = tu_node(2, &caller_module, &errsvc_module, NULL);
+    sky_addr_t c = tu_spawn(node, "caller", "");
+    sky_addr_t e = tu_spawn(node, "errsvc", "");
+    int n = (int)(sizeof errcases / sizeof errcases[0]);
+    for (int i = 0; i < n; i++) ck_assert_int_eq(call(node, c, e, i, errcases[i].type, 5), 0);
+    for (int i = 0; i < n; i++) {
+        wait_answer(i);
+        callrec *r = &calls[i];
+        ck_assert_msg(atomic_load(&r->status) == errcases[i].status, "case %d: status %s, expected %s", i,
+                      sky_errname(atomic_load(&r->status)), sky_errname(errcases[i].status));
+        ck_assert_int_eq(atomic_load(&r->had_reply), 1);
+        ck_assert_int_eq(atomic_load(&r->kind), SKY_ERROR);
+        ck_assert_uint_eq(r->source, e);
+        const char *want = errcases[i].text ? errcases[i].text : sky_strerror(errcases[i].status);
+        ck_assert_str_eq(r->text, want);
+    }
+    /* a handler that answered and then failed: the caller has its answer */
+    ck_assert_int_eq(call(node, c, e, 10, E_BOTH, 0), 0);
+    wait_answer(10);
+    ck_assert_int_eq(atomic_load(&calls[10].status), 0);
+    ck_assert_int_eq(atomic_load(&calls[10].kind), SKY_RESPONSE);
+    tu_sleep_ms(20);
+    ck_assert_int_eq(atomic_load(&calls[10].count), 1);
+    /* handler failures are counted */
+    ck_assert_uint_eq(tu_stat(node, e).errors, 2); /* E_RETURN and E_BOTH */
+    ck_assert_uint_eq(tu_stat(node, e).bad, 1);    /* E_RETURN's SKY_EBADMSG */
+    calls_reset();
+    sky_node_free(node);
+}
+END_TEST
+
+/* sky_error_text on its own. */
+START_TEST(test_error_text)
+{
+    char buf[64];
+    ck_assert_str_eq(sky_error_text(NULL, SKY_ETIMEDOUT, buf, sizeof buf), sky_strerror(SKY_ETIMEDOUT));
+    sky_msg notanerror = {.kind = SKY_RESPONSE, .size = 3, .data = "abc"};
+    ck_assert_str_eq(sky_error_text(&notanerror, SKY_EFAIL, buf, sizeof buf), sky_strerror(SKY_EFAIL));
+    /* a Status {code: -11, message: "hello"} */
+    unsigned char st[] = {0x08, 0xf5, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+                          0x12, 0x05, 'h', 'e', 'l', 'l', 'o'};
+    sky_msg err = {.kind = SKY_ERROR, .size = sizeof st, .data = st};
+    ck_assert_str_eq(sky_error_text(&err, SKY_EFAIL, buf, sizeof buf), "hello");
+    ck_assert_str_eq(sky_error_text(&err, SKY_EFAIL, buf, 3), "he");
+    /* garbage instead of a Status */
+    unsigned char junk[] = {0xff, 0xff, 0xff};
+    sky_msg bad = {.kind = SKY_ERROR, .size = sizeof junk, .data = junk};
+    ck_assert_str_eq(sky_error_text(&bad, SKY_EBADMSG, buf, sizeof buf), sky_strerror(SKY_EBADMSG));
+}
+END_TEST
+
+/* ---- deferred answers -------------------------------------------------- */
+
+START_TEST(test_defer_respond)
+{
+    calls_reset();
+    atomic_store(&deferred_now, 0);
+    atomic_store(&twice_rc, 1);
+    sky_node *node = tu_node(2, &caller_module, &deferrer_module, NULL);
+    sky_addr_t c = tu_spawn(node, "caller", "");
+    sky_addr_t d = tu_spawn(node, "deferrer", "");
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(call(node, c, d, i, 1, 4), 0);
+    ck_assert(TU_WAIT(atomic_load(&deferred_now) == 3, 5000));
+    tu_sleep_ms(50);
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(atomic_load(&calls[i].count), 0); /* no ENOREPLY */
+    ck_assert_int_eq(tu_send(node, d, T_RELEASE, NULL, 0), 0);
+    for (int i = 0; i < 3; i++) wait_answer(i);
+    ck_assert_int_eq(atomic_load(&calls[0].status), 0);
+    ck_assert_uint_eq(calls[0].size, 2);
+    ck_assert_int_eq(memcmp(calls[0].data, "ok", 2), 0);
+    ck_assert_int_eq(atomic_load(&calls[1].status), SKY_ENOTSUP);
+    ck_assert_str_eq(calls[1].text, "later error");
+    ck_assert_int_eq(atomic_load(&calls[2].status), 0);
+    ck_assert(TU_WAIT(atomic_load(&twice_rc) != 1, 5000));
+    ck_assert_int_eq(atomic_load(&twice_rc), SKY_EINVAL);
+    calls_reset();
+    sky_node_free(node);
+}
+END_TEST
+
+/* ---- calls from outside ------------------------------------------------ */
+
+START_TEST(test_node_call)
+{
+    sky_node *node = tu_node(2, &tu_echo_module, &errsvc_module, &tu_hole_module, NULL);
+    sky_addr_t echo = tu_spawn(node, "echo", "");
+    sky_addr_t e = tu_spawn(node, "errsvc", "");
+    sky_addr_t hole = tu_spawn(node, "hole", "");
+    sky_node_stat s0;
+    sky_node_stat_get(node, &s0);
+
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        unsigned char *p = sizes[i] ? malloc(sizes[i]) : NULL;
+        for (size_t k = 0; k < sizes[i]; k++) p[k] = pattern(k);
+        sky_msg req = {.type_id = 33, .size = sizes[i], .data = p}, reply;
+        char err[64] = "untouched";
+        ck_assert_int_eq(sky_node_call(node, echo, &req, 0, &reply, err, sizeof err), 0);
+        ck_assert_int_eq(reply.kind, SKY_RESPONSE);
+        ck_assert_uint_eq(reply.source, echo);
+        ck_assert_uint_eq(reply.type_id, 33);
+        ck_assert_uint_eq(reply.size, sizes[i]);
+        for (size_t k = 0; k < sizes[i]; k++) ck_assert(((unsigned char *)reply.data)[k] == pattern(k));
+        free(reply.data);
+    }
+
+    /* an error reply: its code and text */
+    sky_msg req = {.type_id = E_TEXT, .size = 0}, reply = {0};
+    char err[64] = "";
+    ck_assert_int_eq(sky_node_call(node, e, &req, 0, &reply, err, sizeof err), SKY_ENOTSUP);
+    ck_assert_str_eq(err, "custom text");
+    req = (sky_msg){.type_id = E_NOREPLY, .size = 0};
+    ck_assert_int_eq(sky_node_call(node, e, &req, 0, &reply, err, sizeof err), SKY_ENOREPLY);
+    ck_assert_str_eq(err, sky_strerror(SKY_ENOREPLY));
+
+    /* unknown: at once */
+    req = (sky_msg){.size = 3, .data = memcpy(malloc(3), "abc", 3)};
+    ck_assert_int_eq(sky_node_call(node, SKY_ADDR(sky_node_id(node), 77777), &req, 0, &reply, err, sizeof err),
+                     SKY_ENOSVC);
+
+    /* no answer: the call's own deadline, not the node's 10 s */
+    req = (sky_msg){.size = 3, .data = memcpy(malloc(3), "abc", 3)};
+    uint64_t t0 = tu_now_ms();
+    ck_assert_int_eq(sky_node_call(node, hole, &req, 200, &reply, err, sizeof err), SKY_ETIMEDOUT);
+    uint64_t took = tu_now_ms() - t0;
+    ck_assert_uint_ge(took, 199);
+    ck_assert_msg(took < (uint64_t)tu_ms(5000), "a 200 ms call took %llu ms", (unsigned long long)took);
+    ck_assert_str_eq(err, sky_strerror(SKY_ETIMEDOUT));
+
+    /* the short-lived services behind these calls are all gone */
+    sky_node_stat s1;
+    ck_assert(TU_WAIT(({
+                          sky_node_stat_get(node, &s1);
+                          s1.services == s0.services;
+                      }),
+                      5000));
+    sky_node_free(node);
+}
+END_TEST
+
+typedef struct caller_thread {
+    sky_node *node;
+    sky_addr_t to;
+    int ok;
+} caller_thread;
+
+static void *node_caller(void *arg)
+{
+    caller_thread *t = arg;
+    for (int i = 0; i < 50; i++) {
+        int v = i * 1000 + (int)(intptr_t)t;
+        sky_msg req = {.size = sizeof v, .data = memcpy(malloc(sizeof v), &v, sizeof v)}, reply;
+        if (sky_node_call(t->node, t->to, &req, 0, &reply, NULL, 0) != 0) continue;
+        int back = -1;
+        if (reply.size == sizeof back) memcpy(&back, reply.data, sizeof back);
+        free(reply.data);
+        if (back == v) t->ok++;
+    }
+    return NULL;
+}
+
+START_TEST(test_node_call_threads)
+{
+    sky_node *node = tu_node(2, &tu_echo_module, NULL);
+    sky_addr_t echo = tu_spawn(node, "echo", "");
+    caller_thread t[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (caller_thread){node, echo, 0};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, node_caller, &t[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(t[i].ok, 50);
+    }
+    sky_node_free(node);
+}
+END_TEST
+
+/* ---- callers of a service that dies ------------------------------------ */
+
+typedef struct outside_call {
+    sky_node *node;
+    sky_addr_t to;
+    int rc;
+    char err[64];
+} outside_call;
+
+static void *outside_caller(void *arg)
+{
+    outside_call *o = arg;
+    sky_msg req = {.size = 0}, reply;
+    o->rc = sky_node_call(o->node, o->to, &req, 0, &reply, o->err, sizeof o->err);
+    if (o->rc == 0) free(reply.data);
+    return NULL;
+}
+
+/* A status for a call to a service that exited: SKY_EEXIT, and if a reply
+ * comes with it, an error reply. */
+static void expect_eexit(int slot)
+{
+    callrec *r = &calls[slot];
+    ck_assert_msg(atomic_load(&r->status) == SKY_EEXIT, "call %d: %s, expected EEXIT", slot,
+                  sky_errname(atomic_load(&r->status)));
+    if (atomic_load(&r->had_reply)) ck_assert_int_eq(atomic_load(&r->kind), SKY_ERROR);
+    ck_assert_int_eq(atomic_load(&r->count), 1);
+}
+
+/* Requests still queued when a service exits are answered SKY_EEXIT at
+ * once (long before the 10 s default deadline). */
+START_TEST(test_exit_with_queued_requests)
+{
+    enum { N = 5 };
+    calls_reset();
+    tu_gate_init(&gate);
+    atomic_store(&blocked, 0);
+    sky_node *node = tu_node(2, &caller_module, &gatekeeper_module, NULL);
+    sky_addr_t c = tu_spawn(node, "caller", "");
+    sky_addr_t g = tu_spawn(node, "gatekeeper", "");
+    ck_assert_int_eq(tu_send(node, g, T_BLOCK, NULL, 0), 0);
+    ck_assert(TU_WAIT(atomic_load(&blocked), 5000));
+    for (int i = 0; i < N; i++) ck_assert_int_eq(call(node, c, g, i, 1, 20), 0);
+    outside_call o = {node, g, 1, ""};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, outside_caller, &o), 0);
+    ck_assert(TU_WAIT(tu_stat(node, g).queued == N + 1, 5000));
+
+    uint64_t t0 = tu_now_ms();
+    tu_gate_open(&gate);
+    for (int i = 0; i < N; i++) wait_answer(i);
+    pthread_join(th, NULL);
+    ck_assert_msg(tu_now_ms() - t0 < 5000, "callers waited for their deadlines");
+    for (int i = 0; i < N; i++) expect_eexit(i);
+    ck_assert_int_eq(o.rc, SKY_EEXIT);
+    ck_assert(!tu_alive(node, g));
+    calls_reset();
+    sky_node_free(node);
+}
+END_TEST
+
+/* Deferred requests of a service that exits, or is killed, are answered
+ * SKY_EEXIT. */
+START_TEST(test_exit_with_deferred)
+{
+    calls_reset();
+    atomic_store(&deferred_now, 0);
+    atomic_store(&deferrer_released, 0);
+    sky_node *node = tu_node(2, &caller_module, &deferrer_module, NULL);
+    sky_addr_t c = tu_spawn(node, "caller", "");
+    sky_addr_t d1 = tu_spawn(node, "deferrer", "");
+    sky_addr_t d2 = tu_spawn(node, "deferrer", "");
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(call(node, c, d1, i, 1, 4), 0);
+    for (int i = 3; i < 6; i++) ck_assert_int_eq(call(node, c, d2, i, 1, 4), 0);
+    outside_call o = {node, d2, 1, ""};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, outside_caller, &o), 0);
+    ck_assert(TU_WAIT(atomic_load(&deferred_now) == 7, 5000));
+
+    ck_assert_int_eq(tu_send(node, d1, T_EXIT, NULL, 0), 0); /* exits by itself */
+    ck_assert_int_eq(sky_node_kill(node, d2), 0);             /* is killed */
+    for (int i = 0; i < 6; i++) wait_answer(i);
+    pthread_join(th, NULL);
+    for (int i = 0; i < 6; i++) expect_eexit(i);
+    ck_assert_int_eq(o.rc, SKY_EEXIT);
+    ck_assert(TU_WAIT(atomic_load(&deferrer_released) == 2, 5000));
+    calls_reset();
+    sky_node_free(node);
+}
+END_TEST
+
+/* A caller that exits with calls pending: the answers go nowhere and its
+ * callbacks never run. */
+START_TEST(test_caller_exits_first)
+{
+    calls_reset();
+    atomic_store(&deferred_now, 0);
+    atomic_store(&twice_rc, 1);
+    sky_node *node = tu_node(2, &caller_module, &deferrer_module, NULL);
+    sky_addr_t c = tu_spawn(node, "caller", "");
+    sky_addr_t d = tu_spawn(node, "deferrer", "");
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(call(node, c, d, i, 1, 4), 0);
+    ck_assert(TU_WAIT(atomic_load(&deferred_now) == 3, 5000));
+    ck_assert_int_eq(tu_send(node, c, T_EXIT, NULL, 0), 0);
+    ck_assert(TU_WAIT(!tu_alive(node, c), 5000));
+    ck_assert_int_eq(tu_send(node, d, T_RELEASE, NULL, 0), SKY_OK);
+    ck_assert(TU_WAIT(atomic_load(&twice_rc) != 1, 5000));
+    tu_sleep_ms(20);
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(atomic_load(&calls[i].count), 0);
+    ck_assert(tu_alive(node, d));
+    sky_node_free(node);
+}
+END_TEST
+
+/* ---- kill -------------------------------------------------------------- */
+
+START_TEST(test_kill)
+{
+    atomic_store(&deferrer_released, 0);
+    sky_node *node = tu_node(2, &killer_module, &deferrer_module, NULL);
+    sky_addr_t k = tu_spawn(node, "killer", "");
+    sky_addr_t v = tu_spawn(node, "deferrer", "");
+
+    atomic_store(&kill_rc, 1);
+    ck_assert_int_eq(tu_send(node, k, T_KILL, &v, sizeof v), 0);
+    ck_assert(TU_WAIT(atomic_load(&kill_rc) != 1, 5000));
+    ck_assert_int_eq(atomic_load(&kill_rc), 0);
+    ck_assert(TU_WAIT(!tu_alive(node, v), 5000));
+    ck_assert(TU_WAIT(atomic_load(&deferrer_released) == 1, 5000));
+
+    /* a dead or unknown address */
+    atomic_store(&kill_rc, 1);
+    ck_assert_int_eq(tu_send(node, k, T_KILL, &v, sizeof v), 0);
+    ck_assert(TU_WAIT(atomic_load(&kill_rc) != 1, 5000));
+    ck_assert_int_eq(atomic_load(&kill_rc), SKY_ENOSVC);
+    ck_assert_int_eq(sky_node_kill(node, v), SKY_ENOSVC);
+    ck_assert_int_eq(sky_node_kill(node, SKY_ADDR_NONE), SKY_ENOSVC);
+
+    /* itself: 0, and it is gone once the handler returns */
+    atomic_store(&kill_rc, 1);
+    ck_assert_int_eq(tu_send(node, k, T_KILL, &k, sizeof k), 0);
+    ck_assert(TU_WAIT(atomic_load(&kill_rc) != 1, 5000));
+    ck_assert_int_eq(atomic_load(&kill_rc), 0);
+    ck_assert(TU_WAIT(!tu_alive(node, k), 5000));
+
+    /* from outside */
+    sky_addr_t v2 = tu_spawn(node, "deferrer", "");
+    ck_assert_int_eq(sky_node_kill(node, v2), 0);
+    ck_assert(TU_WAIT(!tu_alive(node, v2), 5000));
+    ck_assert(TU_WAIT(atomic_load(&deferrer_released) == 2, 5000));
+    sky_node_free(node);
+}
+END_TEST
+
+Suite *call_suite(void)
+{
+    Suite *s = suite_create("call");
+    TCase *tc = tu_tcase("basic");
+    tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_call_from_callback);
+    tcase_add_test(tc, test_call_no_such_service);
+    tcase_add_test(tc, test_error_replies);
+    tcase_add_test(tc, test_error_text);
+    tcase_add_test(tc, test_defer_respond);
+    suite_add_tcase(s, tc);
+    tc = tu_tcase("outside");
+    tcase_add_test(tc, test_node_call);
+    tcase_add_test(tc, test_node_call_threads);
+    suite_add_tcase(s, tc);
+    tc = tu_tcase("death");
+    tcase_add_test(tc, test_exit_with_queued_requests);
+    tcase_add_test(tc, test_exit_with_deferred);
+    tcase_add_test(tc, test_caller_exits_first);
+    tcase_add_test(tc, test_kill);
+    suite_add_tcase(s, tc);
+    return s;
+}
