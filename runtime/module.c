@@ -70,7 +70,8 @@ static void add_locked(sky__modules *m, const sky_module *mod, void *dl)
 
 int sky__modules_add(sky__modules *m, const sky_module *mod)
 {
-    if (!mod || !mod->handle || !mod->name || !*mod->name) return SKY_EINVAL;
+    /* a name that sky__modules_get would refuse could never be spawned */
+    if (!mod || !mod->handle || !valid_name(mod->name)) return SKY_EINVAL;
     pthread_mutex_lock(&m->mu);
     int rc = find_locked(m, mod->name) ? SKY_EEXIST : 0;
     if (rc == 0) add_locked(m, mod, NULL);

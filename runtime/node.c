@@ -28,6 +28,7 @@ struct sky_node {
     int started;
     pthread_mutex_t wait_mu;
     pthread_cond_t wait_cv;
+    struct port *ports; /* outside callers blocked in sky_node_call (wait_mu) */
     atomic_int_fast64_t counters[SKY__C_MAX];
 };
 
@@ -163,6 +164,7 @@ typedef struct port {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int refs; /* the waiting thread and the port service */
+    struct port *next; /* in the node's list of waiting ports */
     int done, status;
     sky_msg reply;
     char err[256];
@@ -244,6 +246,10 @@ int sky_node_call(sky_node *n, sky_addr_t to, sky_msg *req, int timeout_ms, sky_
     sky__service *s = sky__handles_get(n->handles, addr);
     rc = s ? sky_call(sky__ctx(s), to, req, timeout_ms, port_reply, p) : SKY_ESTOPPED;
     if (s) sky__service_unref(s);
+    pthread_mutex_lock(&n->wait_mu);
+    p->next = n->ports;
+    n->ports = p;
+    pthread_mutex_unlock(&n->wait_mu);
     pthread_mutex_lock(&p->mu);
     if (rc == 0) {
         /* the call's own deadline answers first; the slack covers a node
@@ -261,6 +267,13 @@ int sky_node_call(sky_node *n, sky_addr_t to, sky_msg *req, int timeout_ms, sky_
     if (rc < 0 && errbuf && errsize) snprintf(errbuf, errsize, "%s", p->done ? p->err : sky_strerror(rc));
     int answered = p->done;
     pthread_mutex_unlock(&p->mu);
+    pthread_mutex_lock(&n->wait_mu);
+    for (port **pp = &n->ports; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    pthread_mutex_unlock(&n->wait_mu);
     if (!answered && sky_node_kill(n, addr) != 0) {
         /* already gone: its release dropped its share */
     }
@@ -282,6 +295,11 @@ void sky__node_notify_shutdown(sky_node *n)
 {
     pthread_mutex_lock(&n->wait_mu);
     pthread_cond_broadcast(&n->wait_cv);
+    for (port *p = n->ports; p; p = p->next) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
     pthread_mutex_unlock(&n->wait_mu);
 }
 

@@ -91,6 +91,10 @@ int sky__service_tryref(sky__service *s, sky_addr_t a)
 void sky__service_unref(sky__service *s)
 {
     if (atomic_fetch_sub_explicit(&s->ref, 1, memory_order_acq_rel) != 1) return;
+    /* A lookup that read this slot long ago may still try us: with the
+     * address cleared it cannot match once the memory serves a new
+     * service, even in the moment before that one gets its address. */
+    atomic_store_explicit(&s->addr, SKY_ADDR_NONE, memory_order_release);
     sky__mailbox_deinit(&s->mb);
     sky__calls_free(s);
     sky_free(s->deferred);
@@ -112,7 +116,9 @@ int sky__deliver(sky_node *node, sky_addr_t to, sky__mail *m)
     int r = sky__mailbox_push(&s->mb, m, bounded(m->kind), &len);
     if (r < 0) {
         if (r == SKY_EBUSY) {
-            SKY__BUMP(s->dropped);
+            /* bumped by senders on any thread, not by the owner: a real
+             * atomic add, or concurrent refusals are lost */
+            atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
             sky__node_count(node, SKY__C_DROPPED, 1);
         }
         sky__service_unref(s);

@@ -33,7 +33,8 @@ typedef struct sky__service {
     uint8_t named;           /* has registered names */
     uint8_t answered;        /* the current request was answered or deferred */
     sky__mail *cur;          /* the mail being handled */
-    /* counters: written by the owner only, read by anyone (stats) */
+    /* counters, read by anyone (stats): written by the owner only, but
+     * `dropped`, which the refused senders bump */
     atomic_uint_fast64_t received, sent, bad, errors, dropped;
     struct sky__service *pool_next;
 } sky__service;

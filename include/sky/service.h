@@ -102,9 +102,10 @@ SKY_MUST_CHECK int sky_send_copy(sky_ctx *ctx, sky_addr_t to, uint32_t type_id, 
 
 /* Called exactly once per successful sky_call(): status 0 with the response,
  * or a negative code: with an error reply (reply->kind == SKY_ERROR, its
- * payload a sky.Status; see sky_error_text()), or with reply == NULL when
- * the deadline passed (SKY_ETIMEDOUT) or the service exited (SKY_EEXIT).
- * It runs as part of this service's handling, on its worker. */
+ * payload a sky.Status; see sky_error_text()) — the handler's error, or
+ * SKY_EEXIT when the service exited before answering — or with
+ * reply == NULL when the deadline passed (SKY_ETIMEDOUT). It runs as part
+ * of this service's handling, on its worker. */
 typedef void sky_reply_fn(sky_ctx *ctx, int status, const sky_msg *reply, void *ud);
 
 /* Sends req as a request to `to` and arranges for cb(ud) to get the answer.

@@ -1,8 +1,14 @@
 /* sky_bench: the runtime's benchmarks, shaped like the Erlang peer
  * (shared/peers/peer_bench.erl) so the figures can be set side by side.
  *
- *   sky_bench ring|pingpong|fanin|spawn|all [--threads N] [--batch N]
- *             [--fanin-bound N] [--fanin-chunk N]
+ *   sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|all
+ *             [--threads N] [--batch N]
+ *             [--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]
+ *
+ * `fanin` runs both fan-in variants (fanin_timer, keys fanin_*, and
+ * fanin_spin, keys fanin_spin_*). --threads defaults to the number of
+ * cores, --batch to the node default; the fanin options default to a
+ * consumer bound of 262144, chunks of 256 and a 0 ms retry timer.
  *
  * Prints one `key value` line per figure; `#` lines are context. Every
  * benchmark runs in a fresh node whose services are C modules registered
@@ -32,6 +38,10 @@
 #define FANIN_PER_PRODUCER 2000000u
 #define SPAWN_N 100000
 
+/* Padding for the state of services that run at the same time on different
+ * workers, so that two heap neighbours never share a cache line. */
+#define CACHE_PAD 128
+
 /* Message types of the benchmark services. */
 enum {
     T_NEXT = 1, /* ring: your successor (a sky_addr_t) */
@@ -43,6 +53,7 @@ enum {
     T_INT,      /* fanin: one small integer */
     T_CONT,     /* fanin: a producer's note to itself to go on */
     T_READY,    /* spawn: a child is up */
+    T_STAT,     /* fanin: a call for a producer's busy count (uint64_t) */
     T_STOP      /* exit */
 };
 
@@ -53,7 +64,8 @@ static struct {
     int batch;
     size_t fanin_bound;
     int fanin_chunk;
-} opt = {0, 0, 1u << 18, 256};
+    int fanin_backoff_ms;
+} opt = {0, 0, 1u << 18, 256, 0};
 
 static sem_t done_sem;
 static struct timespec bench_deadline; /* CLOCK_MONOTONIC */
@@ -70,7 +82,8 @@ static void die(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    exit(1);
+    fflush(NULL);
+    _exit(1); /* the node's threads still run: no exit-time teardown under them */
 }
 
 /* The last resort when the main thread itself is stuck (a spawn loop that
@@ -225,6 +238,7 @@ typedef struct go_msg {
 typedef struct pinger {
     sky_addr_t peer;
     uint32_t left;
+    char pad[CACHE_PAD];
 } pinger;
 
 static void *pinger_create(void) { return sky_calloc(1, sizeof(pinger)); }
@@ -352,10 +366,9 @@ static void bench_pingpong(sky_node *node)
 
 /* ---- fan-in ------------------------------------------------------------ */
 
-static atomic_uint_fast64_t busy_retries;
-
 typedef struct consumer {
     uint64_t left;
+    char pad[CACHE_PAD];
 } consumer;
 
 static void *consumer_create(void) { return sky_calloc(1, sizeof(consumer)); }
@@ -384,30 +397,41 @@ static int consumer_handle(void *state, sky_ctx *ctx, const sky_msg *m)
 typedef struct producer {
     sky_addr_t to;
     uint32_t left;
+    int spin;      /* on SKY_EBUSY: 1 = retry on the next turn, 0 = after a timer */
+    uint64_t busy; /* sends refused with SKY_EBUSY (and retried) */
+    char pad[CACHE_PAD];
 } producer;
 
 static void *producer_create(void) { return sky_calloc(1, sizeof(producer)); }
 
+/* args: "<consumer address, hex> <count> spin|timer" */
 static int producer_init(void *state, sky_ctx *ctx, const char *args)
 {
     producer *p = state;
     char *end;
     (void)ctx;
     p->to = strtoull(args, &end, 16);
-    p->left = (uint32_t)strtoul(end, NULL, 10);
+    p->left = (uint32_t)strtoul(end, &end, 10);
+    p->spin = strstr(end, "spin") != NULL;
     return p->to && p->left ? 0 : SKY_EINVAL;
 }
 
-/* One turn: up to opt.fanin_chunk sends, then a note to itself so the others
- * get a turn in between. A send refused with SKY_EBUSY is not lost: the
- * same integer is sent again on a later turn. */
+/* One turn: up to opt.fanin_chunk sends, then a `continue` to itself so
+ * the consumer and the other producer get turns in between. A send refused
+ * with SKY_EBUSY is never lost: the same integer is sent again on a later
+ * turn, either the very next one (spin) or the one a timer starts (timer:
+ * sky_timeout(opt.fanin_backoff_ms), 0 = as soon as the loop thread fires
+ * it), which leaves the consumer alone with its full mailbox meanwhile. */
 static void produce(producer *p, sky_ctx *ctx)
 {
+    int rc;
     for (int i = 0; i < opt.fanin_chunk && p->left > 0; i++) {
-        int rc = sky_send_copy(ctx, p->to, T_INT, &p->left, sizeof p->left);
+        rc = sky_send_copy(ctx, p->to, T_INT, &p->left, sizeof p->left);
         if (rc == SKY_EBUSY) {
-            atomic_fetch_add_explicit(&busy_retries, 1, memory_order_relaxed);
-            break;
+            p->busy++;
+            if (p->spin) break;
+            if ((rc = sky_timeout(ctx, opt.fanin_backoff_ms, 0)) < 0) fail("producer: timer: %s", sky_strerror(rc));
+            return;
         }
         if (rc < 0) {
             fail("producer: send: %s", sky_strerror(rc));
@@ -415,17 +439,17 @@ static void produce(producer *p, sky_ctx *ctx)
         }
         p->left--;
     }
-    if (p->left > 0) {
-        int rc = sky_send_copy(ctx, sky_self(ctx), T_CONT, NULL, 0);
-        if (rc < 0) fail("producer: send to itself: %s", sky_strerror(rc));
-    }
+    if (p->left > 0 && (rc = sky_send_copy(ctx, sky_self(ctx), T_CONT, NULL, 0)) < 0)
+        fail("producer: send to itself: %s", sky_strerror(rc));
 }
 
 static int producer_handle(void *state, sky_ctx *ctx, const sky_msg *m)
 {
     producer *p = state;
-    if (m->type_id == T_GO || m->type_id == T_CONT) {
+    if (m->type_id == T_GO || m->type_id == T_CONT || m->kind == SKY_TIMER) {
         produce(p, ctx);
+    } else if (m->kind == SKY_REQUEST && m->type_id == T_STAT) {
+        return sky_reply_copy(ctx, m, T_STAT, &p->busy, sizeof p->busy);
     } else if (m->type_id == T_STOP) {
         sky_exit(ctx);
     }
@@ -437,27 +461,45 @@ static const sky_module consumer_module = {"bench_consumer", consumer_create, co
 static const sky_module producer_module = {"bench_producer", producer_create, producer_init, producer_handle,
                                            sky_free};
 
-static void bench_fanin(sky_node *node)
+/* prefix: "fanin" or "fanin_spin"; mode: "timer" or "spin". */
+static void fanin(sky_node *node, const char *prefix, const char *mode)
 {
     uint64_t total = (uint64_t)FANIN_PRODUCERS * FANIN_PER_PRODUCER;
-    char args[64];
+    char args[64], key[64];
     snprintf(args, sizeof args, "%llu", (unsigned long long)total);
     sky_addr_t c = spawn(node, "bench_consumer", args);
     sky_addr_t p[FANIN_PRODUCERS];
-    snprintf(args, sizeof args, "%llx %u", (unsigned long long)c, FANIN_PER_PRODUCER);
+    snprintf(args, sizeof args, "%llx %u %s", (unsigned long long)c, FANIN_PER_PRODUCER, mode);
     for (int i = 0; i < FANIN_PRODUCERS; i++) p[i] = spawn(node, "bench_producer", args);
     double t0 = now_s();
     for (int i = 0; i < FANIN_PRODUCERS; i++) node_send(node, p[i], T_GO, NULL, 0);
     wait_done("end of the fan-in");
     double s = now_s() - t0;
-    for (int i = 0; i < FANIN_PRODUCERS; i++) node_send(node, p[i], T_STOP, NULL, 0);
+    uint64_t busy = 0;
+    for (int i = 0; i < FANIN_PRODUCERS; i++) {
+        sky_msg req = {.type_id = T_STAT}, rep;
+        char err[128];
+        int rc = sky_node_call(node, p[i], &req, 0, &rep, err, sizeof err);
+        if (rc < 0) die("producer stat: %s", err);
+        uint64_t n = 0;
+        if (rep.size == sizeof n) memcpy(&n, rep.data, sizeof n);
+        free(rep.data);
+        busy += n;
+        node_send(node, p[i], T_STOP, NULL, 0);
+    }
     node_send(node, c, T_STOP, NULL, 0);
-    out_int("fanin_producers", FANIN_PRODUCERS);
-    out_int("fanin_msgs_per_s", (double)total / s);
-    out_f("fanin_elapsed_s", s);
-    out_int("fanin_busy_retries", (double)atomic_load(&busy_retries));
-    printf("# fanin consumer_bound=%zu chunk=%d\n", opt.fanin_bound, opt.fanin_chunk);
+    printf("# %s: consumer_bound=%zu chunk=%d retry=%s\n", prefix, opt.fanin_bound, opt.fanin_chunk,
+           strcmp(mode, "spin") == 0 ? "next turn" : "after sky_timeout");
+#define FANIN_OUT(fn, name, v) (snprintf(key, sizeof key, "%s_%s", prefix, name), fn(key, v))
+    if (strcmp(prefix, "fanin") == 0) out_int("fanin_producers", FANIN_PRODUCERS);
+    FANIN_OUT(out_int, "msgs_per_s", (double)total / s);
+    FANIN_OUT(out_f, "elapsed_s", s);
+    FANIN_OUT(out_int, "busy_retries", (double)busy);
+#undef FANIN_OUT
 }
+
+static void bench_fanin(sky_node *node) { fanin(node, "fanin", "timer"); }
+static void bench_fanin_spin(sky_node *node) { fanin(node, "fanin_spin", "spin"); }
 
 /* ---- spawn ------------------------------------------------------------- */
 
@@ -600,8 +642,8 @@ static void run(const char *name, void (*fn)(sky_node *))
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|spawn|all [--threads N] [--batch N] "
-                    "[--fanin-bound N] [--fanin-chunk N]\n");
+    fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|all [--threads N] [--batch N] "
+                    "[--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]\n");
     exit(2);
 }
 
@@ -626,6 +668,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--fanin-bound") == 0) {
             opt.fanin_bound = (size_t)num_arg(argc, argv, &i);
             if (opt.fanin_bound == 0) usage();
+        } else if (strcmp(argv[i], "--fanin-backoff") == 0) {
+            opt.fanin_backoff_ms = (int)num_arg(argc, argv, &i);
         } else if (strcmp(argv[i], "--fanin-chunk") == 0) {
             opt.fanin_chunk = (int)num_arg(argc, argv, &i);
             if (opt.fanin_chunk == 0) usage();
@@ -635,12 +679,19 @@ int main(int argc, char **argv)
             which = argv[i];
         }
     }
+    /* `fanin` runs both fan-in variants, each in its own node; a label
+     * picks one of them */
     static const struct {
-        const char *name;
+        const char *name, *label;
         void (*fn)(sky_node *);
-    } benches[] = {{"ring", bench_ring}, {"pingpong", bench_pingpong}, {"fanin", bench_fanin}, {"spawn", bench_spawn}};
-    int all = strcmp(which, "all") == 0, found = all;
-    for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) found |= strcmp(which, benches[i].name) == 0;
+    } benches[] = {{"ring", "ring", bench_ring},
+                   {"pingpong", "pingpong", bench_pingpong},
+                   {"fanin", "fanin_timer", bench_fanin},
+                   {"fanin", "fanin_spin", bench_fanin_spin},
+                   {"spawn", "spawn", bench_spawn}};
+#define PICKED(i) (all || strcmp(which, benches[i].name) == 0 || strcmp(which, benches[i].label) == 0)
+    int all = strcmp(which, "all") == 0, found = 0;
+    for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) found |= PICKED(i);
     if (!found) usage();
 
     if (opt.threads == 0) {
@@ -657,7 +708,8 @@ int main(int argc, char **argv)
 #endif
     fflush(stdout);
     for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++)
-        if (all || strcmp(which, benches[i].name) == 0) run(benches[i].name, benches[i].fn);
+        if (PICKED(i)) run(benches[i].label, benches[i].fn);
+#undef PICKED
     sem_destroy(&done_sem);
     return 0;
 }

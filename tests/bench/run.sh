@@ -32,8 +32,9 @@ trap 'rm -rf "$tmp"' EXIT
 status=0
 
 erlang=0
-if [ "${SKY_BENCH_ERLANG:-1}" != 0 ] && command -v erl >/dev/null && command -v erlc >/dev/null &&
-    [ -f "$peers/peer_bench.erl" ]; then
+if [ "${SKY_BENCH_ERLANG:-1}" = 0 ]; then
+    echo "# Erlang peer skipped (SKY_BENCH_ERLANG=0)"
+elif command -v erl >/dev/null && command -v erlc >/dev/null && [ -f "$peers/peer_bench.erl" ]; then
     if erlc -o "$tmp" "$peers/peer_bench.erl"; then
         erlang=1
     else
@@ -63,6 +64,7 @@ run_one() {
         sed "s/^/# $label stderr: /" "$tmp/err.txt"
     fi
     grep -E '^[a-z][a-z0-9_]* [-0-9.e+]+$' "$log" >>"$out"
+    cat "$log" >>"$out.log"
 }
 
 for ((r = 1; r <= rounds; r++)); do
@@ -78,23 +80,37 @@ done
 # best KEYFILE: one `key value` line per key, the best over the rounds.
 best() {
     awk '
-        { better = ($1 ~ /_per_s$/) ? ($2 > v[$1]) : ($2 < v[$1])
-          if (!($1 in v) || better) v[$1] = $2
-          if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 } }
-        END { for (i = 0; i < n; i++) print order[i], v[order[i]] }' "$1"
+        !($1 in v) { v[$1] = $2 + 0; text[$1] = $2; order[n++] = $1; next }
+        ($1 ~ /_per_s$/) ? ($2 + 0 > v[$1]) : ($2 + 0 < v[$1]) { v[$1] = $2 + 0; text[$1] = $2 }
+        END { for (i = 0; i < n; i++) print order[i], text[order[i]] }' "$1"
 }
 
+# rounds KEYFILE LABEL: every round's value of each key, as comments.
+rounds() {
+    awk -v label="$2" '
+        !($1 in all) { order[n++] = $1 }
+        { all[$1] = all[$1] " " $2 }
+        END { for (i = 0; i < n; i++) printf "# %s %s:%s\n", label, order[i], all[order[i]] }' "$1"
+}
+
+if grep -q "built with sanitizers" "$tmp/sky.txt.log" 2>/dev/null; then
+    echo "# WARNING: $bench was built with sanitizers; configure without them to measure the runtime"
+fi
+rounds "$tmp/sky.txt" sky
 best "$tmp/sky.txt" >"$tmp/sky.best"
 echo "# sky: best of $rounds rounds (max for *_per_s, min otherwise)"
 cat "$tmp/sky.best"
 
 if [ $erlang = 1 ]; then
+    rounds "$tmp/erlang.txt" erlang
     best "$tmp/erlang.txt" >"$tmp/erlang.best"
     echo "# erlang: best of $rounds rounds"
     sed 's/^/erlang_/' "$tmp/erlang.best"
     echo "# ratio_<key> = sky / erlang: above 1 is better for *_per_s, below 1 for times, latencies and bytes"
+    # fanin_spin_* (our other fan-in variant) is set against Erlang's fanin_*
     awk 'NR == FNR { e[$1] = $2; next }
-         ($1 in e) && e[$1] != 0 && $1 !~ /^(spawn_n|fanin_producers)$/ {
-             printf "ratio_%s %.3f\n", $1, $2 / e[$1] }' "$tmp/erlang.best" "$tmp/sky.best"
+         { k = $1; sub(/^fanin_spin_/, "fanin_", k) }
+         (k in e) && e[k] != 0 && k !~ /^(spawn_n|fanin_producers)$/ {
+             printf "ratio_%s %.3f\n", $1, $2 / e[k] }' "$tmp/erlang.best" "$tmp/sky.best"
 fi
 exit $status

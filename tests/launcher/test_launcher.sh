@@ -10,8 +10,8 @@
 #                    "fail" fails the spawn, and with anything else stays
 #                    up until the node stops
 #
-# Every run is bounded by `timeout`; prints one line per case and ends with
-# "N passed, M failed".
+# Every run is bounded (`timeout` or a watchdog). Prints one line per case
+# and ends with "N passed, M failed"; exits non-zero if any case failed.
 
 set -u
 
@@ -71,6 +71,23 @@ report() {
     fi
 }
 
+# wait_ready PID: waits (at most $LIMIT s) until PID catches SIGTERM, which
+# the launcher does once its node runs; without /proc, waits a second.
+wait_ready() {
+    if [ ! -r "/proc/$1/status" ]; then
+        sleep 1
+        return
+    fi
+    tries=$((LIMIT * 10))
+    while [ "$tries" -gt 0 ]; do
+        caught=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+        [ -n "$caught" ] || return 0                    # it is gone
+        [ $((0x$caught & 0x4000)) -eq 0 ] || return 0   # bit of signal 15
+        sleep 0.1
+        tries=$((tries - 1))
+    done
+}
+
 # ---- bad configs: exit 2 with a message naming the file and the key ----
 
 run "$fix/bad_threads.lua"
@@ -89,7 +106,9 @@ run "$fix/missing_module.lua"
 expect "missing_module.lua: names the paths searched" 2 "no_such_module" \
     "./no_such_dir/no_such_module.so" "$SKY_TEST_MODDIR/no_such_module.so"
 
-SKY_TEST_ARGS=fail run "$fix/ok.lua"
+export SKY_TEST_ARGS=fail     # not `VAR=x run`: POSIX lets that outlive the call
+run "$fix/ok.lua"
+unset SKY_TEST_ARGS
 expect "bootstrap init fails" 2 "bootstrap 'testmod'"
 
 cat >"$tmp/no_bootstrap.lua" <<'EOF'
@@ -145,15 +164,19 @@ expect "--check bad_type.lua" 2 "key 'threads'"
 run "$fix/ok.lua"
 expect "ok.lua: node runs and exits 0" 0
 
-# A node whose bootstrap stays up stops cleanly on SIGTERM and SIGINT. The
-# signal goes to `timeout`, which passes it on to sky.
+# A node whose bootstrap stays up stops cleanly on SIGTERM and SIGINT.
+# A watchdog bounds the run; the signal is sent once the node is up.
 for sig in TERM INT; do
-    SKY_TEST_ARGS=stay timeout "$LIMIT" "$SKY_BIN" "$fix/ok.lua" >"$tmp/out" 2>"$tmp/err" &
+    SKY_TEST_ARGS=stay "$SKY_BIN" "$fix/ok.lua" >"$tmp/out" 2>"$tmp/err" &
     pid=$!
-    sleep 1
+    (sleep "$LIMIT"; kill -KILL "$pid") >/dev/null 2>&1 &
+    dog=$!
+    wait_ready "$pid"
     kill -s "$sig" "$pid" 2>/dev/null
     wait "$pid"
     status=$?
+    kill "$dog" 2>/dev/null
+    [ "$status" -eq 137 ] && status=124      # killed by the watchdog
     expect "SIG$sig stops the node, exit 0" 0
 done
 

@@ -1,5 +1,6 @@
 /* The scheduler: fairness, wake-ups without polling, many services on
  * several workers, and per sender->receiver order. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
@@ -312,6 +313,65 @@ START_TEST(test_fifo_per_pair)
 }
 END_TEST
 
+/* ---- two nodes in one process ------------------------------------------ */
+
+/* relay: forwards every oneway, from its own worker, into another node
+ * (args: the node pointer and the address there). */
+typedef struct relay {
+    sky_node *to_node;
+    sky_addr_t to;
+} relay;
+
+static void *relay_create(void) { return calloc(1, sizeof(relay)); }
+
+static int relay_init(void *st, sky_ctx *ctx, const char *args)
+{
+    relay *r = st;
+    (void)ctx;
+    void *p = NULL;
+    unsigned long long to = 0;
+    if (sscanf(args, "%p %llx", &p, &to) != 2) return SKY_EINVAL;
+    r->to_node = p;
+    r->to = (sky_addr_t)to;
+    return 0;
+}
+
+static int relay_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    relay *r = st;
+    (void)ctx;
+    if (m->kind != SKY_ONEWAY) return 0;
+    sky_msg fwd = {.type_id = T_PROBE, .size = m->size, .data = m->size ? memcpy(malloc(m->size), m->data, m->size) : NULL};
+    return sky_node_send(r->to_node, r->to, &fwd);
+}
+
+static const sky_module relay_module = {"relay", relay_create, relay_init, relay_handle, free};
+
+/* A worker of one node making a service of another node runnable must hand
+ * it to that node's workers, not keep it for itself. */
+START_TEST(test_two_nodes)
+{
+    reset();
+    sky_config ca, cb;
+    tu_config(&ca, 2);
+    tu_config(&cb, 2);
+    ca.node_id = 10;
+    cb.node_id = 11;
+    sky_node *a = tu_start(&ca, &relay_module, NULL);
+    sky_node *b = tu_start(&cb, &probe_module, NULL);
+    sky_addr_t pr = tu_spawn(b, "probe", "");
+    char args[64];
+    snprintf(args, sizeof args, "%p %llx", (void *)b, (unsigned long long)pr);
+    sky_addr_t rl = tu_spawn(a, "relay", args);
+    for (int i = 0; i < 100; i++) ck_assert_int_eq(tu_send(a, rl, 1, &i, sizeof i), 0);
+    ck_assert(TU_WAIT(atomic_load(&probes) == 100, 5000));
+    /* node a's address means nothing to node b */
+    ck_assert_int_eq(tu_send(b, rl, 1, NULL, 0), SKY_ENOSVC);
+    sky_node_free(a);
+    sky_node_free(b);
+}
+END_TEST
+
 Suite *sched_suite(void)
 {
     Suite *s = suite_create("sched");
@@ -325,6 +385,7 @@ Suite *sched_suite(void)
     tc = tu_tcase("many");
     tcase_add_loop_test(tc, test_many_services, 0, (int)(sizeof thread_counts / sizeof thread_counts[0]));
     tcase_add_test(tc, test_fifo_per_pair);
+    tcase_add_test(tc, test_two_nodes);
     suite_add_tcase(s, tc);
     return s;
 }
