@@ -7,16 +7,20 @@
 
 #define FIRST_CAP 4
 
+/* Test-and-test-and-set: a waiter spins on a plain read, so it does not
+ * keep pulling the line away from the holder with failed exchanges. */
 static inline void lock(sky__mailbox *mb)
 {
-    while (atomic_flag_test_and_set_explicit(&mb->lock, memory_order_acquire)) {
+    while (atomic_exchange_explicit(&mb->lock, 1, memory_order_acquire)) {
+        while (atomic_load_explicit(&mb->lock, memory_order_relaxed)) {
 #if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
+            __builtin_ia32_pause();
 #endif
+        }
     }
 }
 
-static inline void unlock(sky__mailbox *mb) { atomic_flag_clear_explicit(&mb->lock, memory_order_release); }
+static inline void unlock(sky__mailbox *mb) { atomic_store_explicit(&mb->lock, 0, memory_order_release); }
 
 static void ring_grow(sky__ring *r)
 {
@@ -59,7 +63,7 @@ static void ring_free(sky__ring *r)
 void sky__mailbox_init(sky__mailbox *mb, uint32_t limit, uint32_t warn_at)
 {
     memset(mb, 0, sizeof *mb);
-    atomic_flag_clear(&mb->lock);
+    atomic_init(&mb->lock, 0);
     mb->limit = limit;
     mb->warn_at = mb->warn_base = warn_at ? warn_at : UINT32_MAX;
 }
@@ -68,6 +72,22 @@ void sky__mailbox_deinit(sky__mailbox *mb)
 {
     ring_free(&mb->mail);
     ring_free(&mb->sig);
+}
+
+/* After mail went in (lock held): the warning and scheduling flags. */
+static int pushed(sky__mailbox *mb, uint32_t *len)
+{
+    int r = 0;
+    if (mb->mail.count >= mb->warn_at) {
+        *len = mb->mail.count;
+        mb->warn_at = mb->warn_at > UINT32_MAX / 2 ? UINT32_MAX : mb->warn_at * 2;
+        r |= SKY__PUSH_WARN;
+    }
+    if (!mb->scheduled) {
+        mb->scheduled = 1;
+        r |= SKY__PUSH_SCHEDULE;
+    }
+    return r;
 }
 
 int sky__mailbox_push(sky__mailbox *mb, const sky__mail *m, int bounded, uint32_t *len)
@@ -81,21 +101,41 @@ int sky__mailbox_push(sky__mailbox *mb, const sky__mail *m, int bounded, uint32_
     if (m->kind == SKY__KILL) {
         ring_push(&mb->sig, m);
     } else {
-        if (bounded && mb->mail.count >= mb->limit) {
+        if (bounded && mb->mail.count + mb->reserved >= mb->limit) {
             unlock(mb);
             return SKY_EBUSY;
         }
         ring_push(&mb->mail, m);
-        if (mb->mail.count >= mb->warn_at) {
-            *len = mb->mail.count;
-            mb->warn_at = mb->warn_at > UINT32_MAX / 2 ? UINT32_MAX : mb->warn_at * 2;
-            r |= SKY__PUSH_WARN;
-        }
     }
-    if (!mb->scheduled) {
-        mb->scheduled = 1;
-        r |= SKY__PUSH_SCHEDULE;
+    r |= pushed(mb, len);
+    unlock(mb);
+    return r;
+}
+
+int sky__mailbox_reserve(sky__mailbox *mb, uint32_t want)
+{
+    lock(mb);
+    int r = mb->closed ? SKY_ENOSVC : 0;
+    if (r == 0) {
+        uint32_t used = mb->mail.count + mb->reserved;
+        uint32_t room = used < mb->limit ? mb->limit - used : 0;
+        r = room == 0 ? SKY_EBUSY : (int)(room < want ? room : want);
+        if (r > 0) mb->reserved += (uint32_t)r;
     }
+    unlock(mb);
+    return r;
+}
+
+int sky__mailbox_push_reserved(sky__mailbox *mb, const sky__mail *m, uint32_t n, uint32_t promised, uint32_t *len)
+{
+    lock(mb);
+    if (mb->closed) {
+        unlock(mb);
+        return SKY_ENOSVC;
+    }
+    mb->reserved -= promised;
+    for (uint32_t i = 0; i < n; i++) ring_push(&mb->mail, &m[i]);
+    int r = n ? pushed(mb, len) : 0;
     unlock(mb);
     return r;
 }

@@ -19,10 +19,11 @@ typedef struct sky__ring {
 } sky__ring;
 
 typedef struct sky__mailbox {
-    atomic_flag lock;
+    atomic_int lock;
     uint8_t scheduled;
     uint8_t closed;
     uint32_t limit;   /* bound for REQUEST/ONEWAY/TEXT mail */
+    uint32_t reserved; /* places promised to senders' outboxes */
     uint32_t warn_at;   /* next queue length that logs an overload warning */
     uint32_t warn_base; /* the first such length */
     sky__ring mail;
@@ -43,6 +44,16 @@ enum { SKY__PUSH_SCHEDULE = 1, SKY__PUSH_WARN = 2 };
  * length is then stored in *len). Returns SKY_ENOSVC if closed. The caller
  * still owns m's payload when an error is returned. */
 int sky__mailbox_push(sky__mailbox *mb, const sky__mail *m, int bounded, uint32_t *len);
+
+/* Promises up to `want` places for bounded mail to come (see
+ * sky__mailbox_push_reserved). Returns how many (> 0), SKY_EBUSY (full) or
+ * SKY_ENOSVC (closed). */
+int sky__mailbox_reserve(sky__mailbox *mb, uint32_t want);
+
+/* Appends n bounded entries that had places reserved, and gives back the
+ * `promised` places (n of them used). Returns the mask of
+ * sky__mailbox_push, or SKY_ENOSVC if closed (the caller keeps m). */
+int sky__mailbox_push_reserved(sky__mailbox *mb, const sky__mail *m, uint32_t n, uint32_t promised, uint32_t *len);
 
 /* Moves up to `max` entries into out, signals first. Returns how many. */
 uint32_t sky__mailbox_take(sky__mailbox *mb, sky__mail *out, uint32_t max);

@@ -6,8 +6,31 @@
 #include "sky/alloc.h"
 #include "sky/error.h"
 
+#define CACHE 16 /* entries in a worker's cache of busy receivers */
+
+typedef struct cached {
+    sky_addr_t addr;
+    sky__service *s;
+} cached;
+
+#define OUTBOX 64 /* mail a worker buffers for one busy receiver */
+
+typedef struct outbox {
+    sky__service *s; /* with a reference of its own; NULL when empty */
+    sky_addr_t addr;
+    uint32_t n, reserved; /* buffered; places still promised to us */
+    sky__mail mail[OUTBOX];
+} outbox;
+
 typedef struct worker {
     sky__sched *sched;
+    cached cache[CACHE];
+    unsigned ncached;
+    /* references let go of during a turn, dropped when it ends, so that a
+     * pointer borrowed from the cache stays good for the whole turn */
+    sky__service **later;
+    size_t nlater, caplater;
+    outbox out;
     pthread_t thread;
     sky__service *next;
     unsigned streak;
@@ -31,6 +54,12 @@ struct sky__sched {
 };
 
 static __thread worker *self_worker;
+
+static worker *on_worker(sky__sched *sc)
+{
+    worker *w = self_worker;
+    return w && w->sched == sc ? w : NULL;
+}
 
 sky__sched *sky__sched_new(sky_node *node, int threads, uint32_t batch)
 {
@@ -81,14 +110,115 @@ static void global_push(sky__sched *sc, sky__service *s)
 
 void sky__sched_push(sky__sched *sc, sky__service *s)
 {
-    worker *w = self_worker;
-    if (w && w->sched == sc) {
+    worker *w = on_worker(sc);
+    if (w) {
         sky__service *old = w->next;
         w->next = s;
         if (!old) return;
         s = old; /* the newest stays hot here; the older one may go elsewhere */
     }
     global_push(sc, s);
+}
+
+sky__service *sky__sched_cache_get(sky__sched *sc, sky_addr_t a)
+{
+    worker *w = on_worker(sc);
+    if (!w || !w->ncached) return NULL;
+    cached *c = &w->cache[SKY_ADDR_SERIAL(a) % CACHE];
+    return c->addr == a ? c->s : NULL;
+}
+
+static void cache_drop(worker *w, cached *c)
+{
+    if (!c->s) return;
+    if (w->nlater == w->caplater) {
+        w->caplater = w->caplater ? w->caplater * 2 : 16;
+        w->later = sky_realloc(w->later, w->caplater * sizeof *w->later);
+    }
+    w->later[w->nlater++] = c->s;
+    c->s = NULL;
+    c->addr = SKY_ADDR_NONE;
+    w->ncached--;
+}
+
+/* The end of a turn: let go of what the cache dropped during it. */
+static void drop_later(worker *w)
+{
+    while (w->nlater > 0) sky__service_unref(w->later[--w->nlater]);
+}
+
+void sky__sched_cache_put(sky__sched *sc, sky_addr_t a, sky__service *s)
+{
+    worker *w = on_worker(sc);
+    if (!w) {
+        sky__service_unref(s);
+        return;
+    }
+    cached *c = &w->cache[SKY_ADDR_SERIAL(a) % CACHE];
+    cache_drop(w, c);
+    c->addr = a;
+    c->s = s;
+    w->ncached++;
+}
+
+void sky__sched_cache_forget(sky__sched *sc, sky_addr_t a)
+{
+    worker *w = on_worker(sc);
+    if (!w) return;
+    cached *c = &w->cache[SKY_ADDR_SERIAL(a) % CACHE];
+    if (c->addr == a) cache_drop(w, c);
+}
+
+static void outbox_flush(worker *w)
+{
+    outbox *o = &w->out;
+    sky__service *s = o->s;
+    if (!s) return;
+    uint32_t n = o->n, len = 0;
+    int r = sky__mailbox_push_reserved(&s->mb, o->mail, n, n + o->reserved, &len);
+    sky__mail dead[OUTBOX];
+    if (r < 0) memcpy(dead, o->mail, n * sizeof dead[0]);
+    /* empty before anything below can send again through this worker */
+    o->s = NULL;
+    o->n = o->reserved = 0;
+    if (r < 0) { /* it died meanwhile: as if the mail had been queued */
+        for (uint32_t i = 0; i < n; i++) sky__service_bounce(s, &dead[i], SKY_EEXIT);
+    } else {
+        sky__service_pushed(s, o->addr, r, len, 0);
+    }
+    sky__service_unref(s);
+}
+
+int sky__sched_outbox_put(sky__sched *sc, sky__service *s, sky_addr_t a, sky__mail *m)
+{
+    worker *w = on_worker(sc);
+    outbox *o = &w->out;
+    if (o->s != s || o->n == OUTBOX) outbox_flush(w);
+    if (o->reserved == 0) {
+        int r = sky__mailbox_reserve(&s->mb, OUTBOX - o->n);
+        if (r < 0) return r;
+        if (!o->s) {
+            sky__service_ref(s);
+            o->s = s;
+            o->addr = a;
+        }
+        o->reserved = (uint32_t)r;
+    }
+    o->mail[o->n++] = *m;
+    o->reserved--;
+    return 0;
+}
+
+void sky__sched_outbox_sync(sky__sched *sc, sky__service *s)
+{
+    worker *w = on_worker(sc);
+    if (w && w->out.s == s) outbox_flush(w);
+}
+
+static void cache_flush(worker *w)
+{
+    for (unsigned i = 0; i < CACHE && w->ncached; i++) cache_drop(w, &w->cache[i]);
+    drop_later(w);
 }
 
 /* Next service for worker w: its next slot, unless that has run long enough
@@ -122,6 +252,12 @@ static sky__service *pick(worker *w)
             w->next = NULL;
             return s;
         }
+        if (w->ncached) { /* no references held while asleep */
+            pthread_mutex_unlock(&sc->mu);
+            cache_flush(w);
+            pthread_mutex_lock(&sc->mu);
+            continue;
+        }
         sc->sleepers++;
         pthread_cond_wait(&sc->wake, &sc->mu);
         sc->sleepers--;
@@ -138,6 +274,8 @@ static void *worker_main(void *arg)
     uint64_t handled = 0;
     while ((s = pick(w)) != NULL) {
         int again = sky__service_run(s, sc->batch, &handled);
+        outbox_flush(w); /* the end of its turn: what it buffered goes out */
+        drop_later(w);
         atomic_store_explicit(&w->handled, handled, memory_order_relaxed);
         if (again) {
             /* back of the queue: a busy service yields to the others */
@@ -146,6 +284,10 @@ static void *worker_main(void *arg)
             sky__service_unref(s);
         }
     }
+    outbox_flush(w);
+    cache_flush(w);
+    sky_free(w->later);
+    w->later = NULL;
     /* a service left in the next slot goes back for the others to see */
     if (w->next) {
         pthread_mutex_lock(&sc->mu);
@@ -195,7 +337,7 @@ void sky__sched_free(sky__sched *sc)
     sky_free(sc);
 }
 
-int sky__sched_on_worker(sky__sched *sc) { return self_worker && self_worker->sched == sc; }
+int sky__sched_on_worker(sky__sched *sc) { return on_worker(sc) != NULL; }
 
 uint64_t sky__sched_wakeups(sky__sched *sc) { return atomic_load(&sc->wakeups); }
 

@@ -2,6 +2,8 @@
  * message handling, and death. The API a handler calls is in ctx.c. */
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "call.h"
 #include "deliver.h"
@@ -44,7 +46,9 @@ static sky__service *pool_get(sky__pool *p)
 {
     pthread_mutex_lock(&p->mu);
     if (!p->free) {
-        sky__service *chunk = sky_calloc(CHUNK, sizeof *chunk);
+        sky__service *chunk = aligned_alloc(_Alignof(sky__service), CHUNK * sizeof *chunk);
+        if (!chunk) chunk = sky_malloc(SIZE_MAX); /* reports the failure and aborts */
+        memset(chunk, 0, CHUNK * sizeof *chunk);
         if (p->nchunks == p->capchunks) {
             p->capchunks = p->capchunks ? p->capchunks * 2 : 16;
             p->chunks = sky_realloc(p->chunks, p->capchunks * sizeof *p->chunks);
@@ -105,35 +109,60 @@ void sky__service_unref(sky__service *s)
 
 static int bounded(int kind) { return kind == SKY_REQUEST || kind == SKY_ONEWAY || kind == SKY_TEXT; }
 
-int sky__deliver(sky_node *node, sky_addr_t to, sky__mail *m)
+void sky__service_pushed(sky__service *s, sky_addr_t to, int r, uint32_t len, int own)
 {
-    sky__service *s = sky__handles_get(sky__node_handles(node), to);
-    if (!s) {
-        sky__mail_free(m);
-        return SKY_ENOSVC;
-    }
-    uint32_t len = 0;
-    int r = sky__mailbox_push(&s->mb, m, bounded(m->kind), &len);
-    if (r < 0) {
-        if (r == SKY_EBUSY) {
-            /* bumped by senders on any thread, not by the owner: a real
-             * atomic add, or concurrent refusals are lost */
-            atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
-            sky__node_count(node, SKY__C_DROPPED, 1);
-        }
-        sky__service_unref(s);
-        sky__mail_free(m);
-        return r;
-    }
+    sky_node *node = s->node;
+    sky__sched *sched = sky__node_sched(node);
     if ((r & SKY__PUSH_WARN) && to != sky__node_logger(node))
         sky__log(node, SKY_ADDR_NONE, SKY_LOG_WARN, "service %04x:%08llx mailbox overloaded: %u messages queued",
                  SKY_ADDR_NODE(to), (unsigned long long)SKY_ADDR_SERIAL(to), len);
     if (r & SKY__PUSH_SCHEDULE) {
-        sky__sched_push(sky__node_sched(node), s); /* our reference goes with it */
-    } else {
-        sky__service_unref(s);
+        if (!own) sky__service_ref(s);
+        sky__sched_push(sched, s); /* the reference goes with it */
+    } else if (own) {
+        sky__sched_cache_put(sched, to, s); /* busy: likely to get more */
     }
-    return 0;
+}
+
+int sky__deliver(sky_node *node, sky_addr_t to, sky__mail *m)
+{
+    sky__sched *sched = sky__node_sched(node);
+    int r, own = 0;
+    uint32_t len = 0;
+    /* a busy receiver this worker sent to before: no reference round trip,
+     * and ordinary mail goes through the outbox, one lock per batch */
+    sky__service *s = sky__sched_cache_get(sched, to);
+    if (s && bounded(m->kind)) {
+        r = sky__sched_outbox_put(sched, s, to, m);
+        if (r == 0) return 0;
+    } else {
+        if (!s) {
+            if (!(s = sky__handles_get(sky__node_handles(node), to))) {
+                sky__mail_free(m);
+                return SKY_ENOSVC;
+            }
+            own = 1;
+        }
+        sky__sched_outbox_sync(sched, s); /* what this sender buffered goes first */
+        r = sky__mailbox_push(&s->mb, m, bounded(m->kind), &len);
+        if (r >= 0) {
+            sky__service_pushed(s, to, r, len, own);
+            return 0;
+        }
+    }
+    if (r == SKY_EBUSY) {
+        /* bumped by senders on any thread, not by the owner: a real
+         * atomic add, or concurrent refusals are lost */
+        atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
+        sky__node_count(node, SKY__C_DROPPED, 1);
+    }
+    if (own) {
+        sky__service_unref(s);
+    } else if (r == SKY_ENOSVC) {
+        sky__sched_cache_forget(sched, to);
+    }
+    sky__mail_free(m);
+    return r;
 }
 
 int sky__deliver_event(sky_node *node, sky_addr_t to, int kind, uint32_t session)
@@ -191,8 +220,7 @@ int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const
 
 /* ---- handling ---------------------------------------------------------- */
 
-/* Answers a request that will never be handled and frees the mail. */
-static void bounce(sky__service *s, sky__mail *m, int code)
+void sky__service_bounce(sky__service *s, sky__mail *m, int code)
 {
     if (m->kind == SKY_REQUEST && m->source)
         sky__post_error(s, m->source, m->session, code, sky_strerror(code));
@@ -272,7 +300,7 @@ int sky__service_run(sky__service *s, uint32_t batch, uint64_t *handled)
         if (n == 0) break;
         for (uint32_t i = 0; i < n; i++) {
             if (s->dead) {
-                bounce(s, &turn[i], SKY_EEXIT);
+                sky__service_bounce(s, &turn[i], SKY_EEXIT);
                 continue;
             }
             dispatch(s, &turn[i]);
@@ -296,7 +324,7 @@ void sky__service_die(sky__service *s, int code)
     sky__mail *left;
     uint32_t n;
     sky__mailbox_close(&s->mb, &left, &n);
-    for (uint32_t i = 0; i < n; i++) bounce(s, &left[i], code);
+    for (uint32_t i = 0; i < n; i++) sky__service_bounce(s, &left[i], code);
     sky_free(left);
     for (uint32_t i = 0; i < s->ndeferred; i++)
         sky__post_error(s, s->deferred[i].to, s->deferred[i].session, code, sky_strerror(code));

@@ -20,7 +20,9 @@ typedef struct sky__calls sky__calls;
 typedef struct sky__service {
     atomic_int ref;
     _Atomic sky_addr_t addr;
-    sky__mailbox mb;
+    /* its own cache line: senders on other cores write here, and should
+     * not pull the line that holds the reference count with it */
+    _Alignas(64) sky__mailbox mb;
     sky_node *node;
     const sky_module *mod;
     void *state;
@@ -64,6 +66,16 @@ int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const
  * 0 if it went idle or died. Either way the scheduler's reference is the
  * caller's to keep or drop. */
 int sky__service_run(sky__service *s, uint32_t batch, uint64_t *handled);
+
+/* After mail for `to` went into s's mailbox (push result r, queue length
+ * len): logs an overload warning, schedules s if it was idle. `own`: the
+ * caller's reference to s is handed over (to the scheduler or the send
+ * cache); else a new one is taken when needed. */
+void sky__service_pushed(sky__service *s, sky_addr_t to, int r, uint32_t len, int own);
+
+/* Answers mail that s will never handle (a request gets an error reply
+ * with `code`, from s) and frees it. */
+void sky__service_bounce(sky__service *s, sky__mail *m, int code);
 
 /* Ends s: unpublishes it, closes its mailbox, answers queued and deferred
  * requests with `code`, releases its state. Runs on the thread that runs s
