@@ -8,7 +8,7 @@
 #include <string.h>
 #include "testutil.h"
 
-enum { T_HOLD = 1, T_SEQ = 2, T_GO = 3 };
+enum { T_HOLD = 1, T_SEQ = 2, T_GO = 3, T_ASK = 4, T_GO_MIXED = 5 };
 
 static tu_gate hold;        /* the receiver blocks on it */
 static tu_gate release_sender; /* the sender blocks on it (death test) */
@@ -16,6 +16,9 @@ static tu_rec seen;         /* sequence numbers as the receiver got them */
 static atomic_int held, sender_sent, busy_refusals, eexits, answered;
 static sky_addr_t receiver;
 static int sends, calls_too, exit_after_hold, wait_after;
+static atomic_int asked;
+static sky_addr_t sender_addr;
+static sky_token ask_token;
 
 static void reset(void)
 {
@@ -27,6 +30,7 @@ static void reset(void)
     atomic_store(&busy_refusals, 0);
     atomic_store(&eexits, 0);
     atomic_store(&answered, 0);
+    atomic_store(&asked, 0);
     calls_too = exit_after_hold = wait_after = 0;
 }
 
@@ -39,9 +43,20 @@ static void cleanup(void)
 
 /* ---- the receiver ------------------------------------------------------ */
 
+/* The answer to the receiver's T_ASK: recorded as -1 among the numbers. */
+static void on_ask_answer(sky_ctx *ctx, int status, const sky_msg *reply, void *ud)
+{
+    (void)ctx, (void)reply, (void)ud;
+    tu_rec_add(&seen, status == 0 ? -1 : -2);
+}
+
 static int recv_handle(void *st, sky_ctx *ctx, const sky_msg *m)
 {
     (void)st;
+    if (m->type_id == T_ASK) {
+        sky_msg req = {.type_id = T_ASK};
+        return sky_call(ctx, sender_addr, &req, 5000, on_ask_answer, NULL);
+    }
     if (m->type_id == T_HOLD) {
         atomic_store(&held, 1);
         tu_gate_wait(&hold, 10000);
@@ -71,6 +86,24 @@ static void on_answer(sky_ctx *ctx, int status, const sky_msg *reply, void *ud)
 static int send_handle(void *st, sky_ctx *ctx, const sky_msg *m)
 {
     (void)st;
+    if (m->type_id == T_ASK) { /* answered in the middle of T_GO_MIXED */
+        ask_token = sky_defer(ctx, m);
+        atomic_store(&asked, 1);
+        return 0;
+    }
+    if (m->type_id == T_GO_MIXED) {
+        /* oneways (buffered: the receiver is busy), then the deferred
+         * answer (a response: pushed directly), then more oneways */
+        for (int32_t i = 0; i < sends; i++) {
+            if (i == sends / 2) {
+                sky_msg resp = {.type_id = T_ASK};
+                TU_IGNORE(sky_respond(ctx, ask_token, &resp));
+            }
+            TU_IGNORE(sky_send_copy(ctx, receiver, T_SEQ, &i, sizeof i));
+        }
+        atomic_store(&sender_sent, 1);
+        return 0;
+    }
     if (m->type_id != T_GO) return 0;
     for (int32_t i = 0; i < sends; i++) {
         int rc;
@@ -118,6 +151,31 @@ START_TEST(test_outbox_keeps_order)
     for (int i = 0; i < sends; i++) ck_assert_int_eq(tu_rec_get(&seen, (size_t)i), i);
     ck_assert(TU_WAIT(atomic_load(&answered) == (sends + 2) / 3, 5000));
     ck_assert_int_eq(atomic_load(&busy_refusals), 0);
+    sky_node_free(node);
+    cleanup();
+}
+END_TEST
+
+/* A response to the receiver (pushed directly, not buffered) must not
+ * overtake the oneways the sender buffered before it. */
+START_TEST(test_outbox_direct_push_keeps_order)
+{
+    reset();
+    sends = 200;
+    sky_node *node = tu_node(2, &recv_module, &send_module, NULL);
+    receiver = tu_spawn(node, "obrecv", "");
+    sender_addr = tu_spawn(node, "obsend", "");
+    ck_assert_int_eq(tu_send(node, receiver, T_ASK, NULL, 0), 0);
+    ck_assert(TU_WAIT(atomic_load(&asked), 5000));
+    ck_assert_int_eq(tu_send(node, receiver, T_HOLD, NULL, 0), 0);
+    ck_assert(TU_WAIT(atomic_load(&held), 5000));
+    ck_assert_int_eq(tu_send(node, sender_addr, T_GO_MIXED, NULL, 0), 0);
+    ck_assert(TU_WAIT(atomic_load(&sender_sent), 5000));
+    tu_gate_open(&hold);
+    ck_assert(TU_WAIT(tu_rec_count(&seen) == (size_t)sends + 1, 5000));
+    for (int i = 0; i < sends / 2; i++) ck_assert_int_eq(tu_rec_get(&seen, (size_t)i), i);
+    ck_assert_int_eq(tu_rec_get(&seen, (size_t)sends / 2), -1);
+    for (int i = sends / 2; i < sends; i++) ck_assert_int_eq(tu_rec_get(&seen, (size_t)i + 1), i);
     sky_node_free(node);
     cleanup();
 }
@@ -185,6 +243,7 @@ Suite *outbox_suite(void)
     Suite *s = suite_create("outbox");
     TCase *tc = tu_tcase("outbox");
     tcase_add_test(tc, test_outbox_keeps_order);
+    tcase_add_test(tc, test_outbox_direct_push_keeps_order);
     tcase_add_test(tc, test_outbox_respects_bound);
     tcase_add_test(tc, test_outbox_receiver_dies);
     suite_add_tcase(s, tc);
