@@ -98,16 +98,22 @@ sky_addr_t sky_whereis(sky_ctx *ctx, const char *name)
 
 /* ---- sending ----------------------------------------------------------- */
 
-int sky_send(sky_ctx *ctx, sky_addr_t to, sky_msg *msg)
+int sky__mail_from_send(sky__mail *m, sky_msg *msg)
 {
     int kind = msg->kind ? msg->kind : SKY_ONEWAY;
     if ((kind != SKY_ONEWAY && kind != SKY_TEXT) || msg->size > UINT32_MAX) {
         free(msg->data);
         return SKY_EINVAL;
     }
+    sky__mail_own(m, kind, msg->type_id, msg->data, msg->size);
+    return 0;
+}
+
+int sky_send(sky_ctx *ctx, sky_addr_t to, sky_msg *msg)
+{
     sky__mail m;
-    sky__mail_own(&m, kind, msg->type_id, msg->data, msg->size);
-    return post(sky__svc(ctx), to, &m);
+    int rc = sky__mail_from_send(&m, msg);
+    return rc < 0 ? rc : post(sky__svc(ctx), to, &m);
 }
 
 int sky_send_copy(sky_ctx *ctx, sky_addr_t to, uint32_t type_id, const void *data, size_t size)

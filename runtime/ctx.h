@@ -14,6 +14,10 @@
  * 0: a caller that is gone just does not get it. */
 int sky__post_error(sky__service *s, sky_addr_t to, uint32_t session, int code, const char *text);
 
+/* Fills m from what sky_send() or sky_node_send() was given (oneway or
+ * text), taking msg->data. Returns 0, or SKY_EINVAL with msg->data freed. */
+int sky__mail_from_send(sky__mail *m, sky_msg *msg);
+
 /* The status code of an error reply: its sky.Status code, or SKY_EFAIL
  * when the payload carries none. */
 int sky__reply_status(const sky_msg *reply);

@@ -139,14 +139,9 @@ int sky_node_spawn(sky_node *n, const char *module, const char *args, sky_addr_t
 
 int sky_node_send(sky_node *n, sky_addr_t to, sky_msg *msg)
 {
-    int kind = msg->kind ? msg->kind : SKY_ONEWAY;
-    if ((kind != SKY_ONEWAY && kind != SKY_TEXT) || msg->size > UINT32_MAX) {
-        free(msg->data);
-        return SKY_EINVAL;
-    }
     sky__mail m;
-    sky__mail_own(&m, kind, msg->type_id, msg->data, msg->size);
-    return sky__deliver(n, to, &m);
+    int rc = sky__mail_from_send(&m, msg);
+    return rc < 0 ? rc : sky__deliver(n, to, &m);
 }
 
 sky_addr_t sky_node_whereis(sky_node *n, const char *name) { return sky__handles_whereis(n->handles, name); }
