@@ -12,8 +12,7 @@
 /* Internal kinds: handled by the runtime, never shown to handlers. */
 enum {
     SKY__DEADLINE = 64, /* the loop thread says: check call deadlines */
-    SKY__KILL = 65,     /* exit now (a signal) */
-    SKY__CALLBACK = 66  /* sky_node_call(): reply for an outside waiter */
+    SKY__KILL = 65      /* exit now (a signal) */
 };
 
 typedef struct sky__mail {

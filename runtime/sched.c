@@ -337,7 +337,6 @@ void sky__sched_free(sky__sched *sc)
     sky_free(sc);
 }
 
-int sky__sched_on_worker(sky__sched *sc) { return on_worker(sc) != NULL; }
 
 uint64_t sky__sched_wakeups(sky__sched *sc) { return atomic_load(&sc->wakeups); }
 

@@ -61,9 +61,6 @@ void sky__sched_outbox_sync(sky__sched *sched, sky__service *s);
 void sky__sched_stop(sky__sched *sched);
 void sky__sched_free(sky__sched *sched);
 
-/* 1 if the calling thread is one of this scheduler's workers. */
-int sky__sched_on_worker(sky__sched *sched);
-
 /* Messages handled by all workers. */
 uint64_t sky__sched_handled(sky__sched *sched);
 
