@@ -166,9 +166,12 @@ void sky__mailbox_close(sky__mailbox *mb, sky__mail **out, uint32_t *n)
     lock(mb);
     mb->closed = 1;
     uint32_t total = mb->sig.count + mb->mail.count;
-    sky__mail *all = total ? sky_malloc(sizeof *all * total) : NULL;
-    uint32_t k = ring_take(&mb->sig, all, total);
-    ring_take(&mb->mail, all + k, total - k);
+    sky__mail *all = NULL;
+    if (total) { /* (NULL + 0 is undefined behaviour: no arithmetic on it) */
+        all = sky_malloc(sizeof *all * total);
+        uint32_t k = ring_take(&mb->sig, all, total);
+        ring_take(&mb->mail, all + k, total - k);
+    }
     unlock(mb);
     *out = all;
     *n = total;

@@ -52,6 +52,9 @@ static int valid_name(const char *name)
     return n > 0 && n <= NAME_MAX_LEN;
 }
 
+/* A module needs a handle, or an init that can sky_serve() typed methods. */
+static int usable(const sky_module *mod) { return mod->handle || mod->init; }
+
 static const sky_module *find_locked(sky__modules *m, const char *name)
 {
     for (size_t i = 0; i < m->n; i++)
@@ -71,7 +74,7 @@ static void add_locked(sky__modules *m, const sky_module *mod, void *dl)
 int sky__modules_add(sky__modules *m, const sky_module *mod)
 {
     /* a name that sky__modules_get would refuse could never be spawned */
-    if (!mod || !mod->handle || !valid_name(mod->name)) return SKY_EINVAL;
+    if (!mod || !usable(mod) || !valid_name(mod->name)) return SKY_EINVAL;
     pthread_mutex_lock(&m->mu);
     int rc = find_locked(m, mod->name) ? SKY_EEXIST : 0;
     if (rc == 0) add_locked(m, mod, NULL);
@@ -108,7 +111,9 @@ static const sky_module *load_locked(sky__modules *m, const char *name, char *er
         file[k] = 0;
         p += len + (end ? 1 : 0);
         if (k == 0) continue;
-        void *dl = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+        /* never unmapped: the schema registry (process-wide) may point
+         * at descriptors the module registered */
+        void *dl = dlopen(file, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
         if (!dl) {
             const char *why = dlerror();
             note(err, errsize, &used, "\n  %s (%s)", file,
@@ -116,7 +121,7 @@ static const sky_module *load_locked(sky__modules *m, const char *name, char *er
             continue;
         }
         const sky_module *mod = dlsym(dl, sym);
-        if (!mod || !mod->handle || !mod->name || strcmp(mod->name, name) != 0) {
+        if (!mod || !usable(mod) || !mod->name || strcmp(mod->name, name) != 0) {
             note(err, errsize, &used, "\n  %s (no valid symbol %s)", file, sym);
             dlclose(dl);
             continue;

@@ -14,7 +14,8 @@ sky__modules *sky__modules_new(const char *path);
 /* dlcloses what was loaded. Only after every service is gone. */
 void sky__modules_free(sky__modules *m);
 
-/* Returns 0, SKY_EINVAL (bad name or no handle) or SKY_EEXIST. */
+/* Returns 0, SKY_EINVAL (bad name, or neither init nor handle) or
+ * SKY_EEXIST. */
 int sky__modules_add(sky__modules *m, const sky_module *mod);
 
 /* Finds `name`, loading it if needed. NULL with a message in err (naming

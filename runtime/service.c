@@ -12,6 +12,7 @@
 #include "sched.h"
 #include "service.h"
 #include "ctx.h"
+#include "typed.h"
 #include "sky/alloc.h"
 
 #define TURN_MAX 64 /* mail taken from the mailbox at once */
@@ -101,6 +102,7 @@ void sky__service_unref(sky__service *s)
     atomic_store_explicit(&s->addr, SKY_ADDR_NONE, memory_order_release);
     sky__mailbox_deinit(&s->mb);
     sky__calls_free(s);
+    sky__typed_free(s);
     sky_free(s->deferred);
     pool_put(sky__node_pool(s->node), s);
 }
@@ -252,12 +254,20 @@ static void on_reply(sky__service *s, sky__mail *m)
     s->cur = NULL;
 }
 
+/* Mail for the service: a method it serves (typed.c), else the module's
+ * handle; a module without one answers requests SKY_ENOTSUP. */
 static void on_message(sky__service *s, sky__mail *m)
 {
     sky_msg msg = view(s, m);
     s->cur = m;
     s->answered = 0;
-    int rc = s->mod->handle(s->state, sky__ctx(s), &msg);
+    int rc = 0;
+    int typed = s->typed && (m->kind == SKY_REQUEST || m->kind == SKY_ONEWAY) && sky__typed_handle(s, &msg, &rc);
+    if (!typed && s->mod->handle) {
+        rc = s->mod->handle(s->state, sky__ctx(s), &msg);
+    } else if (!typed && m->kind == SKY_REQUEST) {
+        rc = SKY_ENOTSUP;
+    }
     s->cur = NULL;
     if (rc == SKY_EBADMSG) SKY__BUMP(s->bad);
     if (rc < 0) {
@@ -332,6 +342,7 @@ void sky__service_die(sky__service *s, int code)
     if (s->mod->release) s->mod->release(s->state);
     s->state = NULL;
     sky__calls_free(s);
+    sky__typed_free(s);
     sky__node_count(s->node, SKY__C_SERVICES, -1);
     if (table_ref) sky__service_unref(table_ref);
 }

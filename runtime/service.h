@@ -16,6 +16,7 @@
 #include "sky/service.h"
 
 typedef struct sky__calls sky__calls;
+typedef struct sky__typed sky__typed;
 
 typedef struct sky__service {
     atomic_int ref;
@@ -35,6 +36,7 @@ typedef struct sky__service {
     uint8_t named;           /* has registered names */
     uint8_t answered;        /* the current request was answered or deferred */
     sky__mail *cur;          /* the mail being handled */
+    sky__typed *typed;       /* served methods, typed calls (lazy; typed.c) */
     /* counters, read by anyone (stats): written by the owner only, but
      * `dropped`, which the refused senders bump */
     atomic_uint_fast64_t received, sent, bad, errors, dropped;

@@ -24,14 +24,19 @@
 typedef struct sky_ctx sky_ctx;
 typedef struct sky_node sky_node;
 
-/* A C service type. Every member but `name` and `handle` may be NULL.
+/* A C service type. Every member but `name` may be NULL, but a module
+ * needs `handle` or `init` (a purely typed service serves its methods
+ * from init with sky_serve(), see sky/typed.h, and has no handle).
  *
  * create()  allocates the instance state (NULL state is allowed).
  * init()    runs once, before any message, on the spawner's thread; `args`
  *           is the spawn argument string (never NULL). A non-zero return
  *           fails the spawn with that code and the instance is released.
- * handle()  handles one message. A negative return is logged and, for a
- *           request that was not answered, sent back as an error reply.
+ * handle()  handles one message (but those of methods served with
+ *           sky_serve()). A negative return is logged and, for a request
+ *           that was not answered, sent back as an error reply. NULL:
+ *           requests other than served methods get SKY_ENOTSUP, other
+ *           mail is dropped.
  * release() frees the instance state after the service has exited.
  *
  * A module built as a shared object exports it as

@@ -26,6 +26,7 @@ Suite *call_suite(void);
 Suite *shutdown_suite(void);
 Suite *module_suite(void);
 Suite *outbox_suite(void);
+Suite *typed_suite(void);
 
 /* Per-test time limit in seconds (Check scales it by CK_TIMEOUT_MULTIPLIER). */
 #define TU_TEST_TIMEOUT 20

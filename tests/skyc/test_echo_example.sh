@@ -1,0 +1,236 @@
+#!/bin/sh
+# Builds examples/echo, a standalone autotools project, against sky
+# installed into a temporary prefix, the way a user's project would be:
+#
+#   1. make install prefix=TMP/prefix      (in sky's build directory)
+#   2. autoreconf -fi                      (a copy of examples/echo; aclocal
+#                                           finds sky.m4 through ACLOCAL_PATH)
+#   3. configure                           (in a separate build directory;
+#                                           sky found through PKG_CONFIG_PATH)
+#   4. make with -Werror; make again       (skyc must not run again); make
+#      after deleting one output           (skyc must run again)
+#   5. make check                          (runs the node, checks its output)
+#   6. make distcheck                      (of the example)
+#   7. configure without skyc              (must fail, saying how to get it)
+#
+# Installing with prefix= at install time (not configure time) leaves three
+# things pointing at configure's prefix, which the script corrects and says
+# so with a "note:" line: sky.pc's prefix (written by configure), the
+# installed programs' library path (LD_LIBRARY_PATH), and the directory
+# where skyc looks for sky/options.proto (SKY_IDL_DIR).
+#
+# Environment (from Makefile.am's AM_TESTS_ENVIRONMENT):
+#   SKY_SRCDIR    sky's source tree (examples/echo is copied from it)
+#   SKY_BUILDDIR  sky's build tree (where `make install` runs)
+#   SKY_KEEP_TMP  if set, keep the temporary directory (its path is printed)
+#
+# Skips (exit 77) when SKY_BUILDDIR has no Makefile, or when autoreconf is
+# missing. Every step runs under `timeout`. Prints one line per case and
+# "N passed, M failed"; exits 1 if any case failed.
+
+set -u
+
+: "${SKY_SRCDIR:?set SKY_SRCDIR to sky's source tree}"
+: "${SKY_BUILDDIR:?set SKY_BUILDDIR to sky's build tree}"
+
+if [ ! -f "$SKY_BUILDDIR/Makefile" ]; then
+    echo "SKIP: $SKY_BUILDDIR has no Makefile (not a configured build tree)"
+    exit 77
+fi
+for tool in autoreconf pkg-config timeout; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "SKIP: $tool not found"
+        exit 77
+    fi
+done
+
+# The example's own makes must not inherit this make's flags or command-line
+# variables (make check TESTS=... would become the example's TESTS).
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES GNUMAKEFLAGS
+MAKE_CMD=${MAKE:-make}
+case $MAKE_CMD in *' '* | '') MAKE_CMD=make ;; esac
+
+LIMIT=600 # seconds per step
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sky-echo-example.XXXXXX") || exit 1
+if [ -n "${SKY_KEEP_TMP:-}" ]; then
+    echo "keeping $tmp"
+    trap 'chmod -R u+w "$tmp" 2>/dev/null' EXIT
+else
+    # make distcheck leaves read-only directories behind when it fails.
+    trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+fi
+trap 'exit 1' INT TERM HUP
+
+prefix=$tmp/prefix
+src=$tmp/echo
+build=$tmp/build
+log=$tmp/log
+
+passed=0
+failed=0
+
+# report NAME WHY: WHY empty is a pass; a failure shows the step's log tail.
+report() {
+    if [ -z "$2" ]; then
+        passed=$((passed + 1))
+        echo "PASS: $1"
+    else
+        failed=$((failed + 1))
+        echo "FAIL: $1: $2"
+        if [ -s "$log" ]; then
+            echo "  --- last lines of its output:"
+            tail -n 40 "$log" | sed 's/^/  | /'
+        fi
+    fi
+}
+
+# step NAME DIR COMMAND...: runs COMMAND in DIR under the time limit,
+# output to $log; reports it; returns its status.
+step() {
+    name=$1 dir=$2
+    shift 2
+    (cd "$dir" && timeout "$LIMIT" "$@") >"$log" 2>&1
+    st=$?
+    case $st in
+    0) report "$name" "" ;;
+    124) report "$name" "timed out after ${LIMIT}s" ;;
+    *) report "$name" "exit status $st" ;;
+    esac
+    return $st
+}
+
+finish() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit $?
+}
+
+# ---- 1. install sky into the temporary prefix ------------------------------
+# prefix=, not DESTDIR=: the files land where sky.pc and the libraries say.
+if ! step "make install prefix=TMP" "$SKY_BUILDDIR" "$MAKE_CMD" install prefix="$prefix"; then
+    finish
+fi
+
+why=
+for f in bin/sky bin/skyc include/sky/sky.h include/sky/typed.h lib/pkgconfig/sky.pc \
+    share/aclocal/sky.m4; do
+    [ -e "$prefix/$f" ] || why="${why:+$why, }$f missing"
+done
+: >"$log"
+report "installed files" "$why"
+[ -z "$why" ] || finish
+
+# sky.pc is written by configure, with configure's prefix; `make install
+# prefix=` does not rewrite it. Point it at where the files really are.
+pc=$prefix/lib/pkgconfig/sky.pc
+if ! grep -qx "prefix=$prefix" "$pc"; then
+    echo "note: installed sky.pc has '$(grep '^prefix=' "$pc")' (set by configure); using prefix=$prefix"
+    sed "s|^prefix=.*|prefix=$prefix|" "$pc" >"$pc.tmp" && mv "$pc.tmp" "$pc"
+fi
+
+PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+ACLOCAL_PATH=$prefix/share/aclocal
+# The installed programs were linked for configure's libdir, not this one.
+LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+saved_path=$PATH
+PATH=$prefix/bin:$PATH
+export PKG_CONFIG_PATH ACLOCAL_PATH LD_LIBRARY_PATH PATH
+
+# skyc looks for sky/options.proto where configure's prefix put it; after
+# `make install prefix=` it is in this prefix instead (SKY_IDL_DIR: skyc --help).
+mkdir -p "$tmp/probe"
+printf 'syntax = "proto3";\nimport "sky/options.proto";\nmessage M {}\n' >"$tmp/probe/probe.proto"
+if ! (cd "$tmp/probe" && timeout 60 skyc --c_out=. probe.proto) >/dev/null 2>&1; then
+    echo "note: the installed skyc does not find sky/options.proto by itself; SKY_IDL_DIR=$prefix/include"
+    SKY_IDL_DIR=$prefix/include
+    export SKY_IDL_DIR
+fi
+
+# ---- 2. a fresh copy of the example, and autoreconf -------------------------
+mkdir -p "$src" "$build"
+files="configure.ac Makefile.am README.md echo.proto echo_server.c echo_client.c node.lua test_echo.sh"
+for f in $files; do
+    cp "$SKY_SRCDIR/examples/echo/$f" "$src/" || { report "copy examples/echo" "cannot copy $f"; finish; }
+done
+chmod +x "$src/test_echo.sh"
+
+step "autoreconf -fi" "$src" autoreconf -fi || finish
+
+# ---- 3..5. configure in a separate directory, make, make check -------------
+step "configure (VPATH build)" "$build" "$src/configure" || finish
+why=
+grep -q "^SKYC = $prefix/bin/skyc\$" "$build/Makefile" || why="SKYC is not $prefix/bin/skyc"
+grep -q "^SKY = $prefix/bin/sky\$" "$build/Makefile" || why="${why:+$why; }SKY is not $prefix/bin/sky"
+: >"$log"
+report "configure found skyc and sky in the prefix" "$why"
+
+# -Werror here, not at configure time, where it would fail configure's own tests.
+step "make (-Wall -Wextra -Werror)" "$build" "$MAKE_CMD" -j2 CFLAGS="-g -O2 -Wall -Wextra -Werror" || finish
+
+why=
+for f in echo.pb-c.c echo.pb-c.h echo.sky.c echo.sky.h echo.skyc-stamp .libs/echo_server.so .libs/echo_client.so; do
+    [ -e "$build/$f" ] || why="${why:+$why, }$f missing"
+done
+for f in echo.pb-c.c echo.sky.c echo.skyc-stamp; do
+    [ ! -e "$src/$f" ] || why="${why:+$why, }$f written to the source directory"
+done
+: >"$log"
+report "generated files in the build directory" "$why"
+
+# A second make has nothing to do: the stamp keeps skyc from running again.
+(cd "$build" && timeout "$LIMIT" "$MAKE_CMD" V=1 CFLAGS="-g -O2 -Wall -Wextra -Werror") >"$log" 2>&1
+st=$?
+why=
+if [ "$st" -ne 0 ]; then
+    why="exit status $st"
+elif grep -q "$prefix/bin/skyc " "$log"; then
+    why="skyc ran again"
+fi
+report "second make does not rerun skyc" "$why"
+
+# Deleting one output makes skyc run once more, and make still succeeds.
+rm -f "$build/echo.sky.h"
+(cd "$build" && timeout "$LIMIT" "$MAKE_CMD" V=1 CFLAGS="-g -O2 -Wall -Wextra -Werror") >"$log" 2>&1
+st=$?
+why=
+if [ "$st" -ne 0 ]; then
+    why="exit status $st"
+elif [ ! -f "$build/echo.sky.h" ]; then
+    why="echo.sky.h not remade"
+fi
+report "a deleted output is remade" "$why"
+
+if ! step "make check (runs the node)" "$build" "$MAKE_CMD" check; then
+    [ -f "$build/test-suite.log" ] && sed 's/^/  | /' "$build/test-suite.log"
+fi
+
+# ---- 6. make distcheck of the example --------------------------------------
+step "make distcheck (of the example)" "$build" "$MAKE_CMD" distcheck
+
+# ---- 7. configure without skyc ---------------------------------------------
+# A sky.pc whose prefix has no bin/skyc, and PATH without the prefix.
+PATH=$saved_path
+if command -v skyc >/dev/null 2>&1; then
+    : >"$log"
+    echo "SKIP: configure without skyc (a skyc is on PATH: $(command -v skyc))"
+else
+    mkdir -p "$tmp/noskyc/lib/pkgconfig" "$tmp/build2"
+    sed "s|^prefix=.*|prefix=$prefix|; s|^exec_prefix=.*|exec_prefix=$tmp/noskyc|" "$pc" \
+        >"$tmp/noskyc/lib/pkgconfig/sky.pc"
+    (cd "$tmp/build2" && PKG_CONFIG_PATH=$tmp/noskyc/lib/pkgconfig timeout "$LIMIT" "$src/configure") \
+        >"$log" 2>&1
+    st=$?
+    why=
+    if [ "$st" -eq 0 ]; then
+        why="configure succeeded"
+    elif [ "$st" -eq 124 ]; then
+        why="timed out"
+    elif ! grep -q "skyc, the sky .proto compiler, was not found" "$log"; then
+        why="no 'skyc ... was not found' message"
+    elif ! grep -q "make install" "$log"; then
+        why="the message does not say how to install sky"
+    fi
+    report "configure without skyc fails, saying how to get it" "$why"
+fi
+
+finish
