@@ -1,7 +1,7 @@
 /* sky_bench: the runtime's benchmarks, shaped like the Erlang peer
  * (shared/peers/peer_bench.erl) so the figures can be set side by side.
  *
- *   sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|all
+ *   sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|all
  *             [--threads N] [--batch N]
  *             [--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]
  *
@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "sky/sky.h"
+#include "payload.sky.h"
 
 #define LIMIT_S 120
 
@@ -353,6 +354,100 @@ static double round_trips(sky_node *node, const char *client, const char *server
     return sec;
 }
 
+/* ---- payload: typed calls through the stubs skyc generated ------------- */
+
+/* The peer's payload_codec: the caller encodes {id, session, kind, 64-byte
+ * body}, the echo decodes it, changes `session` and encodes the answer,
+ * the caller decodes that and checks `id`. Here skyc's stubs do the
+ * encoding and decoding (protobuf on the wire, checked on arrival). */
+static const char payload_body[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+static void payload_fill(Sky__Bench__Payload *p, uint32_t k)
+{
+    sky__bench__payload__init(p);
+    p->id = (int32_t)k;
+    p->session = 42;
+    p->kind = (char *)"reply";
+    p->body = (char *)payload_body;
+}
+
+static void payload_next(pinger *p, sky_ctx *ctx);
+
+static void payload_answer(sky_ctx *ctx, int status, const Sky__Bench__Payload *resp, const sky_msg *reply, void *ud)
+{
+    pinger *p = ud;
+    (void)reply;
+    if (status != 0) {
+        fail("payload call: %s", sky_strerror(status));
+    } else if (resp->id != (int32_t)p->left || resp->session != 43 || strcmp(resp->body, payload_body) != 0) {
+        fail("payload call: got id %d session %d, expected id %u session 43", resp->id, resp->session, p->left);
+    } else if (--p->left == 0) {
+        done();
+    } else {
+        payload_next(p, ctx);
+    }
+}
+
+static void payload_next(pinger *p, sky_ctx *ctx)
+{
+    Sky__Bench__Payload req;
+    payload_fill(&req, p->left);
+    int rc = sky_bench_Echo_Echo_call(ctx, p->peer, &req, 0, payload_answer, p);
+    if (rc < 0) fail("payload call: %s", sky_strerror(rc));
+}
+
+static int payload_client_handle(void *state, sky_ctx *ctx, const sky_msg *m)
+{
+    pinger *p = state;
+    if (m->type_id == T_GO && m->size == sizeof(go_msg)) {
+        go_msg go;
+        memcpy(&go, m->data, sizeof go);
+        p->peer = go.peer;
+        p->left = go.n;
+        payload_next(p, ctx);
+    } else if (m->type_id == T_STOP) {
+        sky_exit(ctx);
+    }
+    return 0;
+}
+
+static int payload_echo(sky_ctx *ctx, const Sky__Bench__Payload *req, const sky_request *r, void *ud)
+{
+    (void)ud;
+    Sky__Bench__Payload resp = *req;
+    resp.session = 43;
+    return sky_bench_Echo_Echo_reply(ctx, r, &resp);
+}
+
+static int payload_server_init(void *state, sky_ctx *ctx, const char *args)
+{
+    static const sky_bench_Echo_handlers impl = {.Echo = payload_echo};
+    (void)state, (void)args;
+    return sky_bench_Echo_serve(ctx, &impl, NULL);
+}
+
+static int payload_server_handle(void *state, sky_ctx *ctx, const sky_msg *m)
+{
+    (void)state;
+    if (m->type_id == T_STOP) sky_exit(ctx);
+    return 0;
+}
+
+static const sky_module payload_client_module = {"bench_payload_client", pinger_create, NULL, payload_client_handle,
+                                                 sky_free};
+static const sky_module payload_server_module = {"bench_payload_server", NULL, payload_server_init,
+                                                 payload_server_handle, NULL};
+
+static void bench_payload(sky_node *node)
+{
+    Sky__Bench__Payload p;
+    payload_fill(&p, PP_N);
+    out_int("payload_encoded_bytes", (double)sky__bench__payload__get_packed_size(&p));
+    double s = round_trips(node, "bench_payload_client", "bench_payload_server", "end of the payload calls");
+    out_int("payload_codec_rt_per_s", PP_N / s);
+    out_f("payload_codec_rt_us", s * 1e6 / PP_N);
+}
+
 static void bench_pingpong(sky_node *node)
 {
     double s = round_trips(node, "bench_ping", "bench_pong", "end of the ping-pong");
@@ -602,7 +697,8 @@ static void bench_spawn(sky_node *node)
 
 static const sky_module *const modules[] = {&ring_module,   &ping_module,     &pong_module,
                                             &caller_module, &echo_module,     &consumer_module,
-                                            &producer_module, &parent_module, &child_module};
+                                            &producer_module, &parent_module, &child_module,
+                                            &payload_client_module, &payload_server_module};
 
 static sky_node *node_up(void)
 {
@@ -642,7 +738,7 @@ static void run(const char *name, void (*fn)(sky_node *))
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|all [--threads N] [--batch N] "
+    fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|all [--threads N] [--batch N] "
                     "[--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]\n");
     exit(2);
 }
@@ -688,7 +784,8 @@ int main(int argc, char **argv)
                    {"pingpong", "pingpong", bench_pingpong},
                    {"fanin", "fanin_timer", bench_fanin},
                    {"fanin", "fanin_spin", bench_fanin_spin},
-                   {"spawn", "spawn", bench_spawn}};
+                   {"spawn", "spawn", bench_spawn},
+                   {"payload", "payload", bench_payload}};
 #define PICKED(i) (all || strcmp(which, benches[i].name) == 0 || strcmp(which, benches[i].label) == 0)
     int all = strcmp(which, "all") == 0, found = 0;
     for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) found |= PICKED(i);

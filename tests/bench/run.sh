@@ -9,7 +9,7 @@
 # Environment:
 #   SKY_BENCH         the sky_bench binary (required; make bench sets it)
 #   SKY_BENCH_ROUNDS  rounds (default 3)
-#   SKY_BENCH_ONLY    benchmarks to run (default "ring pingpong fanin spawn")
+#   SKY_BENCH_ONLY    benchmarks to run (default "ring pingpong fanin spawn payload")
 #   SKY_BENCH_ARGS    extra sky_bench options, e.g. "--threads 1"
 #   SKY_PEERS         the peers directory (default: <srcdir>/../shared/peers)
 #   SKY_BENCH_ERLANG  set to 0 to skip the Erlang peer
@@ -17,7 +17,7 @@ set -u
 
 bench=${SKY_BENCH:?SKY_BENCH must name the sky_bench binary}
 rounds=${SKY_BENCH_ROUNDS:-3}
-only=${SKY_BENCH_ONLY:-ring pingpong fanin spawn}
+only=${SKY_BENCH_ONLY:-ring pingpong fanin spawn payload}
 extra=${SKY_BENCH_ARGS:-}
 srcdir=${SKY_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 peers=${SKY_PEERS:-$(dirname "$srcdir")/shared/peers}
