@@ -204,10 +204,12 @@ static const char *env(const char *name)
 }
 
 /* sky/options.proto's directory: $SKY_IDL_DIR; the source tree's idl/
- * when this is the skyc of the build tree; else the installed one. */
+ * for the skyc of the build tree; ../include next to this skyc (an
+ * installation moved, or installed with `make install prefix=...`); else
+ * the configured $(includedir). */
 static char *idl_dir(const char *exe)
 {
-    char *dir, *probe;
+    static const char *const relative[] = {"../idl", "../include"};
 
     if (env("SKY_IDL_DIR"))
         return skyc_xstrdup(env("SKY_IDL_DIR"));
@@ -215,14 +217,13 @@ static char *idl_dir(const char *exe)
     if (exe && strcmp(exe, SKYC_BUILD_EXEDIR) == 0)
         return skyc_xstrdup(SKYC_SOURCE_IDL_DIR);
 #endif
-    if (exe) {
-        dir = join(exe, "../idl");
-        probe = join(dir, "sky/options.proto");
-        if (skyc_is_file(probe)) {
-            free(probe);
-            return dir;
-        }
+    for (size_t i = 0; exe && i < sizeof relative / sizeof *relative; i++) {
+        char *dir = join(exe, relative[i]), *probe = join(dir, "sky/options.proto");
+        int found = skyc_is_file(probe);
+
         free(probe);
+        if (found)
+            return dir;
         free(dir);
     }
     return skyc_xstrdup(SKYC_IDL_DIR);
