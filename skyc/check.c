@@ -86,7 +86,7 @@ static int check_ids(const request *req, skyc_buf *errs)
             }
         }
     }
-    qsort(refs, n, sizeof *refs, cmp_refs);
+    if (n > 1) qsort(refs, n, sizeof *refs, cmp_refs); /* refs is NULL when n is 0 */
     for (size_t i = 1; i < n; i++) {
         const method_ref *a = &refs[i - 1], *b = &refs[i];
         const method_ref *at = b, *other = a;
