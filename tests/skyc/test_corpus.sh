@@ -101,7 +101,9 @@ fi
 
 pbc_cflags=$($PKG_CONFIG --cflags libprotobuf-c) || pbc_cflags=
 pbc_libs=$($PKG_CONFIG --libs libprotobuf-c) || pbc_libs=-lprotobuf-c
-WFLAGS="-std=gnu11 -Wall -Wextra -Werror"
+# SKY_SAN_FLAGS: the sanitizer flags libsky was built with (from make check),
+# which a program linking it needs too.
+WFLAGS="-std=gnu11 -Wall -Wextra -Werror ${SKY_SAN_FLAGS:-}"
 
 libdir="$SKY_BUILDDIR/.libs"
 if [ -f "$libdir/libsky.so" ]; then
@@ -357,7 +359,7 @@ run_case() {
     w=
     # shellcheck disable=SC2086
     timeout "$LIMIT" "$CC" $cflags -I"$out" -c "$d/main.c" -o "$d/main.o" >"$d/link.log" 2>&1 &&
-        timeout "$LIMIT" "$CC" -o "$d/prog" "$d/main.o" $objs $sky_libs $pbc_libs >>"$d/link.log" 2>&1
+        timeout "$LIMIT" "$CC" ${SKY_SAN_FLAGS:-} -o "$d/prog" "$d/main.o" $objs $sky_libs $pbc_libs >>"$d/link.log" 2>&1
     w=$(why $?)
     [ -n "$w" ] && w="$w (program: $d/main.c)"
     report "link  $name" "$w" "$d/link.log"

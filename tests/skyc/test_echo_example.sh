@@ -13,11 +13,11 @@
 #   6. make distcheck                      (of the example)
 #   7. configure without skyc              (must fail, saying how to get it)
 #
-# Installing with prefix= at install time (not configure time) leaves three
-# things pointing at configure's prefix, which the script corrects and says
-# so with a "note:" line: sky.pc's prefix (written by configure), the
-# installed programs' library path (LD_LIBRARY_PATH), and the directory
-# where skyc looks for sky/options.proto (SKY_IDL_DIR).
+# Installing with prefix= at install time (not configure time) leaves
+# things pointing at configure's prefix, which the script corrects: sky.pc's
+# prefix (written by configure; a "note:" line says so), the installed
+# programs' library path (LD_LIBRARY_PATH), and, only if the installed skyc
+# does not find sky/options.proto next to itself, SKY_IDL_DIR (a "note:").
 #
 # Environment (from Makefile.am's AM_TESTS_ENVIRONMENT):
 #   SKY_SRCDIR    sky's source tree (examples/echo is copied from it)
@@ -139,7 +139,13 @@ export PKG_CONFIG_PATH ACLOCAL_PATH LD_LIBRARY_PATH PATH
 # skyc looks for sky/options.proto where configure's prefix put it; after
 # `make install prefix=` it is in this prefix instead (SKY_IDL_DIR: skyc --help).
 mkdir -p "$tmp/probe"
-printf 'syntax = "proto3";\nimport "sky/options.proto";\nmessage M {}\n' >"$tmp/probe/probe.proto"
+cat >"$tmp/probe/probe.proto" <<'END'
+syntax = "proto3";
+package probe;
+import "sky/options.proto";
+message M {}
+service S { rpc Send(M) returns (M) { option (sky.oneway) = true; } }
+END
 if ! (cd "$tmp/probe" && timeout 60 skyc --c_out=. probe.proto) >/dev/null 2>&1; then
     echo "note: the installed skyc does not find sky/options.proto by itself; SKY_IDL_DIR=$prefix/include"
     SKY_IDL_DIR=$prefix/include
@@ -152,6 +158,7 @@ files="configure.ac Makefile.am README.md echo.proto echo_server.c echo_client.c
 for f in $files; do
     cp "$SKY_SRCDIR/examples/echo/$f" "$src/" || { report "copy examples/echo" "cannot copy $f"; finish; }
 done
+chmod -R u+w "$src" # a copy from a read-only source tree (distcheck) is read-only
 chmod +x "$src/test_echo.sh"
 
 step "autoreconf -fi" "$src" autoreconf -fi || finish

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Golden tests: pins the shape of skyc's generated C. For each X.proto in
 # tests/skyc/golden/, skyc --c_out must produce X.sky.h and X.sky.c equal
-# to the committed tests/skyc/golden/X.sky.{h,c}; a difference is printed
+# to the committed tests/skyc/golden/X.sky.{h,c}.expected (named so that
+# no build rule takes them for outputs to remake); a difference is printed
 # as a unified diff. Also checks that two runs give identical output (no
 # timestamps) and that protoc-gen-sky, run as a plain protoc plugin, gives
 # the same stubs as skyc.
@@ -110,10 +111,10 @@ if [ "${SKY_GOLDEN_UPDATE:-}" = 1 ]; then
     for p in $protos; do
         for ext in sky.h sky.c; do
             f="${p%.proto}.$ext"
-            if cp "$tmp/a/$f" "$golden/$f"; then
-                report "wrote golden/$f" ""
+            if cp "$tmp/a/$f" "$golden/$f.expected"; then
+                report "wrote golden/$f.expected" ""
             else
-                report "write golden/$f" "cannot copy"
+                report "write golden/$f.expected" "cannot copy"
             fi
         done
     done
@@ -123,14 +124,14 @@ fi
 for p in $protos; do
     for ext in sky.h sky.c; do
         f="${p%.proto}.$ext"
-        if [ ! -f "$golden/$f" ]; then
-            report "diff  $f" "no golden/$f (make it with SKY_GOLDEN_UPDATE=1 $0)"
+        if [ ! -f "$golden/$f.expected" ]; then
+            report "diff  $f" "no golden/$f.expected (make it with SKY_GOLDEN_UPDATE=1 $0)"
         elif [ ! -f "$tmp/a/$f" ]; then
             report "diff  $f" "skyc wrote no $f"
-        elif diff -u "$golden/$f" "$tmp/a/$f" >"$tmp/diff" 2>&1; then
+        elif diff -u "$golden/$f.expected" "$tmp/a/$f" >"$tmp/diff" 2>&1; then
             report "diff  $f" ""
         else
-            report "diff  $f" "differs from golden/$f (refresh: SKY_GOLDEN_UPDATE=1 $0)" "$tmp/diff"
+            report "diff  $f" "differs from golden/$f.expected (refresh: SKY_GOLDEN_UPDATE=1 $0)" "$tmp/diff"
         fi
     done
 done
