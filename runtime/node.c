@@ -10,6 +10,7 @@
 #include "deliver.h"
 #include "handle.h"
 #include "log.h"
+#include "lua/host.h"
 #include "module.h"
 #include "node.h"
 #include "sched.h"
@@ -102,6 +103,7 @@ sky_node *sky_node_new(const sky_config *cfg, char *err, size_t errsize)
         return NULL;
     }
     if (sky__modules_add(n->modules, &sky__logger_module) != 0) abort(); /* a new registry is empty */
+    if (sky__modules_add(n->modules, &sky__lua_module) != 0) abort();
     return n;
 }
 

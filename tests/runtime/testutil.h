@@ -27,6 +27,8 @@ Suite *shutdown_suite(void);
 Suite *module_suite(void);
 Suite *outbox_suite(void);
 Suite *typed_suite(void);
+Suite *codec_suite(void);
+Suite *lua_suite(void);
 
 /* Per-test time limit in seconds (Check scales it by CK_TIMEOUT_MULTIPLIER). */
 #define TU_TEST_TIMEOUT 20

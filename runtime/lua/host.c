@@ -1,0 +1,684 @@
+/* The Lua service host (see host.h): the state, its limits, the service
+ * file, coroutines (fibers) and the dispatch of mail to Lua.
+ *
+ * Every touch of the Lua state from C runs inside lua_pcall: with a memory
+ * limit any allocation may fail, and an unprotected failure would abort
+ * the whole node. */
+#include "host.h"
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include "node.h"
+#include "service.h"
+#include "sky/alloc.h"
+#include "skylib.h"
+
+/* Longest service file read. */
+#define FILE_MAX ((size_t)16 << 20)
+/* Idle coroutines kept for reuse. */
+#define POOL_MAX 16
+#define NAME_MAX_ 128
+
+typedef struct lhost lhost;
+
+/* A coroutine that runs messages; a userdata owned by the registry (ref),
+ * its thread in its user value. Its address is in the thread's extra
+ * space, so a yielding C function finds it. */
+typedef struct fiber {
+    lua_State *co;
+    int ref;
+    int has_tok;      /* answers a request when done */
+    sky_token tok;
+    uint32_t type_id; /* of the request */
+    const void *method; /* a typed request's method (skylib) */
+} fiber;
+
+struct lhost {
+    lua_State *L;
+    sky_ctx *ctx;
+    size_t mem, mem_limit;
+    int budget;
+    int loop_ref;  /* the coroutine body */
+    int waits_ref; /* session -> fiber (waiting) or function (a timeout) */
+    uint32_t session;
+    fiber *pool[POOL_MAX];
+    int npool;
+    char name[NAME_MAX_];
+};
+
+/* The last init failure on this thread, for sky.spawn's error message:
+ * init runs on the spawner's thread, right inside sky_spawn(). */
+static _Thread_local char last_error[512];
+
+static char done_key; /* yielded by the coroutine body when its job is done */
+
+static lhost *host_of(lua_State *L)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+static fiber *fiber_of(lua_State *co) { return *(fiber **)lua_getextraspace(co); }
+
+/* ---- errors ------------------------------------------------------------ */
+
+static int error_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, "code");
+    lua_getfield(L, 1, "message");
+    lua_pushfstring(L, "%s: %s", luaL_optstring(L, -2, "EUNKNOWN"), luaL_optstring(L, -1, ""));
+    return 1;
+}
+
+static void vpusherror(lua_State *L, int code, const char *fmt, va_list ap)
+{
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, sky_errname(code));
+    lua_setfield(L, -2, "code");
+    lua_pushvfstring(L, fmt, ap);
+    lua_setfield(L, -2, "message");
+    if (luaL_newmetatable(L, "sky.error")) {
+        lua_pushcfunction(L, error_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_setmetatable(L, -2);
+}
+
+void sky__lua_pusherror(lua_State *L, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vpusherror(L, code, fmt, ap);
+    va_end(ap);
+}
+
+int sky__lua_raise(lua_State *L, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vpusherror(L, code, fmt, ap);
+    va_end(ap);
+    return lua_error(L);
+}
+
+static int code_of_name(const char *name)
+{
+    for (int c = -1; c >= -64; c--) {
+        const char *n = sky_errname(c);
+        if (strcmp(n, "EUNKNOWN") == 0) break;
+        if (strcmp(n, name) == 0) return c;
+    }
+    return SKY_EFAIL;
+}
+
+/* Never allocates in the Lua state: it may be out of memory. */
+int sky__lua_errcode(lua_State *L, int idx, char *buf, size_t size)
+{
+    int code = SKY_EFAIL;
+    const char *msg = NULL;
+    if (lua_type(L, idx) == LUA_TTABLE) {
+        idx = lua_absindex(L, idx);
+        lua_pushliteral(L, "code"); /* interned already: the object holds it */
+        if (lua_rawget(L, idx) == LUA_TSTRING) code = code_of_name(lua_tostring(L, -1));
+        lua_pop(L, 1);
+        lua_pushliteral(L, "message");
+        if (lua_rawget(L, idx) == LUA_TSTRING) snprintf(buf, size, "%s", lua_tostring(L, -1));
+        else snprintf(buf, size, "%s", sky_strerror(code));
+        lua_pop(L, 1);
+        return code;
+    }
+    if (lua_type(L, idx) == LUA_TSTRING) msg = lua_tostring(L, idx);
+    snprintf(buf, size, "%s", msg ? msg : "error object is not a string");
+    return code;
+}
+
+sky_ctx *sky__lua_ctx(lua_State *L)
+{
+    lhost *h = host_of(L);
+    if (!h->ctx) sky__lua_raise(L, SKY_EEXIT, "the service has exited");
+    return h->ctx;
+}
+
+/* ---- limits ------------------------------------------------------------ */
+
+static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    lhost *h = ud;
+    if (!ptr) osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        h->mem -= osize;
+        return NULL;
+    }
+    if (nsize > osize && h->mem + (nsize - osize) > h->mem_limit) return NULL;
+    void *p = realloc(ptr, nsize);
+    if (!p) return NULL;
+    h->mem = h->mem - osize + nsize;
+    return p;
+}
+
+/* Runs when a coroutine used up its budget. It then fires at every
+ * instruction, so a pcall in the script cannot swallow it and go on. */
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+    sky__lua_raise(L, SKY_ELIMIT, "instruction budget exceeded (%d instructions)", host_of(L)->budget);
+}
+
+/* ---- the service file -------------------------------------------------- */
+
+static int valid_name(const char *name, const char **why)
+{
+    size_t n = strlen(name);
+    if (n == 0) return *why = "empty", 0;
+    if (n >= NAME_MAX_) return *why = "too long", 0;
+    if (strstr(name, "..")) return *why = "contains '..'", 0;
+    if (strchr(name, '/')) return *why = "contains '/'", 0;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.')
+            return *why = "not made of [A-Za-z0-9_.]", 0;
+    return 1;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            if (cap >= FILE_MAX) break;
+            cap = cap ? cap * 2 : 4096;
+            buf = sky_realloc(buf, cap);
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    int bad = ferror(f) || n >= FILE_MAX;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* Finds `name` through the ';'-separated patterns of `path` ('?' = name,
+ * dots in the name as given). Returns the file's text (the caller frees
+ * it) and its path in found, or NULL with the paths tried in tried. */
+static char *find_file(const char *path, const char *name, size_t *len, char *found, size_t fsize, char *tried,
+                       size_t tsize)
+{
+    tried[0] = '\0';
+    const char *p = path;
+    while (*p) {
+        const char *end = strchr(p, ';');
+        size_t plen = end ? (size_t)(end - p) : strlen(p);
+        char file[1024];
+        size_t o = 0;
+        for (size_t i = 0; i < plen && o + 1 < sizeof file; i++) {
+            if (p[i] == '?') {
+                size_t nl = strlen(name);
+                if (o + nl + 1 >= sizeof file) break;
+                memcpy(file + o, name, nl);
+                o += nl;
+            } else {
+                file[o++] = p[i];
+            }
+        }
+        file[o] = '\0';
+        if (o) {
+            char *text = read_file(file, len);
+            if (text) {
+                snprintf(found, fsize, "%s", file);
+                return text;
+            }
+            size_t t = strlen(tried);
+            snprintf(tried + t, tsize - t, "%s%s", t ? "; " : "", file);
+        }
+        p += plen;
+        if (*p == ';') p++;
+    }
+    return NULL;
+}
+
+/* require: Lua modules from the service path, as text only. */
+static int search_module(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    char file[NAME_MAX_], found[1024], tried[2048];
+    const char *why;
+    if (!valid_name(name, &why)) {
+        lua_pushfstring(L, "\n\tbad module name '%s': %s", name, why);
+        return 1;
+    }
+    snprintf(file, sizeof file, "%s", name);
+    for (char *c = file; *c; c++)
+        if (*c == '.') *c = '/';
+    size_t len;
+    char *text = find_file(sky__node_config(sky_ctx_node(sky__lua_ctx(L)))->service_path, file, &len, found,
+                           sizeof found, tried, sizeof tried);
+    if (!text) {
+        lua_pushfstring(L, "\n\tno file in the service path (tried %s)", tried);
+        return 1;
+    }
+    char chunk[1100];
+    snprintf(chunk, sizeof chunk, "@%s", found);
+    int st = luaL_loadbufferx(L, text, len, chunk, "t");
+    free(text);
+    if (st != LUA_OK) return lua_error(L);
+    lua_pushstring(L, found);
+    return 2;
+}
+
+/* load(): never bytecode. */
+static int load_text(lua_State *L)
+{
+    lua_settop(L, 4);
+    lua_pushstring(L, "t");
+    lua_replace(L, 3);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 4, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static void open_libs(lua_State *L)
+{
+    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_LOADLIBNAME, luaopen_package},
+                                    {LUA_COLIBNAME, luaopen_coroutine}, {LUA_TABLIBNAME, luaopen_table},
+                                    {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
+                                    {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_OSLIBNAME, luaopen_os},
+                                    {NULL, NULL}};
+    for (const luaL_Reg *l = libs; l->func; l++) {
+        luaL_requiref(L, l->name, l->func, 1);
+        lua_pop(L, 1);
+    }
+    /* nothing that ends the process, reaches the file system, or loads
+     * bytecode or C code */
+    static const char *const os_out[] = {"exit", "execute", "remove", "rename", "tmpname", "setlocale", NULL};
+    lua_getglobal(L, "os");
+    for (int i = 0; os_out[i]; i++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, os_out[i]);
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_setglobal(L, "dofile");
+    lua_pushnil(L);
+    lua_setglobal(L, "loadfile");
+    lua_getglobal(L, "load");
+    lua_pushcclosure(L, load_text, 1);
+    lua_setglobal(L, "load");
+    lua_getglobal(L, "package");
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "cpath");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "loadlib");
+    lua_createtable(L, 2, 0);
+    lua_getfield(L, -2, "searchers");
+    lua_rawgeti(L, -1, 1); /* the preload searcher */
+    lua_rawseti(L, -3, 1);
+    lua_pop(L, 1);
+    lua_pushcfunction(L, search_module);
+    lua_rawseti(L, -2, 2);
+    lua_setfield(L, -2, "searchers");
+    lua_pop(L, 1);
+}
+
+/* ---- fibers ------------------------------------------------------------ */
+
+/* The coroutine body: runs a job, yields done_key and the job's results,
+ * and is resumed with the next job. */
+static const char loop_src[] = "local done, yield = ...\n"
+                               "local function loop(f, ...) return loop(yield(done, f(...))) end\n"
+                               "return loop\n";
+
+static fiber *fiber_get(lhost *h)
+{
+    lua_State *L = h->L;
+    if (h->npool) return h->pool[--h->npool];
+    fiber *f = lua_newuserdatauv(L, sizeof *f, 1);
+    memset(f, 0, sizeof *f);
+    f->co = lua_newthread(L);
+    lua_setiuservalue(L, -2, 1);
+    f->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    *(fiber **)lua_getextraspace(f->co) = f;
+    lua_rawgeti(f->co, LUA_REGISTRYINDEX, h->loop_ref);
+    return f;
+}
+
+static void fiber_drop(lhost *h, fiber *f)
+{
+    luaL_unref(h->L, LUA_REGISTRYINDEX, f->ref);
+}
+
+static void fiber_put(lhost *h, fiber *f)
+{
+    f->has_tok = 0;
+    f->method = NULL;
+    if (h->npool < POOL_MAX) h->pool[h->npool++] = f;
+    else fiber_drop(h, f);
+}
+
+static void fiber_fail(lhost *h, fiber *f, int st)
+{
+    char msg[512];
+    lua_xmove(f->co, h->L, 1);
+    int code = st == LUA_ERRMEM ? SKY_ENOMEM : sky__lua_errcode(h->L, -1, msg, sizeof msg);
+    lua_pop(h->L, 1);
+    if (st == LUA_ERRMEM) snprintf(msg, sizeof msg, "not enough memory (limit %zu bytes)", h->mem_limit);
+    if (f->has_tok) (void)(sky_respond_error(h->ctx, f->tok, code, msg));
+    f->has_tok = 0;
+    if (st == LUA_ERRMEM) {
+        sky_log(h->ctx, SKY_LOG_ERROR, "lua %s: %s", h->name, msg);
+    } else {
+        luaL_traceback(h->L, f->co, msg, 0);
+        sky_log(h->ctx, SKY_LOG_ERROR, "lua %s: %s", h->name, lua_tostring(h->L, -1));
+        lua_pop(h->L, 1);
+    }
+    fiber_drop(h, f);
+    if (st == LUA_ERRMEM) lua_gc(h->L, LUA_GCCOLLECT);
+}
+
+void sky__lua_resume(lua_State *L, lua_State *co, int nargs)
+{
+    lhost *h = host_of(L);
+    fiber *f = fiber_of(co);
+    int nres;
+    lua_sethook(co, budget_hook, LUA_MASKCOUNT, h->budget);
+    int st = lua_resume(co, L, nargs, &nres);
+    if (st != LUA_YIELD) {
+        if (st == LUA_OK) lua_pushliteral(co, "the coroutine body returned");
+        fiber_fail(h, f, st == LUA_OK ? LUA_ERRRUN : st);
+        return;
+    }
+    int base = lua_gettop(co) - nres + 1;
+    if (nres < 1 || lua_touserdata(co, base) != &done_key) {
+        lua_pop(co, nres); /* waiting: a timer or a reply resumes it */
+        return;
+    }
+    if (f->has_tok) {
+        f->has_tok = 0;
+        luaL_checkstack(L, nres, "too many results");
+        lua_xmove(co, L, nres - 1);
+        int rc = sky__lua_answer(L, h->ctx, f->tok, f->type_id, f->method, nres - 1);
+        if (rc < 0) {
+            char msg[512];
+            int code = sky__lua_errcode(L, -1, msg, sizeof msg);
+            (void)sky_respond_error(h->ctx, f->tok, code, msg);
+            sky_log(h->ctx, SKY_LOG_ERROR, "lua %s: bad answer: %s", h->name, msg);
+            lua_pop(L, 1);
+        }
+    }
+    lua_settop(co, base - 1);
+    fiber_put(h, f);
+}
+
+void sky__lua_run(lua_State *L, int nargs, const sky_msg *req, const void *method)
+{
+    lhost *h = host_of(L);
+    fiber *f = fiber_get(h);
+    if (!lua_checkstack(f->co, nargs + 2)) {
+        fiber_put(h, f);
+        luaL_error(L, "stack overflow");
+    }
+    /* deferred last: nothing above can leave the request unanswered */
+    if (req && req->kind == SKY_REQUEST) {
+        f->has_tok = 1;
+        f->tok = sky_defer(h->ctx, req);
+        f->type_id = req->type_id;
+    }
+    f->method = method;
+    lua_xmove(L, f->co, nargs + 1);
+    sky__lua_resume(L, f->co, nargs + 1);
+}
+
+int sky__lua_yieldable(lua_State *L)
+{
+    fiber *f = fiber_of(L);
+    return f && f->co == L;
+}
+
+uint32_t sky__lua_wait(lua_State *L, int fn)
+{
+    lhost *h = host_of(L);
+    if (++h->session == 0) h->session = 1;
+    fn = fn ? lua_absindex(L, fn) : 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->waits_ref);
+    if (fn) lua_pushvalue(L, fn);
+    else lua_rawgeti(L, LUA_REGISTRYINDEX, fiber_of(L)->ref);
+    lua_rawseti(L, -2, h->session);
+    lua_pop(L, 1);
+    return h->session;
+}
+
+void sky__lua_unwait(lua_State *L, uint32_t session)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, host_of(L)->waits_ref);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, session);
+    lua_pop(L, 1);
+}
+
+/* Pushes what waits on `session` and forgets it: the fiber's thread, a
+ * function, or nil. */
+static int take_wait(lhost *h, uint32_t session)
+{
+    lua_State *L = h->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->waits_ref);
+    int t = lua_rawgeti(L, -1, session);
+    lua_pushnil(L);
+    lua_rawseti(L, -3, session);
+    lua_remove(L, -2);
+    if (t == LUA_TUSERDATA) {
+        fiber *f = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        if (!lua_checkstack(f->co, 1)) luaL_error(L, "stack overflow");
+        lua_pushthread(f->co);
+        lua_xmove(f->co, L, 1);
+        return LUA_TTHREAD;
+    }
+    return t;
+}
+
+void sky__lua_wake(lua_State *L, uint32_t session, int nargs)
+{
+    lhost *h = host_of(L);
+    int t = take_wait(h, session);
+    lua_insert(L, -nargs - 1);
+    if (t == LUA_TTHREAD) {
+        lua_State *co = lua_tothread(L, -nargs - 1);
+        if (!lua_checkstack(co, nargs)) luaL_error(L, "stack overflow");
+        lua_xmove(L, co, nargs);
+        lua_pop(L, 1);
+        sky__lua_resume(L, co, nargs);
+    } else if (t == LUA_TFUNCTION) {
+        sky__lua_run(L, nargs, NULL, NULL);
+    } else {
+        lua_pop(L, nargs + 1); /* gone: the service is exiting */
+    }
+}
+
+/* ---- the module ------------------------------------------------------- */
+
+static void *host_create(void)
+{
+    lhost *h = sky_calloc(1, sizeof *h);
+    h->mem_limit = SKY_LUA_MEM_LIMIT;
+    h->budget = SKY_LUA_BUDGET;
+    h->loop_ref = h->waits_ref = LUA_NOREF;
+    return h;
+}
+
+typedef struct init_args {
+    const char *text;
+    size_t len;
+    const char *chunkname;
+    const char *args; /* after the name */
+    int rc;
+    char err[256];
+} init_args;
+
+static int init_protected(lua_State *L)
+{
+    init_args *a = lua_touserdata(L, 1);
+    lhost *h = host_of(L);
+    open_libs(L);
+    sky__lua_openlib(L);
+    lua_setglobal(L, "sky");
+    lua_newtable(L);
+    h->waits_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (luaL_loadbufferx(L, loop_src, sizeof loop_src - 1, "=fiber", "t") != LUA_OK) return lua_error(L);
+    lua_pushlightuserdata(L, &done_key);
+    lua_getglobal(L, "coroutine");
+    lua_getfield(L, -1, "yield");
+    lua_remove(L, -2);
+    lua_call(L, 2, 1);
+    h->loop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    if (a->len && a->text[0] == LUA_SIGNATURE[0]) {
+        a->rc = SKY_EINVAL;
+        snprintf(a->err, sizeof a->err, "%s is a bytecode chunk: only source text is loaded", a->chunkname + 1);
+        return 0;
+    }
+    if (luaL_loadbufferx(L, a->text, a->len, a->chunkname, "t") != LUA_OK) {
+        a->rc = SKY_EINVAL;
+        snprintf(a->err, sizeof a->err, "%s", lua_tostring(L, -1));
+        return 0;
+    }
+    int n = 0;
+    for (const char *p = a->args; *p;) {
+        while (*p == ' ' || *p == '\t') p++;
+        const char *s = p;
+        while (*p && *p != ' ' && *p != '\t') p++;
+        if (p > s) {
+            luaL_checkstack(L, 1, "too many arguments");
+            lua_pushlstring(L, s, (size_t)(p - s));
+            n++;
+        }
+    }
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, h->budget);
+    int st = lua_pcall(L, n, 0, 0);
+    lua_sethook(L, NULL, 0, 0);
+    if (st != LUA_OK) {
+        a->rc = st == LUA_ERRMEM ? SKY_ENOMEM : sky__lua_errcode(L, -1, a->err, sizeof a->err);
+        if (st == LUA_ERRMEM) snprintf(a->err, sizeof a->err, "not enough memory");
+        return 0;
+    }
+    a->rc = sky__lua_started(L);
+    if (a->rc < 0) snprintf(a->err, sizeof a->err, "cannot start: %s", sky_strerror(a->rc));
+    return 0;
+}
+
+static int host_init(void *st, sky_ctx *ctx, const char *args)
+{
+    lhost *h = st;
+    h->ctx = ctx;
+    last_error[0] = '\0';
+    while (*args == ' ' || *args == '\t') args++;
+    size_t nl = strcspn(args, " \t");
+    const char *why = NULL;
+    if (nl >= sizeof h->name) why = "too long";
+    else {
+        memcpy(h->name, args, nl);
+        h->name[nl] = '\0';
+        valid_name(h->name, &why);
+    }
+    if (why) {
+        snprintf(last_error, sizeof last_error, "bad Lua service name \"%.*s\": %s", (int)(nl > 64 ? 64 : nl),
+                 args, why);
+        sky_log(ctx, SKY_LOG_ERROR, "lua: %s", last_error);
+        return SKY_EINVAL;
+    }
+    char found[1024], tried[2048];
+    size_t len = 0;
+    char *text = find_file(sky__node_config(sky_ctx_node(ctx))->service_path, h->name, &len, found,
+                           sizeof found, tried, sizeof tried);
+    if (!text) {
+        snprintf(last_error, sizeof last_error, "Lua service %s not found (tried %.300s)", h->name,
+                 tried[0] ? tried : "nothing: service_path is empty");
+        sky_log(ctx, SKY_LOG_ERROR, "lua: %s", last_error);
+        return SKY_ENOENT;
+    }
+    h->L = lua_newstate(limited_alloc, h);
+    if (!h->L) {
+        free(text);
+        return SKY_ENOMEM;
+    }
+    char chunk[1100];
+    snprintf(chunk, sizeof chunk, "@%s", found);
+    init_args a = {text, len, chunk, args + nl, 0, ""};
+    lua_pushcfunction(h->L, init_protected);
+    lua_pushlightuserdata(h->L, &a);
+    int rc = lua_pcall(h->L, 1, 0, 0);
+    free(text);
+    if (rc != LUA_OK) {
+        a.rc = rc == LUA_ERRMEM ? SKY_ENOMEM : sky__lua_errcode(h->L, -1, a.err, sizeof a.err);
+        lua_pop(h->L, 1);
+    }
+    if (a.rc != 0) {
+        snprintf(last_error, sizeof last_error, "Lua service %s: %s", h->name, a.err[0] ? a.err : sky_strerror(a.rc));
+        sky_log(ctx, SKY_LOG_ERROR, "lua: %s", last_error);
+        return a.rc;
+    }
+    return 0;
+}
+
+static int handle_protected(lua_State *L)
+{
+    const sky_msg *m = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    sky__lua_dispatch(L, m);
+    return 0;
+}
+
+/* Runs fn(ud) on the main thread, protected; logs a failure. */
+static int protected_call(lhost *h, lua_CFunction fn, void *ud)
+{
+    lua_pushcfunction(h->L, fn);
+    lua_pushlightuserdata(h->L, ud);
+    int st = lua_pcall(h->L, 1, 0, 0);
+    if (st == LUA_OK) return 0;
+    char msg[512];
+    int code = st == LUA_ERRMEM ? SKY_ENOMEM : sky__lua_errcode(h->L, -1, msg, sizeof msg);
+    if (st == LUA_ERRMEM) snprintf(msg, sizeof msg, "not enough memory");
+    lua_pop(h->L, 1);
+    sky_log(h->ctx, SKY_LOG_ERROR, "lua %s: %s", h->name, msg);
+    return code;
+}
+
+static int host_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    (void)ctx;
+    return protected_call(st, handle_protected, (void *)m);
+}
+
+int sky__lua_protect(lua_State *L, lua_CFunction fn, void *ud) { return protected_call(host_of(L), fn, ud); }
+
+static void host_release(void *st)
+{
+    lhost *h = st;
+    if (!h) return;
+    h->ctx = NULL;
+    if (h->L) lua_close(h->L);
+    free(h);
+}
+
+const char *sky__lua_last_error(void) { return last_error; }
+
+const char *sky__lua_name(lua_State *L) { return host_of(L)->name; }
+
+lua_State *sky__lua_state(sky_ctx *ctx) { return ((lhost *)sky__svc(ctx)->state)->L; }
+
+const sky_module sky__lua_module = {"lua", host_create, host_init, host_handle, host_release};

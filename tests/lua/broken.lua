@@ -1,0 +1,2 @@
+-- Fails while loading: its spawn fails.
+error("broken on purpose")

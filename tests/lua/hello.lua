@@ -1,0 +1,42 @@
+-- sky.self/register/whereis/spawn/exit and error objects, driven by
+-- requests whose text names what to do. Args: NAME (registered).
+local name = ...
+sky.register(name)
+
+local function errtext(f, ...)
+    local ok, e = pcall(f, ...)
+    if ok then return "no error" end
+    return e.code .. " " .. e.message
+end
+
+local actions = {
+    self = function() return tostring(sky.self()) end,
+    whereis = function() return tostring(sky.whereis(name)) end,
+    nobody = function() return tostring(sky.whereis("no-such-name")) end,
+    regtwice = function() return errtext(sky.register, name) end,
+    errstr = function() local _, e = pcall(sky.register, "") return tostring(e) end,
+    spawndots = function() return errtext(sky.spawn, "../x") end,
+    spawnslash = function() return errtext(sky.spawn, "a/b") end,
+    spawnmissing = function() return errtext(sky.spawn, "nosuch") end,
+    callecho = function()
+        local a = sky.spawn("echo")
+        return sky.rawcall(a, 7, "ping") .. " " .. math.type(a)
+    end,
+    callname = function() return sky.rawcall(name, 1, "self") end,
+    loadbc = function()
+        local f, err = load(string.dump(function() return 1 end))
+        return tostring(f) .. " " .. tostring(err)
+    end,
+    exit = function() sky.exit() return "bye" end,
+}
+
+sky.dispatch(function(m)
+    if m.kind ~= "request" then return end
+    local verb, arg = m.data:match("^(%S+)%s*(.*)$")
+    if verb == "timeout" then
+        return errtext(sky.rawcall, math.tointeger(tonumber(arg)), 1, "x", 50)
+    end
+    local f = actions[verb]
+    if not f then error({ code = "ENOTSUP", message = "no action " .. tostring(verb) }) end
+    return f()
+end)

@@ -1,0 +1,2 @@
+-- Never finishes loading: the instruction budget stops it.
+while true do end

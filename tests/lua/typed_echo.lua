@@ -1,0 +1,15 @@
+-- Serves skytest.Echo (tests/runtime/typed_test.proto) from Lua: Bump adds
+-- one to id and counts Notes in session; Later answers after a sleep;
+-- Fail raises an error object; Hold is not implemented.
+local notes = 0
+sky.serve("skytest.Echo", {
+    Bump = function(req, ctx)
+        return { id = req.id + 1, kind = req.kind, body = ctx.method, session = notes }
+    end,
+    Later = function(req)
+        sky.sleep(20)
+        return { id = req.id, body = "later" }
+    end,
+    Note = function() notes = notes + 1 end,
+    Fail = function(req) error({ code = "EEXIST", message = "fail " .. req.body }) end,
+})

@@ -1,0 +1,358 @@
+/* The Lua service host and the `sky` Lua module: Lua services from
+ * tests/lua/ (the node's service_path) spawned on a real node and driven
+ * with raw requests whose text names what to do, and typed calls between
+ * Lua services and from C (skytest.Echo of typed_test.proto). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include "testutil.h"
+#include "sky/typed.h"
+#include "typed_test.sky.h"
+
+static char service_path[2048];
+static char log_file[256];
+
+/* A node whose service_path is tests/lua/ (and extra, if given), logging
+ * errors to a file of its own. */
+static sky_node *lua_node(const char *extra)
+{
+    const char *src = getenv("SKY_SRCDIR");
+    ck_assert_msg(src != NULL, "SKY_SRCDIR is not set");
+    snprintf(service_path, sizeof service_path, "%s/tests/lua/?.lua%s%s", src, extra ? ";" : "",
+             extra ? extra : "");
+    snprintf(log_file, sizeof log_file, "/tmp/sky_check_lua_%ld.log", (long)getpid());
+    unlink(log_file);
+    sky_config cfg;
+    tu_config(&cfg, 2);
+    cfg.service_path = service_path;
+    cfg.log_path = log_file;
+    return tu_start(&cfg, &tu_hole_module, NULL);
+}
+
+static void lua_node_free(sky_node *n)
+{
+    sky_node_free(n);
+    unlink(log_file);
+}
+
+/* 1 if the node's log holds `text`. */
+static int log_has(const char *text)
+{
+    FILE *f = fopen(log_file, "r");
+    if (!f) return 0;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, text) != NULL;
+}
+
+/* Calls `to` with `text`; the answer's text (or the error's) in out. */
+static int lcall(sky_node *n, sky_addr_t to, const char *text, char *out, size_t size)
+{
+    sky_msg req = {0};
+    req.type_id = 1;
+    req.size = strlen(text);
+    req.data = malloc(req.size + 1);
+    memcpy(req.data, text, req.size + 1);
+    sky_msg reply = {0};
+    out[0] = '\0';
+    int rc = sky_node_call(n, to, &req, tu_ms(5000), &reply, out, size);
+    if (rc == 0) {
+        snprintf(out, size, "%.*s", (int)reply.size, reply.data ? (char *)reply.data : "");
+        free(reply.data);
+    }
+    return rc;
+}
+
+/* lcall that must succeed and answer `want`. */
+static void expect(sky_node *n, sky_addr_t to, const char *text, const char *want)
+{
+    char out[512];
+    int rc = lcall(n, to, text, out, sizeof out);
+    ck_assert_msg(rc == 0, "%s: %s (%s)", text, sky_strerror(rc), out);
+    ck_assert_msg(strcmp(out, want) == 0, "%s: got \"%s\", want \"%s\"", text, out, want);
+}
+
+/* lcall whose answer starts with `prefix`. */
+static void expect_prefix(sky_node *n, sky_addr_t to, const char *text, const char *prefix)
+{
+    char out[512];
+    int rc = lcall(n, to, text, out, sizeof out);
+    ck_assert_msg(rc == 0, "%s: %s (%s)", text, sky_strerror(rc), out);
+    ck_assert_msg(strncmp(out, prefix, strlen(prefix)) == 0, "%s: got \"%s\", want \"%s...\"", text, out, prefix);
+}
+
+START_TEST(test_spawn_echo)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t a = tu_spawn(n, "lua", "echo");
+    expect(n, a, "hi there", "hi there");
+    expect(n, a, "", "");
+    /* oneways reach the dispatch function too, and need no answer */
+    ck_assert_int_eq(tu_send(n, a, 3, "x", 1), 0);
+    expect(n, a, "still", "still");
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_self_register_whereis)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t a = tu_spawn(n, "lua", "hello hello1");
+    ck_assert_uint_eq(sky_node_whereis(n, "hello1"), a);
+    char num[32];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)a);
+    expect(n, a, "self", num);
+    expect(n, a, "whereis", num);
+    expect(n, a, "nobody", "nil");
+    expect_prefix(n, a, "regtwice", "EEXIST ");
+    expect_prefix(n, a, "errstr", "EINVAL: ");
+    expect(n, a, "callname", num); /* a name as an address, calling itself */
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_spawn_from_lua)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t a = tu_spawn(n, "lua", "hello h");
+    expect(n, a, "callecho", "ping integer");
+    expect_prefix(n, a, "spawndots", "EINVAL spawn ../x: bad Lua service name \"../x\": contains '..'");
+    expect_prefix(n, a, "spawnslash", "EINVAL spawn a/b: bad Lua service name \"a/b\": contains '/'");
+    expect_prefix(n, a, "spawnmissing", "ENOENT spawn nosuch: Lua service nosuch not found (tried ");
+    char out[512];
+    ck_assert_int_eq(lcall(n, a, "spawnmissing", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "tests/lua/nosuch.lua") != NULL, "%s", out);
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_bad_names)
+{
+    sky_node *n = lua_node(NULL);
+    static const char *const bad[] = {"../x", "a/b", "", "x..y", "a-b", "./echo"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sky_addr_t a = SKY_ADDR_NONE;
+        int rc = sky_node_spawn(n, "lua", bad[i], &a, NULL, 0);
+        ck_assert_msg(rc == SKY_EINVAL, "\"%s\": %s", bad[i], sky_strerror(rc));
+    }
+    ck_assert_int_eq(sky_node_spawn(n, "lua", "nosuch", NULL, NULL, 0), SKY_ENOENT);
+    ck_assert_int_eq(sky_node_spawn(n, "lua", "broken", NULL, NULL, 0), SKY_EFAIL);
+    ck_assert_int_eq(sky_node_spawn(n, "lua", "loadspin", NULL, NULL, 0), SKY_ELIMIT);
+    ck_assert(TU_WAIT(log_has("bad Lua service name \"../x\": contains '..'"), 2000));
+    ck_assert(TU_WAIT(log_has("bad Lua service name \"a/b\": contains '/'"), 2000));
+    ck_assert(TU_WAIT(log_has("Lua service nosuch not found (tried "), 2000));
+    ck_assert(TU_WAIT(log_has("broken on purpose"), 2000));
+    lua_node_free(n);
+}
+END_TEST
+
+static int write_dump(lua_State *L, const void *p, size_t sz, void *ud)
+{
+    (void)L;
+    return fwrite(p, 1, sz, ud) == sz ? 0 : 1;
+}
+
+START_TEST(test_bytecode_refused)
+{
+    char dir[] = "/tmp/sky_check_lua_XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char file[128], pattern[160];
+    snprintf(file, sizeof file, "%s/compiled.lua", dir);
+    snprintf(pattern, sizeof pattern, "%s/?.lua", dir);
+    lua_State *L = luaL_newstate();
+    ck_assert_int_eq(luaL_loadstring(L, "sky.dispatch(function(m) return 'compiled' end)"), LUA_OK);
+    FILE *f = fopen(file, "wb");
+    ck_assert(f != NULL);
+    ck_assert_int_eq(lua_dump(L, write_dump, f, 0), 0);
+    fclose(f);
+    lua_close(L);
+
+    sky_node *n = lua_node(pattern);
+    ck_assert_int_eq(sky_node_spawn(n, "lua", "compiled", NULL, NULL, 0), SKY_EINVAL);
+    ck_assert(TU_WAIT(log_has("is a bytecode chunk"), 2000));
+    /* nor through load() */
+    sky_addr_t a = tu_spawn(n, "lua", "hello h");
+    expect(n, a, "loadbc", "nil attempt to load a binary chunk (mode is 't')");
+    lua_node_free(n);
+    unlink(file);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_sleep_order)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t a = tu_spawn(n, "lua", "sleeper");
+    ck_assert(TU_WAIT(({
+                          char out[128];
+                          lcall(n, a, "log", out, sizeof out) == 0 && strcmp(out, "start") == 0;
+                      }),
+                      2000));
+    expect(n, a, "run", "ok");
+    char out[128] = "";
+    int done = TU_WAIT(lcall(n, a, "log", out, sizeof out) == 0 && strcmp(out, "start,t5,20,40,60") == 0, 3000);
+    ck_assert_msg(done, "log: %s", out);
+    ck_assert_int_eq(lcall(n, a, "nap", out, sizeof out), 0);
+    ck_assert_msg(atoi(out) >= 50, "slept %s ms", out);
+    ck_assert_int_eq(lcall(n, a, "fan", out, sizeof out), 0);
+    int count = 0, ms = 0;
+    ck_assert_int_eq(sscanf(out, "%d %d", &count, &ms), 2);
+    ck_assert_int_eq(count, 20);
+    ck_assert_msg(ms < 20 * 50 / 2, "20 naps of 50 ms took %d ms: not concurrent", ms);
+    expect(n, a, "loadsleep", "false EINVAL: sky.sleep: bad time -1.0 ms");
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_call_timeout)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t hole = tu_spawn(n, "hole", NULL);
+    sky_addr_t a = tu_spawn(n, "lua", "hello h");
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "timeout %llu", (unsigned long long)hole);
+    uint64_t t0 = tu_now_ms();
+    expect_prefix(n, a, cmd, "ETIMEDOUT ");
+    ck_assert_uint_ge(tu_now_ms() - t0, 45);
+    /* a dead address */
+    ck_assert_int_eq(sky_node_kill(n, hole), 0);
+    ck_assert(TU_WAIT(!tu_alive(n, hole), 2000));
+    expect_prefix(n, a, cmd, "ENOSVC ");
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_memory_limit)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t hog = tu_spawn(n, "lua", "hog");
+    sky_addr_t echo = tu_spawn(n, "lua", "echo");
+    char out[512];
+    for (int i = 0; i < 2; i++) {
+        int rc = lcall(n, hog, "hog", out, sizeof out);
+        ck_assert_msg(rc == SKY_ENOMEM, "hog: %s (%s)", sky_strerror(rc), out);
+        expect(n, hog, "ping", "alive");
+    }
+    expect(n, echo, "fine", "fine");
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_budget)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t a = tu_spawn(n, "lua", "spinner");
+    char out[512];
+    int rc = lcall(n, a, "spin", out, sizeof out);
+    ck_assert_msg(rc == SKY_ELIMIT, "spin: %s (%s)", sky_strerror(rc), out);
+    ck_assert_msg(strstr(out, "instruction budget exceeded") != NULL, "%s", out);
+    expect(n, a, "ping", "pong");
+    rc = lcall(n, a, "pcallspin", out, sizeof out);
+    ck_assert_msg(rc == SKY_ELIMIT, "pcallspin: %s (%s)", sky_strerror(rc), out);
+    expect(n, a, "ping", "pong");
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_exit)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t a = tu_spawn(n, "lua", "hello bye1");
+    expect(n, a, "exit", "bye");
+    ck_assert(TU_WAIT(!tu_alive(n, a), 2000));
+    ck_assert_uint_eq(sky_node_whereis(n, "bye1"), SKY_ADDR_NONE);
+    char out[128];
+    ck_assert_int_eq(lcall(n, a, "self", out, sizeof out), SKY_ENOSVC);
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_handler_error)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t a = tu_spawn(n, "lua", "hello h");
+    char out[256];
+    int rc = lcall(n, a, "nonsense", out, sizeof out);
+    ck_assert_msg(rc == SKY_ENOTSUP, "%s (%s)", sky_strerror(rc), out);
+    ck_assert_msg(strstr(out, "no action nonsense") != NULL, "%s", out);
+    expect(n, a, "nobody", "nil");
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_typed_lua_to_lua)
+{
+    ck_assert_int_eq(sky_schema_register(&skytest_typed_test_file), 0);
+    sky_node *n = lua_node(NULL);
+    sky_addr_t srv = tu_spawn(n, "lua", "typed_echo");
+    ck_assert_uint_eq(sky_node_whereis(n, "typed_echo"), srv); /* (sky.default_name) */
+    sky_addr_t cli = tu_spawn(n, "lua", "typed_client");
+    expect(n, cli, "go",
+           "42 k skytest.Echo.Bump|notes 2|EEXIST fail x|ENOTSUP skytest.Echo.Hold is not implemented"
+           "|EINVAL skytest.Echo.Bump: Payload.id: expected integer, got string"
+           "|ENOENT unknown method 'skytest.Echo.Nope' (is its schema registered?)"
+           "|ENOSVC no service named 'nobody'|later");
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_typed_c_to_lua)
+{
+    ck_assert_int_eq(sky_schema_register(&skytest_typed_test_file), 0);
+    sky_node *n = lua_node(NULL);
+    sky_addr_t srv = tu_spawn(n, "lua", "typed_echo");
+    Skytest__Payload p = SKYTEST__PAYLOAD__INIT;
+    p.id = 7;
+    p.kind = (char *)"from C";
+    sky_msg req = {0};
+    req.type_id = sky_method_id("skytest.Echo.Bump");
+    req.size = skytest__payload__get_packed_size(&p);
+    req.data = malloc(req.size);
+    skytest__payload__pack(&p, req.data);
+    sky_msg reply = {0};
+    char err[256] = "";
+    int rc = sky_node_call(n, srv, &req, tu_ms(5000), &reply, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s (%s)", sky_strerror(rc), err);
+    Skytest__Payload *r = skytest__payload__unpack(NULL, reply.size, reply.data);
+    ck_assert(r != NULL);
+    ck_assert_int_eq(r->id, 8);
+    ck_assert_str_eq(r->kind, "from C");
+    skytest__payload__free_unpacked(r, NULL);
+    free(reply.data);
+    /* bytes that do not decode */
+    req = (sky_msg){0};
+    req.type_id = sky_method_id("skytest.Echo.Bump");
+    req.size = 3;
+    req.data = malloc(3);
+    memcpy(req.data, "\xff\xff\xff", 3);
+    rc = sky_node_call(n, srv, &req, tu_ms(5000), &reply, err, sizeof err);
+    ck_assert_msg(rc == SKY_EBADMSG, "%s (%s)", sky_strerror(rc), err);
+    lua_node_free(n);
+}
+END_TEST
+
+Suite *lua_suite(void)
+{
+    Suite *s = suite_create("lua");
+    TCase *tc = tu_tcase("host");
+    tcase_add_test(tc, test_spawn_echo);
+    tcase_add_test(tc, test_self_register_whereis);
+    tcase_add_test(tc, test_spawn_from_lua);
+    tcase_add_test(tc, test_bad_names);
+    tcase_add_test(tc, test_bytecode_refused);
+    tcase_add_test(tc, test_sleep_order);
+    tcase_add_test(tc, test_call_timeout);
+    tcase_add_test(tc, test_memory_limit);
+    tcase_add_test(tc, test_budget);
+    tcase_add_test(tc, test_exit);
+    tcase_add_test(tc, test_handler_error);
+    tcase_add_test(tc, test_typed_lua_to_lua);
+    tcase_add_test(tc, test_typed_c_to_lua);
+    suite_add_tcase(s, tc);
+    return s;
+}
