@@ -346,7 +346,7 @@ static int dispatch_typed(lua_State *L, sky_ctx *ctx, const sky_msg *m)
         lua_settop(L, 0);
         if (m->kind == SKY_REQUEST) {
             char text[256];
-            snprintf(text, sizeof text, "%s is not implemented", md->full_name);
+            snprintf(text, sizeof text, "%s has no handler in the served table", md->full_name);
             (void)sky_reply_error(ctx, m, SKY_ENOTSUP, text);
         }
         return 1;

@@ -1,6 +1,6 @@
 -- Serves skytest.Echo (tests/runtime/typed_test.proto) from Lua: Bump adds
 -- one to id and counts Notes in session; Later answers after a sleep;
--- Fail raises an error object; Hold is not implemented.
+-- Fail raises an error object; Hold has no handler (callers get ENOTSUP).
 local notes = 0
 sky.serve("skytest.Echo", {
     Bump = function(req, ctx)

@@ -293,7 +293,7 @@ START_TEST(test_typed_lua_to_lua)
     ck_assert_uint_eq(sky_node_whereis(n, "typed_echo"), srv); /* (sky.default_name) */
     sky_addr_t cli = tu_spawn(n, "lua", "typed_client");
     expect(n, cli, "go",
-           "42 k skytest.Echo.Bump|notes 2|EEXIST fail x|ENOTSUP skytest.Echo.Hold is not implemented"
+           "42 k skytest.Echo.Bump|notes 2|EEXIST fail x|ENOTSUP skytest.Echo.Hold has no handler in the served table"
            "|EINVAL skytest.Echo.Bump: Payload.id: expected integer, got string"
            "|ENOENT unknown method 'skytest.Echo.Nope' (is its schema registered?)"
            "|ENOSVC no service named 'nobody'|later");
