@@ -23,42 +23,11 @@
 
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd)
-: "${SKY_SRCDIR:=$(cd "$here/../.." && pwd)}"
-: "${SKY_BUILDDIR:=$SKY_SRCDIR}"
-: "${SKY_SKYC:=$SKY_BUILDDIR/skyc/skyc}"
-: "${SKY_IDL_DIR:=$SKY_SRCDIR/idl}"
-export SKY_IDL_DIR
-
+NAME=bad
+REPORT_LINES=20
+. "$(dirname "$0")/lib.sh"
 bad="$SKY_SRCDIR/tests/skyc/bad"
-LIMIT=60
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sky-bad.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-
-passed=0
-failed=0
-
-# report NAME WHY [LOG]: a non-empty WHY is a failure, shown with LOG.
-report() {
-    if [ -z "$2" ]; then
-        passed=$((passed + 1))
-        echo "ok    $1"
-    else
-        failed=$((failed + 1))
-        echo "FAIL  $1: $2"
-        if [ -n "${3:-}" ] && [ -s "$3" ]; then
-            sed 's/^/      | /' "$3" | head -20
-        fi
-    fi
-}
-
-if [ ! -x "$SKY_SKYC" ]; then
-    report "find skyc" "no skyc at $SKY_SKYC (set SKY_SKYC)"
-    echo "$passed passed, $failed failed"
-    exit 1
-fi
+need_skyc
 
 # skyc ARGS...: runs skyc with a private TMPDIR; status in $rc, stderr in
 # $tmp/err.
@@ -136,5 +105,4 @@ for lang in lua nanopb; do
     report "--${lang}_out without templates" "$why" "$tmp/err"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -34,70 +34,18 @@
 
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd)
-: "${SKY_SRCDIR:=$(cd "$here/../.." && pwd)}"
-: "${SKY_BUILDDIR:=$SKY_SRCDIR}"
-# skyc of a VPATH build tree does not find the source tree's idl/ by itself.
-: "${SKY_IDL_DIR:=$SKY_SRCDIR/idl}"
-export SKY_IDL_DIR
+NAME=corpus
+LIMIT=120
+. "$(dirname "$0")/lib.sh"
 : "${CC:=cc}"
 : "${CLANG=clang}"
 : "${PKG_CONFIG:=pkg-config}"
 
 corpus="$SKY_SRCDIR/tests/skyc/corpus"
-LIMIT=120
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sky-corpus.XXXXXX") || exit 1
-if [ "${SKY_KEEP:-}" = 1 ]; then
-    trap 'echo "kept $tmp"' EXIT
-else
-    trap 'rm -rf "$tmp"' EXIT
-fi
-trap 'exit 1' INT TERM HUP
-
-passed=0
-failed=0
-
-# report NAME WHY [LOG]: one line per case; a non-empty WHY is a failure,
-# shown with the first lines of LOG.
-report() {
-    if [ -z "$2" ]; then
-        passed=$((passed + 1))
-        echo "ok    $1"
-    else
-        failed=$((failed + 1))
-        echo "FAIL  $1: $2"
-        if [ -n "${3:-}" ] && [ -s "$3" ]; then
-            awk 'NR <= 25 { print "      | " $0 }' "$3"
-        fi
-    fi
-}
-
-# why STATUS: the reason a command with that exit status failed, or "".
-why() {
-    case $1 in
-    0) echo "" ;;
-    124) echo "timed out after ${LIMIT}s" ;;
-    *) echo "exit status $1" ;;
-    esac
-}
 
 # ---- tools ----------------------------------------------------------------
 
-skyc=${SKY_SKYC:-}
-if [ -z "$skyc" ]; then
-    for c in "$SKY_BUILDDIR/skyc/skyc" "$SKY_BUILDDIR/bin/skyc" "$SKY_BUILDDIR/skyc"; do
-        if [ -f "$c" ] && [ -x "$c" ]; then
-            skyc=$c
-            break
-        fi
-    done
-fi
-if [ -z "$skyc" ]; then
-    report "find skyc" "no skyc in $SKY_BUILDDIR (set SKY_SKYC)"
-    echo "$passed passed, $failed failed"
-    exit 1
-fi
+need_skyc
 
 pbc_cflags=$($PKG_CONFIG --cflags libprotobuf-c) || pbc_cflags=
 pbc_libs=$($PKG_CONFIG --libs libprotobuf-c) || pbc_libs=-lprotobuf-c
@@ -426,5 +374,4 @@ if [ -n "$files" ]; then
     run_case "(all files in one call)" $files
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -25,73 +25,14 @@
 
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd)
-: "${SKY_SRCDIR:=$(cd "$here/../.." && pwd)}"
-: "${SKY_BUILDDIR:=$SKY_SRCDIR}"
-# skyc of a VPATH build tree does not find the source tree's idl/ by itself.
-: "${SKY_IDL_DIR:=$SKY_SRCDIR/idl}"
-export SKY_IDL_DIR
+NAME=golden
+REPORT_LINES=200
+. "$(dirname "$0")/lib.sh"
 : "${PROTOC:=protoc}"
-
 golden="$SKY_SRCDIR/tests/skyc/golden"
-LIMIT=60
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sky-golden.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-
-passed=0
-failed=0
-
-# report NAME WHY [LOG]: one line per case; a non-empty WHY is a failure,
-# shown with LOG (up to 200 lines).
-report() {
-    if [ -z "$2" ]; then
-        passed=$((passed + 1))
-        echo "ok    $1"
-    else
-        failed=$((failed + 1))
-        echo "FAIL  $1: $2"
-        if [ -n "${3:-}" ] && [ -s "$3" ]; then
-            awk 'NR <= 200 { print "      | " $0 }' "$3"
-        fi
-    fi
-}
-
-why() {
-    case $1 in
-    0) echo "" ;;
-    124) echo "timed out after ${LIMIT}s" ;;
-    *) echo "exit status $1" ;;
-    esac
-}
-
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
-
-# find_tool ENV_VALUE NAME: the first executable among the candidates.
-find_tool() {
-    if [ -n "$1" ]; then
-        echo "$1"
-        return
-    fi
-    for c in "$SKY_BUILDDIR/skyc/$2" "$SKY_BUILDDIR/bin/$2" "$SKY_BUILDDIR/$2"; do
-        if [ -f "$c" ] && [ -x "$c" ]; then
-            echo "$c"
-            return
-        fi
-    done
-}
-
-skyc=$(find_tool "${SKY_SKYC:-}" skyc)
+need_skyc
 plugin=$(find_tool "${SKY_PROTOC_GEN_SKY:-}" protoc-gen-sky)
-if [ -z "$skyc" ]; then
-    report "find skyc" "no skyc in $SKY_BUILDDIR (set SKY_SKYC)"
-    finish
-fi
 
 protos=$(cd "$golden" && find . -maxdepth 1 -name "*.proto" | sed "s|^\./||" | LC_ALL=C sort)
 

@@ -26,43 +26,12 @@
 
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd)
-: "${SKY_SRCDIR:=$(cd "$here/../.." && pwd)}"
-: "${SKY_BUILDDIR:=$SKY_SRCDIR}"
-: "${SKY_SKYC:=$SKY_BUILDDIR/skyc/skyc}"
-: "${SKY_IDL_DIR:=$SKY_SRCDIR/idl}"
+NAME=model
+. "$(dirname "$0")/lib.sh"
 : "${CC:=cc}"
 : "${PKG_CONFIG:=pkg-config}"
-export SKY_IDL_DIR
-
 model="$SKY_SRCDIR/tests/skyc/model"
-LIMIT=60
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sky-model.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-
-passed=0
-failed=0
-
-report() {
-    if [ -z "$2" ]; then
-        passed=$((passed + 1))
-        echo "ok    $1"
-    else
-        failed=$((failed + 1))
-        echo "FAIL  $1: $2"
-        if [ -n "${3:-}" ] && [ -s "$3" ]; then
-            sed 's/^/      | /' "$3" | head -25
-        fi
-    fi
-}
-
-if [ ! -x "$SKY_SKYC" ]; then
-    report "find skyc" "no skyc at $SKY_SKYC (set SKY_SKYC)"
-    echo "$passed passed, $failed failed"
-    exit 1
-fi
+need_skyc
 
 run() {
     timeout "$LIMIT" "$SKY_SKYC" "$@"
@@ -148,5 +117,4 @@ grep -q '^c/bad\.txt\.tmpl:3: \$(file\.no_such_field) is nil (rendering names\.p
 [ ! -e "$tmp/bad" ] || why="${why:+$why; }output written"
 report "error  template error names the template line" "$why" "$tmp/err"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -1,0 +1,82 @@
+# The harness shared by the skyc test scripts; sourced, not run.
+#
+# Before sourcing, a script sets NAME (its temp dir is sky-NAME.XXXXXX) and,
+# if it likes, LIMIT (seconds per command, default 60) and REPORT_LINES
+# (lines of a failing case's log shown, default 25). It gets:
+#   SKY_SRCDIR, SKY_BUILDDIR, SKY_IDL_DIR (exported) with their defaults;
+#   $tmp, removed at exit (kept and named when SKY_KEEP=1);
+#   report NAME WHY [LOG]  one line per case; a non-empty WHY is a failure
+#   why STATUS             the reason a command with that status failed, or ""
+#   finish                 prints "N passed, M failed" and exits 1 on failures
+#   find_tool VALUE NAME   VALUE if set, else the first executable NAME in
+#                          the build tree ("" if none)
+#   need_skyc              sets $skyc (and SKY_SKYC) or fails the script
+
+here=$(cd "$(dirname "$0")" && pwd)
+: "${SKY_SRCDIR:=$(cd "$here/../.." && pwd)}"
+: "${SKY_BUILDDIR:=$SKY_SRCDIR}"
+# skyc of a VPATH build tree does not find the source tree's idl/ by itself.
+: "${SKY_IDL_DIR:=$SKY_SRCDIR/idl}"
+export SKY_IDL_DIR
+: "${LIMIT:=60}"
+: "${REPORT_LINES:=25}"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sky-$NAME.XXXXXX") || exit 1
+if [ "${SKY_KEEP:-}" = 1 ]; then
+    trap 'echo "kept $tmp"' EXIT
+else
+    trap 'rm -rf "$tmp"' EXIT
+fi
+trap 'exit 1' INT TERM HUP
+
+passed=0
+failed=0
+
+report() {
+    if [ -z "$2" ]; then
+        passed=$((passed + 1))
+        echo "ok    $1"
+    else
+        failed=$((failed + 1))
+        echo "FAIL  $1: $2"
+        if [ -n "${3:-}" ] && [ -s "$3" ]; then
+            awk -v n="$REPORT_LINES" 'NR <= n { print "      | " $0 }' "$3"
+        fi
+    fi
+}
+
+why() {
+    case $1 in
+    0) echo "" ;;
+    124) echo "timed out after ${LIMIT}s" ;;
+    *) echo "exit status $1" ;;
+    esac
+}
+
+finish() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit
+}
+
+find_tool() {
+    if [ -n "$1" ]; then
+        echo "$1"
+        return
+    fi
+    for c in "$SKY_BUILDDIR/skyc/$2" "$SKY_BUILDDIR/bin/$2" "$SKY_BUILDDIR/$2"; do
+        if [ -f "$c" ] && [ -x "$c" ]; then
+            echo "$c"
+            return
+        fi
+    done
+}
+
+need_skyc() {
+    skyc=$(find_tool "${SKY_SKYC:-}" skyc)
+    if [ -z "$skyc" ] || [ ! -x "$skyc" ]; then
+        report "find skyc" "no skyc in $SKY_BUILDDIR (set SKY_SKYC)"
+        finish
+    fi
+    SKY_SKYC=$skyc
+}
