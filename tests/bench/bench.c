@@ -250,25 +250,32 @@ static void ping_next(pinger *p, sky_ctx *ctx)
     if (rc < 0) fail("ping: send: %s", sky_strerror(rc));
 }
 
-static int ping_handle(void *state, sky_ctx *ctx, const sky_msg *m)
+/* A client that drives round trips: T_GO {peer, n} starts them with
+ * next(), T_STOP ends it. */
+static int drive(pinger *p, sky_ctx *ctx, const sky_msg *m, void (*next)(pinger *, sky_ctx *))
 {
-    pinger *p = state;
     if (m->type_id == T_GO && m->size == sizeof(go_msg)) {
         go_msg go;
         memcpy(&go, m->data, sizeof go);
         p->peer = go.peer;
         p->left = go.n;
-        ping_next(p, ctx);
-    } else if (m->type_id == T_PONG) {
-        if (u32_of(m) != p->left) {
-            fail("ping: got pong %u, expected %u", u32_of(m), p->left);
-        } else if (--p->left == 0) {
-            done();
-        } else {
-            ping_next(p, ctx);
-        }
+        next(p, ctx);
     } else if (m->type_id == T_STOP) {
         sky_exit(ctx);
+    }
+    return 0;
+}
+
+static int ping_handle(void *state, sky_ctx *ctx, const sky_msg *m)
+{
+    pinger *p = state;
+    if (m->type_id != T_PONG) return drive(p, ctx, m, ping_next);
+    if (u32_of(m) != p->left) {
+        fail("ping: got pong %u, expected %u", u32_of(m), p->left);
+    } else if (--p->left == 0) {
+        done();
+    } else {
+        ping_next(p, ctx);
     }
     return 0;
 }
@@ -311,20 +318,7 @@ static void call_next(pinger *p, sky_ctx *ctx)
     if (rc < 0) fail("call: %s", sky_strerror(rc));
 }
 
-static int caller_handle(void *state, sky_ctx *ctx, const sky_msg *m)
-{
-    pinger *p = state;
-    if (m->type_id == T_GO && m->size == sizeof(go_msg)) {
-        go_msg go;
-        memcpy(&go, m->data, sizeof go);
-        p->peer = go.peer;
-        p->left = go.n;
-        call_next(p, ctx);
-    } else if (m->type_id == T_STOP) {
-        sky_exit(ctx);
-    }
-    return 0;
-}
+static int caller_handle(void *state, sky_ctx *ctx, const sky_msg *m) { return drive(state, ctx, m, call_next); }
 
 static int echo_handle(void *state, sky_ctx *ctx, const sky_msg *m)
 {
@@ -398,17 +392,7 @@ static void payload_next(pinger *p, sky_ctx *ctx)
 
 static int payload_client_handle(void *state, sky_ctx *ctx, const sky_msg *m)
 {
-    pinger *p = state;
-    if (m->type_id == T_GO && m->size == sizeof(go_msg)) {
-        go_msg go;
-        memcpy(&go, m->data, sizeof go);
-        p->peer = go.peer;
-        p->left = go.n;
-        payload_next(p, ctx);
-    } else if (m->type_id == T_STOP) {
-        sky_exit(ctx);
-    }
-    return 0;
+    return drive(state, ctx, m, payload_next);
 }
 
 static int payload_echo(sky_ctx *ctx, const Sky__Bench__Payload *req, const sky_request *r, void *ud)
