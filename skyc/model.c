@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "buf.h"
+#include "descset.h"
 #include "model.h"
 #include "names.h"
 #include "options.h"
@@ -21,6 +22,7 @@ typedef Google__Protobuf__MethodDescriptorProto method_proto;
 
 struct skyc_model {
     lua_State *L;
+    const Google__Protobuf__Compiler__CodeGeneratorRequest *req;
     int messages; /* registry ref: full name -> message entry */
 };
 
@@ -110,6 +112,7 @@ skyc_model *skyc_model_new(lua_State *L, const Google__Protobuf__Compiler__CodeG
     int32_t path[MAX_PATH];
 
     m->L = L;
+    m->req = req;
     lua_newtable(L);
     for (size_t fi = 0; fi < req->n_proto_file; fi++) {
         const file_proto *f = req->proto_file[fi];
@@ -297,6 +300,8 @@ void skyc_model_push_file(skyc_model *m, const file_proto *f)
     int32_t path[MAX_PATH];
     skyc_buf b = SKYC_BUF_INIT;
     const char *comment;
+    uint8_t *set;
+    size_t set_len;
 
     lua_createtable(L, 0, 12);
     set_str(L, "name", name);
@@ -351,6 +356,11 @@ void skyc_model_push_file(skyc_model *m, const file_proto *f)
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "services");
+
+    set = skyc_descriptor_set(m->req, f, &set_len);
+    lua_pushlstring(L, (const char *)set, set_len);
+    lua_setfield(L, -2, "descriptor_set");
+    free(set);
 
     skyc_buf_deinit(&b);
     skyc_srcinfo_free(si);

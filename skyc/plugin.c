@@ -196,7 +196,9 @@ static int render_all(const request *req, const params *p, outputs *o, skyc_buf 
                     rc = -1;
                 } else {
                     skyc_buf_put(&name, f->name, baselen);
-                    skyc_buf_printf(&name, ".%s", sets[li][ti].suffix);
+                    /* sky.h.tmpl -> X.sky.h; _sky.lua.tmpl -> X_sky.lua */
+                    skyc_buf_printf(&name, "%s%s", sets[li][ti].suffix[0] == '_' ? "" : ".",
+                                    sets[li][ti].suffix);
                     add_owned(o, p, p->langs[li], skyc_buf_str(&name), text);
                 }
                 skyc_buf_deinit(&name);

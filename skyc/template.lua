@@ -160,6 +160,63 @@ local function comment_c(text, indent)
   return table.concat(out)
 end
 
+-- Text as Lua `--` comment lines, each ending in a newline ("" for no
+-- text); `indent` as for comment_c.
+local function comment_lua(text, indent)
+  if type(indent) == "number" then
+    indent = (" "):rep(indent)
+  end
+  indent = indent or ""
+  local lines = {}
+  for line in (tostring(text or "") .. "\n"):gmatch("(.-)\r?\n") do
+    lines[#lines + 1] = line:gsub("^ ", "", 1):gsub("%s+$", "")
+  end
+  while #lines > 0 and lines[#lines] == "" do
+    lines[#lines] = nil
+  end
+  while #lines > 0 and lines[1] == "" do
+    table.remove(lines, 1)
+  end
+  local out = {}
+  for _, line in ipairs(lines) do
+    out[#out + 1] = indent .. (line == "" and "--\n" or "-- " .. line .. "\n")
+  end
+  return table.concat(out)
+end
+
+-- Bytes as a Lua string literal: printable ASCII as is, the rest as
+-- three-digit decimal escapes, in lines of about `width` characters
+-- joined by "\z" (which skips the line break and the indent after it).
+local function lua_quote(bytes, indent, width)
+  if type(indent) == "number" then
+    indent = (" "):rep(indent)
+  end
+  indent, width = indent or "", width or 96
+  local parts, line = {}, {}
+  local n = 0
+  for i = 1, #bytes do
+    local b = bytes:byte(i)
+    local piece
+    if b == 32 and #line == 0 and i > 1 then
+      piece = "\\032" -- a blank after "\\z" would be skipped
+    elseif b == 34 or b == 92 then
+      piece = "\\" .. string.char(b)
+    elseif b >= 32 and b < 127 then
+      piece = string.char(b)
+    else
+      piece = ("\\%03d"):format(b)
+    end
+    line[#line + 1] = piece
+    n = n + #piece
+    if n >= width and i < #bytes then
+      parts[#parts + 1] = table.concat(line)
+      line, n = {}, 0
+    end
+  end
+  parts[#parts + 1] = table.concat(line)
+  return '"' .. table.concat(parts, "\\z\n" .. indent) .. '"'
+end
+
 -- Renders template source `src` (named `name`) for `file`; returns the text.
 function engine.render(src, name, file, skyc)
   local buf = {}
@@ -175,6 +232,8 @@ function engine.render(src, name, file, skyc)
     skyc = skyc,
     out = out,
     comment_c = comment_c,
+    comment_lua = comment_lua,
+    lua_quote = lua_quote,
     _out = out,
     _value = value,
     _line = function(v, expr, lead, tail, where)
@@ -239,6 +298,7 @@ function engine.dump(file)
   for _, k in ipairs({ "name", "base", "package", "c_prefix", "syntax", "comment", "deps", "enums", "services" }) do
     walk("file." .. k, file[k], seen)
   end
+  out[#out + 1] = ("file.descriptor_set = <%d bytes>"):format(#file.descriptor_set)
   return table.concat(out, "\n") .. "\n"
 end
 

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Golden tests: pins the shape of skyc's generated C. For each X.proto in
-# tests/skyc/golden/, skyc --c_out must produce X.sky.h and X.sky.c equal
-# to the committed tests/skyc/golden/X.sky.{h,c}.expected (named so that
+# Golden tests: pins the shape of skyc's generated C and Lua. For each
+# X.proto in tests/skyc/golden/, skyc --c_out --lua_out must produce
+# X.sky.h, X.sky.c and X_sky.lua equal to the committed
+# tests/skyc/golden/X{.sky.h,.sky.c,_sky.lua}.expected (named so that
 # no build rule takes them for outputs to remake); a difference is printed
 # as a unified diff. Also checks that two runs give identical output (no
 # timestamps) and that protoc-gen-sky, run as a plain protoc plugin, gives
@@ -40,7 +41,12 @@ protos=$(cd "$golden" && find . -maxdepth 1 -name "*.proto" | sed "s|^\./||" | L
 gen() {
     mkdir -p "$1"
     # shellcheck disable=SC2086
-    (cd "$golden" && timeout "$LIMIT" "$skyc" -I . --c_out="$1" $protos) >"$1.log" 2>&1
+    (cd "$golden" && timeout "$LIMIT" "$skyc" -I . --c_out="$1" --lua_out="$1" $protos) >"$1.log" 2>&1
+}
+
+# outs X.proto: the stubs skyc makes of it.
+outs() {
+    echo "${1%.proto}.sky.h ${1%.proto}.sky.c ${1%.proto}_sky.lua"
 }
 
 gen "$tmp/a"
@@ -50,8 +56,7 @@ report "skyc  golden/*.proto" "$w" "$tmp/a.log"
 
 if [ "${SKY_GOLDEN_UPDATE:-}" = 1 ]; then
     for p in $protos; do
-        for ext in sky.h sky.c; do
-            f="${p%.proto}.$ext"
+        for f in $(outs "$p"); do
             if cp "$tmp/a/$f" "$golden/$f.expected"; then
                 report "wrote golden/$f.expected" ""
             else
@@ -63,8 +68,7 @@ if [ "${SKY_GOLDEN_UPDATE:-}" = 1 ]; then
 fi
 
 for p in $protos; do
-    for ext in sky.h sky.c; do
-        f="${p%.proto}.$ext"
+    for f in $(outs "$p"); do
         if [ ! -f "$golden/$f.expected" ]; then
             report "diff  $f" "no golden/$f.expected (make it with SKY_GOLDEN_UPDATE=1 $0)"
         elif [ ! -f "$tmp/a/$f" ]; then
@@ -92,14 +96,14 @@ else
     mkdir -p "$tmp/p"
     idl="${SKY_IDL_DIR:-$SKY_SRCDIR/idl}"
     # shellcheck disable=SC2086
-    (cd "$golden" && timeout "$LIMIT" "$PROTOC" --plugin=protoc-gen-sky="$plugin" --sky_out="$tmp/p" \
+    (cd "$golden" && timeout "$LIMIT" "$PROTOC" --plugin=protoc-gen-sky="$plugin" --sky_opt=lang=c+lua \
+        --sky_out="$tmp/p" \
         -I . -I "$idl" -I /usr/include $protos) >"$tmp/p.log" 2>&1
     w=$(why $?)
     if [ -z "$w" ]; then
         : >"$tmp/p.log"
         for p in $protos; do
-            for ext in sky.h sky.c; do
-                f="${p%.proto}.$ext"
+            for f in $(outs "$p"); do
                 diff -u "$tmp/a/$f" "$tmp/p/$f" >>"$tmp/p.log" 2>&1 || w="differs from skyc's output"
             done
         done
