@@ -8,6 +8,7 @@
  * reachable through `reg`, so leak checkers do not call it lost. */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include "sky/alloc.h"
 #include "sky/typed.h"
@@ -187,3 +188,20 @@ const sky_service_desc *sky_schema_service(const char *full_name)
 }
 
 const sky_method_desc *sky_schema_method(uint32_t id) { return lookup(&reg.methods, id, NULL); }
+const sky_file_desc *sky_schema_file(const char *name)
+{
+    const sky_file_desc *hit = NULL;
+    pthread_rwlock_rdlock(&reg.lock);
+    for (size_t i = 0; reg.files.s && i <= reg.files.mask; i++)
+        if (reg.files.s[i].val && strcmp(((const sky_file_desc *)reg.files.s[i].val)->name, name) == 0)
+            hit = reg.files.s[i].val;
+    pthread_rwlock_unlock(&reg.lock);
+    return hit;
+}
+/* Until run-time loading lands (branch dynschema): only compiled schemas. */
+int sky_schema_load(const void *data, size_t len, char *err, size_t errsize)
+{
+    (void)data, (void)len;
+    snprintf(err, errsize, "this build cannot load schemas at run time: compile the .proto into the node");
+    return SKY_ENOTSUP;
+}

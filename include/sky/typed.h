@@ -87,6 +87,13 @@ uint32_t sky_method_id(const char *full_name);
  * and keeps pointers to the descriptors, which must too. */
 SKY_MUST_CHECK int sky_schema_register(const sky_file_desc *file);
 
+/* Registers the files of a serialized google.protobuf.FileDescriptorSet
+ * (what the Lua stubs carry). Returns 0 or a negative code with a reason
+ * in err. */
+SKY_MUST_CHECK int sky_schema_load(const void *data, size_t len, char *err, size_t errsize);
+/* The registered file named `name` ("acme/store/v1/store.proto"), or NULL. */
+const sky_file_desc *sky_schema_file(const char *name);
+
 /* Lookups; NULL if unknown. */
 const ProtobufCMessageDescriptor *sky_schema_message(const char *full_name);
 const ProtobufCEnumDescriptor *sky_schema_enum(const char *full_name);

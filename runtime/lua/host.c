@@ -444,6 +444,19 @@ void sky__lua_run(lua_State *L, int nargs, const sky_msg *req, const void *metho
     sky__lua_resume(L, f->co, nargs + 1);
 }
 
+int sky__lua_take_request(lua_State *L, sky_token *tok, uint32_t *type_id, const void **method)
+{
+    fiber *f = fiber_of(L);
+    if (!f || f->co != L || !f->has_tok) return 0;
+    f->has_tok = 0;
+    *tok = f->tok;
+    *type_id = f->type_id;
+    *method = f->method;
+    return 1;
+}
+
+sky_ctx *sky__lua_ctx_if_alive(lua_State *L) { return host_of(L)->ctx; }
+
 int sky__lua_yieldable(lua_State *L)
 {
     fiber *f = fiber_of(L);
@@ -535,8 +548,13 @@ static int init_protected(lua_State *L)
     init_args *a = lua_touserdata(L, 1);
     lhost *h = host_of(L);
     open_libs(L);
-    sky__lua_openlib(L);
+    sky__lua_openlib(L); /* the global sky, and require "sky" */
+    lua_pushvalue(L, -1);
     lua_setglobal(L, "sky");
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "sky");
+    lua_pop(L, 1);
     lua_newtable(L);
     h->waits_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     if (luaL_loadbufferx(L, loop_src, sizeof loop_src - 1, "=fiber", "t") != LUA_OK) return lua_error(L);

@@ -56,6 +56,15 @@ int sky__lua_protect(lua_State *L, lua_CFunction fn, void *ud);
  * function returns (sky__lua_answer, with method) or fails. */
 void sky__lua_run(lua_State *L, int nargs, const sky_msg *req, const void *method);
 
+/* Takes over the request the fiber running on L answers when it returns
+ * (sky.defer): returns 1 with its token, type id and method (NULL for an
+ * untyped request), after which the fiber answers nothing; 0 if L runs
+ * no request or it was taken already. */
+int sky__lua_take_request(lua_State *L, sky_token *tok, uint32_t *type_id, const void **method);
+
+/* The service of L, or NULL once it has exited (for __gc metamethods). */
+sky_ctx *sky__lua_ctx_if_alive(lua_State *L);
+
 /* 1 if L is a fiber's coroutine, which may yield to the host. */
 int sky__lua_yieldable(lua_State *L);
 

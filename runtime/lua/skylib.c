@@ -236,8 +236,15 @@ static int l_rawcall(lua_State *L)
 
 /* ---- typed messages: tables <-> protobuf through the schema registry ---- */
 
+/* A method argument: its full name, or its id (what the stubs pass). */
 static const sky_method_desc *check_method(lua_State *L, int idx)
 {
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        lua_Integer id = luaL_checkinteger(L, idx);
+        const sky_method_desc *m = id >= 0 && id <= UINT32_MAX ? sky_schema_method((uint32_t)id) : NULL;
+        if (!m) sky__lua_raise(L, SKY_ENOENT, "unknown method id 0x%08llx (is its schema registered?)", (unsigned long long)id);
+        return m;
+    }
     const char *name = luaL_checkstring(L, idx);
     const sky_method_desc *m = sky_schema_method(sky_method_id(name));
     if (!m || strcmp(m->full_name, name) != 0)
@@ -370,6 +377,98 @@ static int dispatch_typed(lua_State *L, sky_ctx *ctx, const sky_msg *m)
     return 1;
 }
 
+/* sky.schema(file_name, descriptor_set): registers a .proto file's schema
+ * (what generated stubs do when required), unless it is registered. */
+static int l_schema(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    size_t len;
+    const char *data = luaL_checklstring(L, 2, &len);
+    if (sky_schema_file(name)) return 0;
+    char err[256];
+    int rc = sky_schema_load(data, len, err, sizeof err);
+    if (rc < 0) return sky__lua_raise(L, rc, "sky.schema %s: %s", name, err);
+    if (!sky_schema_file(name))
+        return sky__lua_raise(L, SKY_EINVAL, "sky.schema %s: the descriptor set has no such file", name);
+    return 0;
+}
+
+/* ---- deferred replies: sky.defer() -> reply(resp) / reply(nil, err) ----- */
+
+#define REPLY_MT "sky.reply"
+
+typedef struct deferred {
+    sky_token tok;
+    uint32_t type_id;
+    const void *method;
+    int done;
+} deferred;
+
+/* reply(resp): answers with resp (a table for a typed request, a string
+ * for a raw one; nil: empty); reply(nil, err): answers with the error
+ * err (an error object or a string, as a handler raising it would). */
+static int reply_call(lua_State *L)
+{
+    deferred *d = luaL_checkudata(L, 1, REPLY_MT);
+    sky_ctx *ctx = ctx_of(L);
+    if (d->done) return sky__lua_raise(L, SKY_EINVAL, "this request was answered already");
+    d->done = 1;
+    lua_settop(L, 3);
+    if (lua_isnil(L, 2) && !lua_isnil(L, 3)) {
+        char text[512];
+        int code = sky__lua_errcode(L, 3, text, sizeof text);
+        (void)sky_respond_error(ctx, d->tok, code, text);
+        return 0;
+    }
+    lua_settop(L, 2);
+    if (sky__lua_answer(L, ctx, d->tok, d->type_id, d->method, 1) < 0) {
+        char text[512];
+        int code = sky__lua_errcode(L, -1, text, sizeof text);
+        (void)sky_respond_error(ctx, d->tok, code, text);
+        return lua_error(L);
+    }
+    return 0;
+}
+
+/* A reply function dropped unanswered: the caller learns it now rather
+ * than at its deadline. */
+static int reply_gc(lua_State *L)
+{
+    deferred *d = lua_touserdata(L, 1);
+    sky_ctx *ctx = sky__lua_ctx_if_alive(L);
+    if (!d->done && ctx) {
+        d->done = 1;
+        (void)sky_respond_error(ctx, d->tok, SKY_ENOREPLY, "the handler deferred its reply and dropped it");
+    }
+    return 0;
+}
+
+static int l_defer(lua_State *L)
+{
+    sky_token tok;
+    uint32_t type_id;
+    const void *method;
+    luaL_checkstack(L, 3, NULL);
+    deferred *d = lua_newuserdatauv(L, sizeof *d, 0);
+    memset(d, 0, sizeof *d);
+    d->done = 1; /* until it holds a request */
+    if (luaL_newmetatable(L, REPLY_MT)) {
+        lua_pushcfunction(L, reply_call);
+        lua_setfield(L, -2, "__call");
+        lua_pushcfunction(L, reply_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    if (!sky__lua_take_request(L, &tok, &type_id, &method))
+        return sky__lua_raise(L, SKY_EINVAL, "sky.defer: no request to take over (only a request's handler "
+                              "may defer, once)");
+    d->tok = tok;
+    d->type_id = type_id;
+    d->method = method;
+    d->done = 0;
+    return 1;
+}
+
 /* ---- the host's side ---------------------------------------------------- */
 
 void sky__lua_openlib(lua_State *L)
@@ -379,7 +478,7 @@ void sky__lua_openlib(lua_State *L)
         {"sleep", l_sleep},       {"timeout", l_timeout}, {"register", l_register}, {"whereis", l_whereis},
         {"exit", l_exit},         {"log", l_log},         {"dispatch", l_dispatch}, {"rawsend", l_rawsend},
         {"rawcall", l_rawcall},   {"send", l_send},       {"call", l_call},       {"serve", l_serve},
-        {NULL, NULL}};
+        {"defer", l_defer},       {"schema", l_schema},   {NULL, NULL}};
     luaL_newlib(L, fns);
 }
 

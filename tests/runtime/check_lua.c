@@ -15,9 +15,13 @@
 static char service_path[2048];
 static char log_file[256];
 
+/* skytest.Echo in C, through the generated C stubs (check_typed.c). */
+extern const sky_module typed_server_module;
+
 /* A node whose service_path is tests/lua/ (and extra, if given), logging
- * errors to a file of its own. */
-static sky_node *lua_node(const char *extra)
+ * errors to a file of its own, with module `mod` (NULL: none) besides
+ * the Lua host. */
+static sky_node *lua_node_with(const char *extra, const sky_module *mod)
 {
     const char *src = getenv("SKY_SRCDIR");
     ck_assert_msg(src != NULL, "SKY_SRCDIR is not set");
@@ -29,8 +33,10 @@ static sky_node *lua_node(const char *extra)
     tu_config(&cfg, 2);
     cfg.service_path = service_path;
     cfg.log_path = log_file;
-    return tu_start(&cfg, &tu_hole_module, NULL);
+    return tu_start(&cfg, &tu_hole_module, mod, NULL);
 }
+
+static sky_node *lua_node(const char *extra) { return lua_node_with(extra, NULL); }
 
 static void lua_node_free(sky_node *n)
 {
@@ -336,6 +342,34 @@ START_TEST(test_typed_c_to_lua)
 }
 END_TEST
 
+/* The generated Lua stubs (build tree's tests/runtime/typed_test_sky.lua)
+ * against skytest.Echo served by `server` (a Lua service name) or, if
+ * NULL, in C: stubs_test.lua runs its cases and answers "ok N". */
+static void stubs_run(const char *server, const char *target)
+{
+    const char *build = getenv("SKY_BUILDDIR");
+    ck_assert_msg(build != NULL, "SKY_BUILDDIR is not set");
+    char gen[1024];
+    snprintf(gen, sizeof gen, "%s/tests/runtime/?.lua", build);
+    sky_node *n = lua_node_with(gen, &typed_server_module);
+    sky_addr_t srv = server ? tu_spawn(n, "lua", server) : tu_spawn(n, "tserver", "");
+    ck_assert_uint_eq(sky_node_whereis(n, "typed_echo"), srv);
+    char args[64];
+    snprintf(args, sizeof args, "stubs_test %s", target);
+    sky_addr_t t = tu_spawn(n, "lua", args);
+    char out[4096];
+    int rc = lcall(n, t, "run", out, sizeof out);
+    ck_assert_msg(rc == 0, "%s (%s)", sky_strerror(rc), out);
+    ck_assert_msg(strncmp(out, "ok ", 3) == 0 && atoi(out + 3) >= 10, "%s", out);
+    lua_node_free(n);
+}
+
+START_TEST(test_stubs_lua_to_lua) { stubs_run("stub_echo", "lua"); }
+END_TEST
+
+START_TEST(test_stubs_lua_to_c) { stubs_run(NULL, "c"); }
+END_TEST
+
 Suite *lua_suite(void)
 {
     Suite *s = suite_create("lua");
@@ -353,6 +387,8 @@ Suite *lua_suite(void)
     tcase_add_test(tc, test_handler_error);
     tcase_add_test(tc, test_typed_lua_to_lua);
     tcase_add_test(tc, test_typed_c_to_lua);
+    tcase_add_test(tc, test_stubs_lua_to_lua);
+    tcase_add_test(tc, test_stubs_lua_to_c);
     suite_add_tcase(s, tc);
     return s;
 }

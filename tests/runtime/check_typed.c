@@ -105,7 +105,8 @@ static int server_handle(void *st, sky_ctx *ctx, const sky_msg *m)
     return 0;
 }
 
-static const sky_module server_module = {"tserver", server_create, server_init, server_handle, server_release};
+/* Also serves check_lua's stub tests (skytest.Echo in C). */
+const sky_module typed_server_module = {"tserver", server_create, server_init, server_handle, server_release};
 
 /* The same service with no handle at all. */
 static int typed_only_init(void *st, sky_ctx *ctx, const char *args)
@@ -411,7 +412,7 @@ END_TEST
 
 START_TEST(round_trip)
 {
-    world w = start(&server_module);
+    world w = start(&typed_server_module);
     ck_assert_uint_eq(sky_node_whereis(w.node, "typed_echo"), w.server); /* the default_name */
     result *r = ask(&w, OP_BUMP, 0, w.server, 41, 0);
     ck_assert_int_eq(r->rc, 0);
@@ -438,7 +439,7 @@ END_TEST
 
 START_TEST(deferred_reply)
 {
-    world w = start(&server_module);
+    world w = start(&typed_server_module);
     result *r = ask(&w, OP_LATER, 0, w.server, 5, 0);
     ck_assert_int_eq(r->status, 0);
     ck_assert(r->had_resp);
@@ -450,7 +451,7 @@ END_TEST
 
 START_TEST(deadline)
 {
-    world w = start(&server_module); /* the node default deadline is 10 s */
+    world w = start(&typed_server_module); /* the node default deadline is 10 s */
     result *r = ask(&w, OP_HOLD, 0, w.server, 1, 0);
     ck_assert_int_eq(r->status, SKY_ETIMEDOUT); /* Hold's own 100 ms */
     ck_assert(!r->had_resp && !r->had_reply);
@@ -467,7 +468,7 @@ END_TEST
 
 START_TEST(oneway)
 {
-    world w = start(&server_module);
+    world w = start(&typed_server_module);
     for (int i = 0; i < 3; i++) ck_assert_int_eq(ask(&w, OP_NOTE_SEND, i, w.server, i, 0)->rc, 0);
     ck_assert(TU_WAIT(atomic_load(&notes) == 3, 2000));
     /* a oneway method called: an empty answer once handled */
@@ -488,7 +489,7 @@ END_TEST
 
 START_TEST(handler_error)
 {
-    world w = start(&server_module);
+    world w = start(&typed_server_module);
     result *r = ask(&w, OP_FAIL, 0, w.server, SKY_ENOENT, 0);
     ck_assert_int_eq(r->status, SKY_ENOENT);
     ck_assert(!r->had_resp && r->had_reply);
@@ -502,7 +503,7 @@ END_TEST
 
 START_TEST(bad_payload)
 {
-    world w = start(&server_module);
+    world w = start(&typed_server_module);
     unsigned char *bytes = malloc(sizeof garbage);
     memcpy(bytes, garbage, sizeof garbage);
     sky_msg req = {.type_id = skytest_Echo_Bump_ID, .data = bytes, .size = sizeof garbage}, reply;
@@ -527,7 +528,7 @@ END_TEST
 
 START_TEST(bad_response)
 {
-    world w = start(&server_module);
+    world w = start(&typed_server_module);
     sky_addr_t liar = tu_spawn(w.node, "liar", "");
     result *r = ask(&w, OP_BUMP, 0, liar, 1, 0);
     ck_assert_int_eq(r->rc, 0);
@@ -540,7 +541,7 @@ END_TEST
 
 START_TEST(wrong_type)
 {
-    world w = start(&server_module);
+    world w = start(&typed_server_module);
     result *r = ask(&w, OP_WRONG_TYPE, 0, w.server, 0, 0);
     ck_assert_int_eq(r->rc, SKY_EINVAL);     /* sky_typed_call with an Ack */
     ck_assert_int_eq(r->status, SKY_EINVAL); /* sky_typed_send with an Ack */
@@ -552,7 +553,7 @@ END_TEST
 
 START_TEST(no_service)
 {
-    world w = start(&server_module);
+    world w = start(&typed_server_module);
     sky_addr_t gone = SKY_ADDR(sky_node_id(w.node), 999999);
     ck_assert_int_eq(ask(&w, OP_BUMP, 0, gone, 1, 0)->rc, SKY_ENOSVC);
     ck_assert_int_eq(ask(&w, OP_NOTE_SEND, 1, gone, 1, 0)->rc, SKY_ENOSVC);
@@ -580,7 +581,7 @@ END_TEST
  * the contexts go with the service (valgrind and ASan check). */
 START_TEST(pending_at_exit)
 {
-    world w = start(&server_module);
+    world w = start(&typed_server_module);
     cmd c = {OP_HOLD_EXIT, 0, 10000, 1, w.server};
     ck_assert_int_eq(tu_send(w.node, w.client, CMD, &c, sizeof c), 0);
     ck_assert(TU_WAIT(!tu_alive(w.node, w.client), 2000));
