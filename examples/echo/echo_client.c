@@ -1,10 +1,12 @@
 /* echo_client — calls the echo server through the stubs skyc generated.
  *
- * The launcher spawns it (node.lua's bootstrap). Its init spawns the
- * server, then it runs a short script: a Say call for each word of its
- * spawn argument, a oneway Note, one more Say (whose reply shows that the
- * note arrived first: mail from one sender to one receiver keeps its
- * order), and a Say the server refuses. Then it shuts the node down.
+ * The launcher spawns it (node.lua's bootstrap) with the argument
+ * "SERVER WORD...". Its init spawns the server, SERVER being "c" (the
+ * module echo_server.so) or "lua" (echo_server.lua, run by the node's Lua
+ * host), then it runs a short script: a Say call for each WORD, a oneway
+ * Note, one more Say (whose reply shows that the note arrived first: mail
+ * from one sender to one receiver keeps its order), and a Say the server
+ * refuses. Then it shuts the node down.
  *
  * A service must not block, so a call returns at once and its answer comes
  * to a callback later: each callback starts the next step. */
@@ -85,15 +87,20 @@ static void next(client *c, sky_ctx *ctx)
 static int client_init(void *state, sky_ctx *ctx, const char *args)
 {
     client *c = state;
-    /* The words to say: the spawn argument (node.lua's bootstrap_args). */
-    snprintf(c->words, sizeof c->words, "%s", args[0] ? args : "hello");
+    /* The server and the words to say: the spawn argument (node.lua's
+     * bootstrap_args). */
+    snprintf(c->words, sizeof c->words, "%s", args);
     char *save;
-    for (char *w = strtok_r(c->words, " ", &save); w && c->nwords < MAX_WORDS; w = strtok_r(NULL, " ", &save))
+    const char *server = strtok_r(c->words, " ", &save);
+    for (char *w = strtok_r(NULL, " ", &save); w && c->nwords < MAX_WORDS; w = strtok_r(NULL, " ", &save))
         c->word[c->nwords++] = w;
+    if (c->nwords == 0) c->word[c->nwords++] = "hello";
 
     /* The server registers "echo" in its init, which has run when
-     * sky_spawn returns. */
-    int rc = sky_spawn(ctx, "echo_server", "", NULL);
+     * sky_spawn returns. A Lua service is spawned from the module "lua",
+     * its name (found on service_path) the argument. */
+    int lua = server && strcmp(server, "lua") == 0;
+    int rc = lua ? sky_spawn(ctx, "lua", "echo_server", NULL) : sky_spawn(ctx, "echo_server", "", NULL);
     if (rc != 0) {
         sky_log(ctx, SKY_LOG_ERROR, "cannot spawn echo_server: %s", sky_strerror(rc));
         return rc; /* fails the bootstrap: the launcher exits 2 */

@@ -92,6 +92,35 @@ static int l_spawn(lua_State *L)
     return 1;
 }
 
+/* sky.launch(module, ...): spawns a service of a C module (the spawn
+ * argument: the other arguments joined by blanks) -> address. */
+static int l_launch(lua_State *L)
+{
+    sky_ctx *ctx = ctx_of(L);
+    const char *module = luaL_checkstring(L, 1);
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 2; i <= n; i++) {
+        if (i > 2) luaL_addchar(&b, ' ');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    sky_addr_t addr;
+    int rc = sky_spawn(ctx, module, lua_tostring(L, -1), &addr);
+    if (rc < 0) return sky__lua_raise(L, rc, "sky.launch %s: %s", module, sky_strerror(rc));
+    lua_pushinteger(L, (lua_Integer)addr);
+    return 1;
+}
+
+/* sky.shutdown(): stops the node (its services exit, the launcher ends). */
+static int l_shutdown(lua_State *L)
+{
+    sky_shutdown(ctx_of(L));
+    return 0;
+}
+
 static int l_sleep(lua_State *L)
 {
     lua_Integer ms = luaL_checkinteger(L, 1);
@@ -478,7 +507,8 @@ void sky__lua_openlib(lua_State *L)
         {"sleep", l_sleep},       {"timeout", l_timeout}, {"register", l_register}, {"whereis", l_whereis},
         {"exit", l_exit},         {"log", l_log},         {"dispatch", l_dispatch}, {"rawsend", l_rawsend},
         {"rawcall", l_rawcall},   {"send", l_send},       {"call", l_call},       {"serve", l_serve},
-        {"defer", l_defer},       {"schema", l_schema},   {NULL, NULL}};
+        {"defer", l_defer},       {"schema", l_schema},   {"launch", l_launch},   {"shutdown", l_shutdown},
+        {NULL, NULL}};
     luaL_newlib(L, fns);
 }
 

@@ -154,7 +154,7 @@ fi
 
 # ---- 2. a fresh copy of the example, and autoreconf -------------------------
 mkdir -p "$src" "$build"
-files="configure.ac Makefile.am README.md echo.proto echo_server.c echo_client.c node.lua test_echo.sh"
+files="configure.ac Makefile.am README.md echo.proto echo_server.c echo_client.c echo_server.lua echo_client.lua node.lua test_echo.sh"
 for f in $files; do
     cp "$SKY_SRCDIR/examples/echo/$f" "$src/" || { report "copy examples/echo" "cannot copy $f"; finish; }
 done
@@ -175,7 +175,7 @@ report "configure found skyc and sky in the prefix" "$why"
 step "make (-Wall -Wextra -Werror)" "$build" "$MAKE_CMD" -j2 CFLAGS="-g -O2 -Wall -Wextra -Werror" || finish
 
 why=
-for f in echo.pb-c.c echo.pb-c.h echo.sky.c echo.sky.h echo.skyc-stamp .libs/echo_server.so .libs/echo_client.so; do
+for f in echo.pb-c.c echo.pb-c.h echo.sky.c echo.sky.h echo_sky.lua echo.skyc-stamp .libs/echo_server.so .libs/echo_client.so; do
     [ -e "$build/$f" ] || why="${why:+$why, }$f missing"
 done
 for f in echo.pb-c.c echo.sky.c echo.skyc-stamp; do
