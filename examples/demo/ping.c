@@ -28,7 +28,7 @@ typedef struct call { /* a call in flight; its address is the callback's ud */
 } call;
 
 struct ping {
-    sky_addr_t pong;
+    sky_addr_t pong, greeter;
     int slow_ms, step;
     int waiting; /* answers (or timers) the current step still waits for */
     int calls, answered, failed, oneways;
@@ -118,15 +118,20 @@ static void started(ping *p, call *c, int rc)
 typedef int text_call_fn(sky_ctx *ctx, sky_addr_t to, const Sky__Demo__Text *req, int timeout_ms,
                          sky_demo_Pong_Echo_cb *cb, void *ud);
 
-/* Calls method `name` of pong through its stub `fn`, with `arg` as the
- * request's text. The stub encodes the request before returning. */
-static void call_pong(ping *p, sky_ctx *ctx, const char *name, text_call_fn *fn, const char *arg)
+/* Calls method `name` of service `to` through its stub `fn`, with `arg`
+ * as the request's text. The stub encodes the request before returning. */
+static void call_text(ping *p, sky_ctx *ctx, sky_addr_t to, const char *name, text_call_fn *fn, const char *arg)
 {
     Sky__Demo__Text req = SKY__DEMO__TEXT__INIT;
     req.text = (char *)arg;
     call *c = new_call(p, name, arg);
     /* timeout 0: the method's sky.timeout_ms if it has one, else the node's default */
-    started(p, c, fn(ctx, p->pong, &req, 0, on_text, c));
+    started(p, c, fn(ctx, to, &req, 0, on_text, c));
+}
+
+static void call_pong(ping *p, sky_ctx *ctx, const char *name, text_call_fn *fn, const char *arg)
+{
+    call_text(p, ctx, p->pong, name, fn, arg);
 }
 
 static void script(ping *p, sky_ctx *ctx)
@@ -176,11 +181,24 @@ static void script(ping *p, sky_ctx *ctx)
             break;
         }
         case 5: {
+            say("-- 6. C calls Lua, and Lua calls C back (greeter.lua, through the Lua stubs)");
+            /* A Lua service is spawned from the module "lua"; its name is
+             * found on the node's service_path. Its Greet handler calls
+             * pong's Echo before it answers. */
+            if (sky_spawn(ctx, "lua", "greeter", &p->greeter) != 0) {
+                say("cannot spawn greeter.lua (see the log)");
+                break;
+            }
+            call_text(p, ctx, p->greeter, "Greet", sky_demo_Greeter_Greet_call, "ping");
+            call_text(p, ctx, p->greeter, "Greet", sky_demo_Greeter_Greet_call, "");
+            break;
+        }
+        case 6: {
             sky_service_stat st;
             if (sky_service_stat_get(sky_ctx_node(ctx), p->pong, &st) == 0)
                 say("sky_service_stat_get(pong): %llu bad payload(s), %llu messages handled",
                     (unsigned long long)st.bad, (unsigned long long)st.received);
-            say("-- 6. a call to a dead service");
+            say("-- 7. a call to a dead service");
             if (sky_kill(ctx, p->pong) != 0) break;
             say("sky_kill(pong %llu)", SERIAL(p->pong));
             /* sky_kill only asks: pong exits the next time a worker runs
@@ -188,7 +206,7 @@ static void script(ping *p, sky_ctx *ctx)
             if (sky_timeout(ctx, 1, KILL_POLL) == 0) p->waiting = 1;
             break;
         }
-        case 6:
+        case 7:
             say("sky_whereis(\"pong\") -> %s", sky_whereis(ctx, "pong") == SKY_ADDR_NONE ? "none" : "a service");
             call_pong(p, ctx, "Echo", sky_demo_Pong_Echo_call, "anyone there?");
             break;
@@ -197,7 +215,7 @@ static void script(ping *p, sky_ctx *ctx)
             sky_node_stat_get(sky_ctx_node(ctx), &st);
             say("-- done");
             say("%d calls: %d answered, %d failed (%s); %d oneway sent", p->calls, p->answered, p->failed,
-                p->failed == 4 ? "as intended" : "UNEXPECTED", p->oneways);
+                p->failed == 5 ? "as intended" : "UNEXPECTED", p->oneways);
             say("node: %llu services spawned, %llu messages handled", (unsigned long long)st.spawned,
                 (unsigned long long)st.messages);
             /* sky_log lines go to the node's logger: stderr, or the config's `log` file. */
