@@ -452,8 +452,8 @@ int main(int argc, char **argv)
         if (!o.out[lang] || o.dump_model)
             continue;
         if (!skyc_templates_exist(o.templates, lang_names[lang])) {
-            fprintf(stderr, "skyc: %s: no %s templates in this skyc yet (issue %d): nothing written\n",
-                    lang_flags[lang], lang_names[lang], lang == LANG_LUA ? 4 : 5);
+            fprintf(stderr, "skyc: %s: no %s templates in this skyc yet: nothing written\n", lang_flags[lang],
+                    lang_names[lang]);
             o.out[lang] = NULL;
             continue;
         }
