@@ -35,7 +35,8 @@ static void check_yieldable(lua_State *L, const char *what)
 {
     if (!sky__lua_yieldable(L))
         sky__lua_raise(L, SKY_EINVAL, "%s waits, so it must run in a message handler, a sky.start or "
-                       "sky.timeout function (not at load time or in a coroutine of your own)", what);
+                       "sky.timeout function, or a coroutine they resume (not at load time nor where "
+                       "yields are not allowed)", what);
 }
 
 static int l_start(lua_State *L)
@@ -70,9 +71,12 @@ static int l_spawn(lua_State *L)
 {
     sky_ctx *ctx = ctx_of(L);
     int n = lua_gettop(L);
+    char opts[64] = "";
+    if (lua_type(L, 1) == LUA_TTABLE) sky__lua_spawn_opts(L, 1, opts, sizeof opts);
     luaL_checkstring(L, 1);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
+    luaL_addstring(&b, opts);
     for (int i = 1; i <= n; i++) {
         if (i > 1) luaL_addchar(&b, ' ');
         size_t len;
@@ -103,7 +107,7 @@ static int l_sleep(lua_State *L)
         sky__lua_unwait(L, session);
         return sky__lua_raise(L, rc, "sky.sleep: %s", sky_strerror(rc));
     }
-    return lua_yield(L, 0);
+    return sky__lua_yield(L, 0, NULL);
 }
 
 static int l_timeout(lua_State *L)
@@ -230,7 +234,7 @@ static int l_rawcall(lua_State *L)
         sky__lua_unwait(L, session);
         return sky__lua_raise(L, rc, "sky.rawcall: %s", sky_strerror(rc));
     }
-    return lua_yieldk(L, 0, 0, call_k);
+    return sky__lua_yield(L, 0, call_k);
 }
 
 
@@ -300,7 +304,7 @@ static int l_call(lua_State *L)
         sky__lua_unwait(L, session);
         return sky__lua_raise(L, rc, "sky.call %s: %s", m->full_name, sky_strerror(rc));
     }
-    return lua_yieldk(L, 0, (lua_KContext)m, typed_call_k);
+    return sky__lua_yield(L, (lua_KContext)m, typed_call_k);
 }
 
 static int l_serve(lua_State *L)
