@@ -27,6 +27,16 @@ local actions = {
         local f, err = load(string.dump(function() return 1 end))
         return tostring(f) .. " " .. tostring(err)
     end,
+    spawnlimited = function()
+        local a = sky.spawn({ name = "hog", mem_limit = 1048576 })
+        return errtext(sky.rawcall, a, 1, "hog")
+    end,
+    spawnbadopt = function()
+        return errtext(sky.spawn, { name = "echo", budget = 0 }) .. "|"
+            .. errtext(sky.spawn, { name = "echo", colour = 1 }) .. "|"
+            .. errtext(sky.spawn, { mem_limit = 1048576 }) .. "|"
+            .. errtext(sky.spawn, { name = "echo", budget = "lots" })
+    end,
     exit = function() sky.exit() return "bye" end,
 }
 
