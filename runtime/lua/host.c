@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include "coro.h"
@@ -210,25 +213,27 @@ static int valid_name(const char *name, const char **why)
     return 1;
 }
 
+/* The whole file in one buffer sized by fstat (no stdio: a spawn reads
+ * one every time); NULL if it cannot be read or is FILE_MAX or more. */
 static char *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= FILE_MAX) break;
-            cap = cap ? cap * 2 : 4096;
-            buf = sky_realloc(buf, cap);
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size >= FILE_MAX) {
+        close(fd);
+        return NULL;
     }
-    int bad = ferror(f) || n >= FILE_MAX;
-    fclose(f);
-    if (bad) {
+    size_t size = (size_t)st.st_size, n = 0;
+    char *buf = sky_malloc(size + 1);
+    while (n <= size) { /* one byte more: a file whose size changed is refused */
+        ssize_t r = read(fd, buf + n, size + 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (n != size) {
         free(buf);
         return NULL;
     }
@@ -316,26 +321,63 @@ static int load_text(lua_State *L)
     return lua_gettop(L);
 }
 
+/* os without what ends the process or reaches the file system */
+static int open_os(lua_State *L)
+{
+    static const char *const os_out[] = {"exit", "execute", "remove", "rename", "tmpname", "setlocale", NULL};
+    luaopen_os(L);
+    for (int i = 0; os_out[i]; i++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, os_out[i]);
+    }
+    return 1;
+}
+
+/* Opened on first use, through _G's __index or require: a service that
+ * never names them does not pay for them at spawn, in time or memory. */
+static const luaL_Reg lazy_libs[] = {{LUA_TABLIBNAME, luaopen_table},
+                                     {LUA_MATHLIBNAME, luaopen_math},
+                                     {LUA_UTF8LIBNAME, luaopen_utf8},
+                                     {LUA_OSLIBNAME, open_os},
+                                     {NULL, NULL}};
+
+static int lazy_global(lua_State *L)
+{
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
+    for (const luaL_Reg *l = lazy_libs; l->func; l++) {
+        if (strcmp(k, l->name) == 0) {
+            luaL_requiref(L, l->name, l->func, 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void open_libs(lua_State *L)
 {
-    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_LOADLIBNAME, luaopen_package},
-                                    {LUA_COLIBNAME, luaopen_coroutine}, {LUA_TABLIBNAME, luaopen_table},
-                                    {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
-                                    {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_OSLIBNAME, luaopen_os},
+    /* string now: its metatable gives strings their methods */
+    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
+                                    {LUA_LOADLIBNAME, luaopen_package},
+                                    {LUA_COLIBNAME, luaopen_coroutine},
+                                    {LUA_STRLIBNAME, luaopen_string},
                                     {NULL, NULL}};
     for (const luaL_Reg *l = libs; l->func; l++) {
         luaL_requiref(L, l->name, l->func, 1);
         lua_pop(L, 1);
     }
-    /* nothing that ends the process, reaches the file system, or loads
-     * bytecode or C code */
-    static const char *const os_out[] = {"exit", "execute", "remove", "rename", "tmpname", "setlocale", NULL};
-    lua_getglobal(L, "os");
-    for (int i = 0; os_out[i]; i++) {
-        lua_pushnil(L);
-        lua_setfield(L, -2, os_out[i]);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    for (const luaL_Reg *l = lazy_libs; l->func; l++) {
+        lua_pushcfunction(L, l->func);
+        lua_setfield(L, -2, l->name);
     }
     lua_pop(L, 1);
+    lua_pushglobaltable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, lazy_global);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);
+    /* nothing that reaches the file system, or loads bytecode or C code */
     lua_pushnil(L);
     lua_setglobal(L, "dofile");
     lua_pushnil(L);

@@ -116,6 +116,7 @@ START_TEST(test_self_register_whereis)
     expect_prefix(n, a, "regtwice", "EEXIST ");
     expect_prefix(n, a, "errstr", "EINVAL: ");
     expect(n, a, "callname", num); /* a name as an address, calling itself */
+    expect(n, a, "libs", "nil true nil nil function H 1,2 true nil");
     lua_node_free(n);
 }
 END_TEST
