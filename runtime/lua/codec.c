@@ -56,6 +56,39 @@ static size_t path_push(enc *e, const char *fmt, ...)
     return old;
 }
 
+/* path_push(e, "%c%s", sep, name) without printf: it runs for every
+ * field encoded. Returns the length to restore. */
+static size_t path_add(enc *e, char sep, const char *name)
+{
+    size_t old = e->plen, room = sizeof e->path - 1 - old, n = strlen(name);
+    if (room == 0)
+        return old;
+    e->path[old] = sep;
+    if (n > room - 1)
+        n = room - 1;
+    memcpy(e->path + old + 1, name, n);
+    e->plen = old + 1 + n;
+    e->path[e->plen] = '\0';
+    return old;
+}
+
+/* "[i]" */
+static size_t path_index(enc *e, uint64_t i)
+{
+    char digits[24], *p = digits + sizeof digits - 1;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    size_t old = path_add(e, '[', p);
+    if (e->plen + 1 < sizeof e->path) {
+        e->path[e->plen++] = ']';
+        e->path[e->plen] = '\0';
+    }
+    return old;
+}
+
 static void path_pop(enc *e, size_t old)
 {
     e->plen = old;
@@ -294,7 +327,7 @@ static int enc_repeated(enc *e, const ProtobufCFieldDescriptor *f,
     *count = 0;
     for (lua_Unsigned i = 1; i <= n; i++) {
         lua_rawgeti(L, vi, (lua_Integer)i);
-        size_t old = path_push(e, "[%" PRIu64 "]", (uint64_t)i);
+        size_t old = path_index(e, (uint64_t)i);
         int rc = enc_value(e, f, arr + (i - 1) * elem_size(f), lua_gettop(L));
         path_pop(e, old);
         lua_pop(L, 1);
@@ -408,7 +441,7 @@ static int enc_msg(enc *e, int idx, const ProtobufCMessageDescriptor *d,
             break;
         }
         const char *name = lua_tostring(L, -2);
-        size_t old = path_push(e, ".%s", name);
+        size_t old = path_add(e, '.', name);
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field_by_name(d, name);
         rc = f ? enc_field(e, d, f, m, lua_gettop(L), old) : fail(e, "no such field");

@@ -1,7 +1,10 @@
 /* sky_bench's Lua service benchmarks (the services are in tests/bench/lua/):
  * typed calls and oneways between two Lua services, and spawning idle
  * Lua services. The main thread drives the Lua driver service with raw
- * requests (sky_node_call, bounded by LIMIT_S) and times them. */
+ * requests (sky_node_call, bounded by LIMIT_S) and times them. The
+ * *_cpu_us figures are CPU time (every thread of the process, or the
+ * spawning thread) per operation: on a shared machine they move less
+ * with the load than the wall times do. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +31,25 @@ static void ask(sky_node *node, sky_addr_t to, const char *text, char *out, size
     free(reply.data);
 }
 
-/* The driver's "VERB ECHO N", timed; checks the answer. */
-static double drive(sky_node *node, sky_addr_t driver, sky_addr_t echo, const char *verb, int n, const char *want)
+/* CPU time of the whole process (every thread), seconds. */
+static double process_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The driver's "VERB ECHO N", timed (and in *cpu, the process's CPU
+ * seconds, if cpu is not NULL); checks the answer. */
+static double drive(sky_node *node, sky_addr_t driver, sky_addr_t echo, const char *verb, int n, const char *want,
+                    double *cpu)
 {
     char cmd[96], out[256];
     snprintf(cmd, sizeof cmd, "%s %llu %d", verb, (unsigned long long)echo, n);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = process_cpu_s();
     ask(node, driver, cmd, out, sizeof out);
     double s = now_s() - t0;
+    if (cpu) *cpu = process_cpu_s() - c0;
     if (strcmp(out, want) != 0) die("%s: answered \"%s\", expected \"%s\"", cmd, out, want);
     return s;
 }
@@ -43,11 +57,12 @@ static double drive(sky_node *node, sky_addr_t driver, sky_addr_t echo, const ch
 void bench_lua_call(sky_node *node)
 {
     sky_addr_t echo = spawn(node, "lua", "bench_echo"), driver = spawn(node, "lua", DRIVER);
-    drive(node, driver, echo, "call", 1000, "ok"); /* warm: fibers pooled, heaps grown */
-    double s = drive(node, driver, echo, "call", LUA_CALL_N, "ok");
+    drive(node, driver, echo, "call", 1000, "ok", NULL); /* warm: fibers pooled, heaps grown */
+    double cpu, s = drive(node, driver, echo, "call", LUA_CALL_N, "ok", &cpu);
     out_int("lua_call_n", LUA_CALL_N);
     out_int("lua_call_rt_per_s", LUA_CALL_N / s);
     out_f("lua_call_rt_us", s * 1e6 / LUA_CALL_N);
+    out_f("lua_call_cpu_us", cpu * 1e6 / LUA_CALL_N);
 }
 
 void bench_lua_send(sky_node *node)
@@ -55,7 +70,7 @@ void bench_lua_send(sky_node *node)
     sky_addr_t echo = spawn(node, "lua", "bench_echo"), driver = spawn(node, "lua", DRIVER);
     char want[32];
     snprintf(want, sizeof want, "%d", LUA_SEND_N);
-    double s = drive(node, driver, echo, "send", LUA_SEND_N, want);
+    double s = drive(node, driver, echo, "send", LUA_SEND_N, want, NULL);
     out_int("lua_send_n", LUA_SEND_N);
     out_int("lua_send_msgs_per_s", LUA_SEND_N / s);
 }
@@ -69,9 +84,7 @@ static double thread_cpu_s(void)
 }
 
 /* From C (sky_node_spawn): a Lua service's init runs inside the call, so
- * it is ready, its script run, when the call returns. lua_spawn_cpu_us is
- * the spawning thread's CPU time per spawn: on a shared machine it moves
- * less with the load than the wall time does. */
+ * it is ready, its script run, when the call returns. */
 void bench_lua_spawn(sky_node *node)
 {
     sky_addr_t *kids = sky_malloc(LUA_SPAWN_N * sizeof *kids);
