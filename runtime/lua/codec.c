@@ -1,9 +1,13 @@
 /* Lua table <-> protobuf bytes. Encode fills a protobuf-c message struct
  * from the table by the descriptor's offsets and packs it with protobuf-c;
- * decode unpacks with protobuf-c and walks the struct into a table. The
- * struct is kept freeable by protobuf_c_message_free_unpacked() at every
- * step (counts and oneof cases are set only for values that are in place),
- * so an error half-way frees everything with one call. */
+ * decode unpacks with protobuf-c and walks the struct into a table.
+ *
+ * Encode's struct borrows its strings and bytes from the Lua strings in
+ * the table, which the table keeps alive until the struct is packed (no
+ * Lua code runs meanwhile: every read is raw). It is kept freeable by
+ * enc_free() at every step (counts and oneof cases are set only for
+ * values that are in place), so an error half-way frees everything with
+ * one call. */
 #include "lua/codec.h"
 
 #include <inttypes.h>
@@ -236,9 +240,7 @@ static int enc_value(enc *e, const ProtobufCFieldDescriptor *f, void *slot, int 
         const char *s = lua_tolstring(L, vi, &n);
         if (memchr(s, '\0', n) != NULL)
             return fail(e, "string contains a NUL byte (use bytes)");
-        char *c = sky_malloc(n + 1);
-        memcpy(c, s, n + 1);
-        *(char **)slot = c;
+        *(const char **)slot = s; /* Lua strings end in a NUL */
         return 0;
     }
     case PROTOBUF_C_TYPE_BYTES: {
@@ -248,9 +250,7 @@ static int enc_value(enc *e, const ProtobufCFieldDescriptor *f, void *slot, int 
         const char *s = lua_tolstring(L, vi, &n);
         ProtobufCBinaryData *b = slot;
         b->len = n;
-        b->data = NULL;
-        if (n > 0)
-            b->data = memcpy(sky_malloc(n), s, n);
+        b->data = (uint8_t *)(uintptr_t)s;
         return 0;
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
@@ -291,11 +291,33 @@ static size_t elem_size(const ProtobufCFieldDescriptor *f)
 
 static int owns_memory(const ProtobufCFieldDescriptor *f, const void *slot)
 {
-    if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
-        return *(void *const *)slot != NULL;
-    if (f->type == PROTOBUF_C_TYPE_BYTES)
-        return ((const ProtobufCBinaryData *)slot)->data != NULL;
-    return 0;
+    return f->type == PROTOBUF_C_TYPE_MESSAGE && *(void *const *)slot != NULL;
+}
+
+/* Frees what encode allocated for m: m, its messages and its arrays, not
+ * the strings and bytes (borrowed). */
+static void enc_free(ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        char *slot = (char *)m + f->offset;
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
+            ProtobufCMessage **arr = *(ProtobufCMessage ***)slot;
+            if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+                for (size_t j = 0; j < n; j++)
+                    if (arr[j])
+                        enc_free(arr[j]);
+            sky_free(arr);
+        } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && *(ProtobufCMessage **)slot) {
+            enc_free(*(ProtobufCMessage **)slot);
+        }
+    }
+    sky_free(m);
 }
 
 static void key_text(lua_State *L, int i, char *buf, size_t size);
@@ -474,7 +496,7 @@ int sky__lua_encode(lua_State *L, int idx, const ProtobufCMessageDescriptor *d,
     int rc = enc_msg(&e, idx, d, m);
     lua_settop(L, top);
     if (rc != 0) {
-        protobuf_c_message_free_unpacked(m, NULL);
+        enc_free(m);
         lua_pushstring(L, e.err);
         return rc;
     }
@@ -484,7 +506,7 @@ int sky__lua_encode(lua_State *L, int idx, const ProtobufCMessageDescriptor *d,
         protobuf_c_message_pack(m, *out);
     }
     *len = n;
-    protobuf_c_message_free_unpacked(m, NULL);
+    enc_free(m);
     return 0;
 }
 
