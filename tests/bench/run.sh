@@ -103,7 +103,7 @@ best "$tmp/sky.txt" >"$tmp/sky.best"
 echo "# sky: best of $rounds rounds (max for *_per_s, min otherwise)"
 cat "$tmp/sky.best"
 
-if [ $erlang = 1 ]; then
+if [ $erlang = 1 ] && [ -s "$tmp/erlang.txt" ]; then
     rounds "$tmp/erlang.txt" erlang
     best "$tmp/erlang.txt" >"$tmp/erlang.best"
     echo "# erlang: best of $rounds rounds"
