@@ -48,6 +48,8 @@ void sky_config_init(sky_config *cfg)
     cfg->call_timeout_ms = 5000;
     cfg->batch = 32;
     cfg->max_services = (size_t)1 << 22;
+    cfg->lua_mem_limit = SKY_LUA_MEM_DEFAULT;
+    cfg->lua_budget = SKY_LUA_BUDGET_DEFAULT;
 }
 
 static int bad(char *err, size_t errsize, const char *what)
@@ -64,6 +66,8 @@ static int check_config(const sky_config *c, char *err, size_t errsize)
     if (c->call_timeout_ms < 1) return bad(err, errsize, "call_timeout_ms: must be >= 1");
     if (c->batch < 1 || c->batch > 65536) return bad(err, errsize, "batch: must be 1..65536");
     if (c->max_services < 1) return bad(err, errsize, "max_services: must be >= 1");
+    if (c->lua_mem_limit < SKY_LUA_MEM_MIN) return bad(err, errsize, "lua_mem_limit: must be >= 65536 (bytes)");
+    if (c->lua_budget < 1) return bad(err, errsize, "lua_budget: must be >= 1 (instructions)");
     if (c->log_level < SKY_LOG_ERROR || c->log_level > SKY_LOG_DEBUG)
         return bad(err, errsize, "log_level: must be SKY_LOG_ERROR..SKY_LOG_DEBUG");
     return 0;

@@ -34,11 +34,15 @@ typedef struct sky_config {
     int call_timeout_ms;       /* default call deadline */
     int batch;                 /* messages a service handles per turn */
     size_t max_services;       /* services alive at once */
+    size_t lua_mem_limit;      /* bytes per Lua service state (>= 65536) */
+    int64_t lua_budget;        /* Lua instructions per message (>= 1) */
 } sky_config;
 
 /* Fills *cfg with the defaults: threads 0, node_id 1, module_path
  * "./?.so", mailbox_limit 65536, overload_warn 1024, call_timeout_ms 5000,
- * batch 32, max_services 1<<22. */
+ * batch 32, max_services 1<<22, lua_mem_limit 32 MiB, lua_budget 10^7.
+ * A Lua service may override the two Lua limits when spawned (see
+ * docs/lua-host.md). */
 void sky_config_init(sky_config *cfg);
 
 /* Creates a node (no threads yet). On error returns NULL and writes a

@@ -58,6 +58,8 @@ static const struct key keys[] = {
     {"call_timeout_ms", K_INT, OFF(call_timeout_ms), 1, INT_MAX, 0},
     {"batch", K_INT, OFF(batch), 1, INT_MAX, 0},
     {"max_services", K_INT, OFF(max_services), 1, SIZE_LIMIT, 0},
+    {"lua_mem_limit", K_INT, OFF(lua_mem_limit), 65536, SIZE_LIMIT, 0},
+    {"lua_budget", K_INT, OFF(lua_budget), 1, SIZE_LIMIT, 0},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -131,6 +133,10 @@ void sky_launcher_apply(const struct sky_launcher_config *lc, sky_config *cfg)
         cfg->batch = (int)lc->batch;
     if (lc->max_services >= 0)
         cfg->max_services = (size_t)lc->max_services;
+    if (lc->lua_mem_limit >= 0)
+        cfg->lua_mem_limit = (size_t)lc->lua_mem_limit;
+    if (lc->lua_budget >= 0)
+        cfg->lua_budget = (int64_t)lc->lua_budget;
 }
 
 /* ---- the sandbox ---------------------------------------------------------- */

@@ -37,6 +37,8 @@ struct sky_launcher_config {
     long long call_timeout_ms;
     long long batch;
     long long max_services;
+    long long lua_mem_limit;
+    long long lua_budget;
 };
 
 /* Runs the config file at `path` and checks every key. On success fills

@@ -1,9 +1,13 @@
 /* Lua table <-> protobuf bytes. Encode fills a protobuf-c message struct
  * from the table by the descriptor's offsets and packs it with protobuf-c;
- * decode unpacks with protobuf-c and walks the struct into a table. The
- * struct is kept freeable by protobuf_c_message_free_unpacked() at every
- * step (counts and oneof cases are set only for values that are in place),
- * so an error half-way frees everything with one call. */
+ * decode unpacks with protobuf-c and walks the struct into a table.
+ *
+ * Encode's struct borrows its strings and bytes from the Lua strings in
+ * the table, which the table keeps alive until the struct is packed (no
+ * Lua code runs meanwhile: every read is raw). It is kept freeable by
+ * enc_free() at every step (counts and oneof cases are set only for
+ * values that are in place), so an error half-way frees everything with
+ * one call. */
 #include "lua/codec.h"
 
 #include <inttypes.h>
@@ -53,6 +57,39 @@ static size_t path_push(enc *e, const char *fmt, ...)
     if (n > 0)
         e->plen = old + (size_t)n < sizeof e->path ? old + (size_t)n
                                                   : sizeof e->path - 1;
+    return old;
+}
+
+/* path_push(e, "%c%s", sep, name) without printf: it runs for every
+ * field encoded. Returns the length to restore. */
+static size_t path_add(enc *e, char sep, const char *name)
+{
+    size_t old = e->plen, room = sizeof e->path - 1 - old, n = strlen(name);
+    if (room == 0)
+        return old;
+    e->path[old] = sep;
+    if (n > room - 1)
+        n = room - 1;
+    memcpy(e->path + old + 1, name, n);
+    e->plen = old + 1 + n;
+    e->path[e->plen] = '\0';
+    return old;
+}
+
+/* "[i]" */
+static size_t path_index(enc *e, uint64_t i)
+{
+    char digits[24], *p = digits + sizeof digits - 1;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    size_t old = path_add(e, '[', p);
+    if (e->plen + 1 < sizeof e->path) {
+        e->path[e->plen++] = ']';
+        e->path[e->plen] = '\0';
+    }
     return old;
 }
 
@@ -203,9 +240,7 @@ static int enc_value(enc *e, const ProtobufCFieldDescriptor *f, void *slot, int 
         const char *s = lua_tolstring(L, vi, &n);
         if (memchr(s, '\0', n) != NULL)
             return fail(e, "string contains a NUL byte (use bytes)");
-        char *c = sky_malloc(n + 1);
-        memcpy(c, s, n + 1);
-        *(char **)slot = c;
+        *(const char **)slot = s; /* Lua strings end in a NUL */
         return 0;
     }
     case PROTOBUF_C_TYPE_BYTES: {
@@ -215,9 +250,7 @@ static int enc_value(enc *e, const ProtobufCFieldDescriptor *f, void *slot, int 
         const char *s = lua_tolstring(L, vi, &n);
         ProtobufCBinaryData *b = slot;
         b->len = n;
-        b->data = NULL;
-        if (n > 0)
-            b->data = memcpy(sky_malloc(n), s, n);
+        b->data = (uint8_t *)(uintptr_t)s;
         return 0;
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
@@ -258,11 +291,33 @@ static size_t elem_size(const ProtobufCFieldDescriptor *f)
 
 static int owns_memory(const ProtobufCFieldDescriptor *f, const void *slot)
 {
-    if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
-        return *(void *const *)slot != NULL;
-    if (f->type == PROTOBUF_C_TYPE_BYTES)
-        return ((const ProtobufCBinaryData *)slot)->data != NULL;
-    return 0;
+    return f->type == PROTOBUF_C_TYPE_MESSAGE && *(void *const *)slot != NULL;
+}
+
+/* Frees what encode allocated for m: m, its messages and its arrays, not
+ * the strings and bytes (borrowed). */
+static void enc_free(ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        char *slot = (char *)m + f->offset;
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
+            ProtobufCMessage **arr = *(ProtobufCMessage ***)slot;
+            if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+                for (size_t j = 0; j < n; j++)
+                    if (arr[j])
+                        enc_free(arr[j]);
+            sky_free(arr);
+        } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && *(ProtobufCMessage **)slot) {
+            enc_free(*(ProtobufCMessage **)slot);
+        }
+    }
+    sky_free(m);
 }
 
 static void key_text(lua_State *L, int i, char *buf, size_t size);
@@ -294,7 +349,7 @@ static int enc_repeated(enc *e, const ProtobufCFieldDescriptor *f,
     *count = 0;
     for (lua_Unsigned i = 1; i <= n; i++) {
         lua_rawgeti(L, vi, (lua_Integer)i);
-        size_t old = path_push(e, "[%" PRIu64 "]", (uint64_t)i);
+        size_t old = path_index(e, (uint64_t)i);
         int rc = enc_value(e, f, arr + (i - 1) * elem_size(f), lua_gettop(L));
         path_pop(e, old);
         lua_pop(L, 1);
@@ -408,7 +463,7 @@ static int enc_msg(enc *e, int idx, const ProtobufCMessageDescriptor *d,
             break;
         }
         const char *name = lua_tostring(L, -2);
-        size_t old = path_push(e, ".%s", name);
+        size_t old = path_add(e, '.', name);
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field_by_name(d, name);
         rc = f ? enc_field(e, d, f, m, lua_gettop(L), old) : fail(e, "no such field");
@@ -441,7 +496,7 @@ int sky__lua_encode(lua_State *L, int idx, const ProtobufCMessageDescriptor *d,
     int rc = enc_msg(&e, idx, d, m);
     lua_settop(L, top);
     if (rc != 0) {
-        protobuf_c_message_free_unpacked(m, NULL);
+        enc_free(m);
         lua_pushstring(L, e.err);
         return rc;
     }
@@ -451,7 +506,7 @@ int sky__lua_encode(lua_State *L, int idx, const ProtobufCMessageDescriptor *d,
         protobuf_c_message_pack(m, *out);
     }
     *len = n;
-    protobuf_c_message_free_unpacked(m, NULL);
+    enc_free(m);
     return 0;
 }
 

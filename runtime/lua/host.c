@@ -6,13 +6,18 @@
  * the whole node. */
 #include "host.h"
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include "coro.h"
 #include "node.h"
 #include "service.h"
 #include "sky/alloc.h"
@@ -23,6 +28,9 @@
 /* Idle coroutines kept for reuse. */
 #define POOL_MAX 16
 #define NAME_MAX_ 128
+/* Instructions between two calls of the budget hook: the budget is
+ * counted in steps of this many (or of the budget, if smaller). */
+#define BUDGET_STEP 1000
 
 typedef struct lhost lhost;
 
@@ -36,13 +44,17 @@ typedef struct fiber {
     sky_token tok;
     uint32_t type_id; /* of the request */
     const void *method; /* a typed request's method (skylib) */
+    int64_t used;       /* instructions run for the current job */
 } fiber;
 
 struct lhost {
     lua_State *L;
     sky_ctx *ctx;
     size_t mem, mem_limit;
-    int budget;
+    int64_t budget;    /* instructions per job */
+    int step;          /* the budget hook's count */
+    int64_t init_used; /* instructions run outside fibers (the load) */
+    fiber *running;    /* the fiber resumed now, NULL outside fibers */
     int loop_ref;  /* the coroutine body */
     int waits_ref; /* session -> fiber (waiting) or function (a timeout) */
     uint32_t session;
@@ -56,6 +68,11 @@ struct lhost {
 static _Thread_local char last_error[512];
 
 static char done_key; /* yielded by the coroutine body when its job is done */
+static char wait_key; /* yielded by a sky wait (sky__lua_yield) */
+
+/* The owner of a user coroutine that waits in a sky call: the resumes on
+ * the way down to it are the host's, not the script's. */
+static fiber waiting_mark;
 
 static lhost *host_of(lua_State *L)
 {
@@ -163,13 +180,22 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
-/* Runs when a coroutine used up its budget. It then fires at every
- * instruction, so a pcall in the script cannot swallow it and go on. */
+/* Charges the instructions since its last call to the job that runs: the
+ * running fiber's (across all its resumes and the user coroutines it
+ * resumes), or the load's. Past the budget it raises ELIMIT and then
+ * fires at every instruction, so a pcall in the script cannot swallow the
+ * error and go on. */
 static void budget_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
+    lhost *h = host_of(L);
+    int64_t *used = h->running ? &h->running->used : &h->init_used;
+    *used += lua_gethookcount(L);
+    if (*used <= h->budget) return;
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-    sky__lua_raise(L, SKY_ELIMIT, "instruction budget exceeded (%d instructions)", host_of(L)->budget);
+    char text[96]; /* lua_pushfstring has no %lld */
+    snprintf(text, sizeof text, "instruction budget exceeded (%lld instructions per message)", (long long)h->budget);
+    sky__lua_raise(L, SKY_ELIMIT, "%s", text);
 }
 
 /* ---- the service file -------------------------------------------------- */
@@ -187,25 +213,27 @@ static int valid_name(const char *name, const char **why)
     return 1;
 }
 
+/* The whole file in one buffer sized by fstat (no stdio: a spawn reads
+ * one every time); NULL if it cannot be read or is FILE_MAX or more. */
 static char *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= FILE_MAX) break;
-            cap = cap ? cap * 2 : 4096;
-            buf = sky_realloc(buf, cap);
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size >= FILE_MAX) {
+        close(fd);
+        return NULL;
     }
-    int bad = ferror(f) || n >= FILE_MAX;
-    fclose(f);
-    if (bad) {
+    size_t size = (size_t)st.st_size, n = 0;
+    char *buf = sky_malloc(size + 1);
+    while (n <= size) { /* one byte more: a file whose size changed is refused */
+        ssize_t r = read(fd, buf + n, size + 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (n != size) {
         free(buf);
         return NULL;
     }
@@ -293,26 +321,63 @@ static int load_text(lua_State *L)
     return lua_gettop(L);
 }
 
+/* os without what ends the process or reaches the file system */
+static int open_os(lua_State *L)
+{
+    static const char *const os_out[] = {"exit", "execute", "remove", "rename", "tmpname", "setlocale", NULL};
+    luaopen_os(L);
+    for (int i = 0; os_out[i]; i++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, os_out[i]);
+    }
+    return 1;
+}
+
+/* Opened on first use, through _G's __index or require: a service that
+ * never names them does not pay for them at spawn, in time or memory. */
+static const luaL_Reg lazy_libs[] = {{LUA_TABLIBNAME, luaopen_table},
+                                     {LUA_MATHLIBNAME, luaopen_math},
+                                     {LUA_UTF8LIBNAME, luaopen_utf8},
+                                     {LUA_OSLIBNAME, open_os},
+                                     {NULL, NULL}};
+
+static int lazy_global(lua_State *L)
+{
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
+    for (const luaL_Reg *l = lazy_libs; l->func; l++) {
+        if (strcmp(k, l->name) == 0) {
+            luaL_requiref(L, l->name, l->func, 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void open_libs(lua_State *L)
 {
-    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_LOADLIBNAME, luaopen_package},
-                                    {LUA_COLIBNAME, luaopen_coroutine}, {LUA_TABLIBNAME, luaopen_table},
-                                    {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
-                                    {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_OSLIBNAME, luaopen_os},
+    /* string now: its metatable gives strings their methods */
+    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
+                                    {LUA_LOADLIBNAME, luaopen_package},
+                                    {LUA_COLIBNAME, luaopen_coroutine},
+                                    {LUA_STRLIBNAME, luaopen_string},
                                     {NULL, NULL}};
     for (const luaL_Reg *l = libs; l->func; l++) {
         luaL_requiref(L, l->name, l->func, 1);
         lua_pop(L, 1);
     }
-    /* nothing that ends the process, reaches the file system, or loads
-     * bytecode or C code */
-    static const char *const os_out[] = {"exit", "execute", "remove", "rename", "tmpname", "setlocale", NULL};
-    lua_getglobal(L, "os");
-    for (int i = 0; os_out[i]; i++) {
-        lua_pushnil(L);
-        lua_setfield(L, -2, os_out[i]);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    for (const luaL_Reg *l = lazy_libs; l->func; l++) {
+        lua_pushcfunction(L, l->func);
+        lua_setfield(L, -2, l->name);
     }
     lua_pop(L, 1);
+    lua_pushglobaltable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, lazy_global);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);
+    /* nothing that reaches the file system, or loads bytecode or C code */
     lua_pushnil(L);
     lua_setglobal(L, "dofile");
     lua_pushnil(L);
@@ -391,13 +456,15 @@ static void fiber_fail(lhost *h, fiber *f, int st)
     if (st == LUA_ERRMEM) lua_gc(h->L, LUA_GCCOLLECT);
 }
 
-void sky__lua_resume(lua_State *L, lua_State *co, int nargs)
+static void resume_fiber(lua_State *L, lua_State *co, int nargs)
 {
     lhost *h = host_of(L);
     fiber *f = fiber_of(co);
+    fiber *outer = h->running;
     int nres;
-    lua_sethook(co, budget_hook, LUA_MASKCOUNT, h->budget);
+    h->running = f;
     int st = lua_resume(co, L, nargs, &nres);
+    h->running = outer;
     if (st != LUA_YIELD) {
         if (st == LUA_OK) lua_pushliteral(co, "the coroutine body returned");
         fiber_fail(h, f, st == LUA_OK ? LUA_ERRRUN : st);
@@ -405,7 +472,10 @@ void sky__lua_resume(lua_State *L, lua_State *co, int nargs)
     }
     int base = lua_gettop(co) - nres + 1;
     if (nres < 1 || lua_touserdata(co, base) != &done_key) {
-        lua_pop(co, nres); /* waiting: a timer or a reply resumes it */
+        if (sky__lua_waited(co, nres)) return; /* a timer or a reply resumes it */
+        lua_pop(co, nres); /* coroutine.yield refuses this: a bug in the host */
+        lua_pushliteral(co, "a service fiber yielded outside a sky wait");
+        fiber_fail(h, f, LUA_ERRRUN);
         return;
     }
     if (f->has_tok) {
@@ -440,8 +510,10 @@ void sky__lua_run(lua_State *L, int nargs, const sky_msg *req, const void *metho
         f->type_id = req->type_id;
     }
     f->method = method;
+    f->used = 0;
+    lua_sethook(f->co, budget_hook, LUA_MASKCOUNT, h->step);
     lua_xmove(L, f->co, nargs + 1);
-    sky__lua_resume(L, f->co, nargs + 1);
+    resume_fiber(L, f->co, nargs + 1);
 }
 
 int sky__lua_take_request(lua_State *L, sky_token *tok, uint32_t *type_id, const void **method)
@@ -460,8 +532,41 @@ sky_ctx *sky__lua_ctx_if_alive(lua_State *L) { return host_of(L)->ctx; }
 int sky__lua_yieldable(lua_State *L)
 {
     fiber *f = fiber_of(L);
+    return f && f != &waiting_mark && lua_isyieldable(L);
+}
+
+int sky__lua_yield(lua_State *L, lua_KContext kctx, lua_KFunction k)
+{
+    lua_pushlightuserdata(L, &wait_key);
+    return lua_yieldk(L, 1, kctx, k);
+}
+
+int sky__lua_waited(lua_State *co, int nres)
+{
+    if (nres != 1 || lua_touserdata(co, -1) != &wait_key) return 0;
+    lua_pop(co, 1);
+    return 1;
+}
+
+int sky__lua_is_fiber(lua_State *L)
+{
+    fiber *f = fiber_of(L);
     return f && f->co == L;
 }
+
+/* A coroutine resumed from a thread that may wait (yieldable, run for a
+ * fiber) waits for that fiber too; from anywhere else it may not wait. A
+ * coroutine made where no hook was set gets one, so the budget counts it. */
+void sky__lua_adopt(lua_State *L, lua_State *co)
+{
+    lhost *h = host_of(L);
+    *(fiber **)lua_getextraspace(co) = sky__lua_yieldable(L) ? fiber_of(L) : NULL;
+    if (lua_gethook(co) != budget_hook) lua_sethook(co, budget_hook, LUA_MASKCOUNT, h->step);
+}
+
+void sky__lua_mark_waiting(lua_State *co) { *(fiber **)lua_getextraspace(co) = &waiting_mark; }
+
+int sky__lua_is_waiting(lua_State *co) { return fiber_of(co) == &waiting_mark; }
 
 uint32_t sky__lua_wait(lua_State *L, int fn)
 {
@@ -515,7 +620,7 @@ void sky__lua_wake(lua_State *L, uint32_t session, int nargs)
         if (!lua_checkstack(co, nargs)) luaL_error(L, "stack overflow");
         lua_xmove(L, co, nargs);
         lua_pop(L, 1);
-        sky__lua_resume(L, co, nargs);
+        resume_fiber(L, co, nargs);
     } else if (t == LUA_TFUNCTION) {
         sky__lua_run(L, nargs, NULL, NULL);
     } else {
@@ -523,13 +628,43 @@ void sky__lua_wake(lua_State *L, uint32_t session, int nargs)
     }
 }
 
+/* ---- spawn options ----------------------------------------------------- */
+
+void sky__lua_spawn_opts(lua_State *L, int idx, char *out, size_t size)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    static const char *const keys[] = {"mem_limit", "budget", NULL};
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        if (strcmp(k, "name") != 0 && strcmp(k, "mem_limit") != 0 && strcmp(k, "budget") != 0)
+            sky__lua_raise(L, SKY_EINVAL, "sky.spawn: unknown option '%s' (name, mem_limit, budget)",
+                           luaL_tolstring(L, -1, NULL));
+    }
+    for (int i = 0; keys[i]; i++) {
+        int t = lua_getfield(L, idx, keys[i]);
+        if (t != LUA_TNIL) {
+            if (!lua_isinteger(L, -1))
+                sky__lua_raise(L, SKY_EINVAL, "sky.spawn: %s must be an integer, not a %s", keys[i],
+                               luaL_typename(L, -1));
+            int w = snprintf(out + o, size - o, "%s=%lld ", keys[i], (long long)lua_tointeger(L, -1));
+            if (w > 0 && (size_t)w < size - o) o += (size_t)w;
+        }
+        lua_pop(L, 1);
+    }
+    if (lua_getfield(L, idx, "name") != LUA_TSTRING)
+        sky__lua_raise(L, SKY_EINVAL, "sky.spawn: the options need a name (a string)");
+    lua_replace(L, idx);
+}
+
 /* ---- the module ------------------------------------------------------- */
 
 static void *host_create(void)
 {
     lhost *h = sky_calloc(1, sizeof *h);
-    h->mem_limit = SKY_LUA_MEM_LIMIT;
-    h->budget = SKY_LUA_BUDGET;
     h->loop_ref = h->waits_ref = LUA_NOREF;
     return h;
 }
@@ -564,6 +699,7 @@ static int init_protected(lua_State *L)
     lua_remove(L, -2);
     lua_call(L, 2, 1);
     h->loop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    sky__lua_opencoro(L); /* after the loop took the plain yield */
 
     if (a->len && a->text[0] == LUA_SIGNATURE[0]) {
         a->rc = SKY_EINVAL;
@@ -586,7 +722,7 @@ static int init_protected(lua_State *L)
             n++;
         }
     }
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, h->budget);
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, h->step);
     int st = lua_pcall(L, n, 0, 0);
     lua_sethook(L, NULL, 0, 0);
     if (st != LUA_OK) {
@@ -599,12 +735,71 @@ static int init_protected(lua_State *L)
     return 0;
 }
 
+/* A decimal number in [min, max], the whole of s[0..n). */
+static int parse_count(const char *s, size_t n, uint64_t min, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 20) return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10) return 0;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v < min || v > max) return 0;
+    *out = v;
+    return 1;
+}
+
+/* The leading KEY=VALUE words of the spawn args (a service name has no
+ * '='): limits of this service instead of the node's. Advances *args past
+ * them; on a bad one, sets last_error and returns SKY_EINVAL. */
+static int parse_options(lhost *h, const char **args)
+{
+    for (;;) {
+        const char *p = *args;
+        while (*p == ' ' || *p == '\t') p++;
+        size_t n = strcspn(p, " \t");
+        const char *eq = memchr(p, '=', n);
+        if (!eq) {
+            *args = p;
+            return 0;
+        }
+        size_t kl = (size_t)(eq - p), vl = n - kl - 1;
+        uint64_t v;
+        if (kl == 9 && memcmp(p, "mem_limit", 9) == 0) {
+            if (!parse_count(eq + 1, vl, SKY_LUA_MEM_MIN, SIZE_MAX, &v)) goto bad_value;
+            h->mem_limit = (size_t)v;
+        } else if (kl == 6 && memcmp(p, "budget", 6) == 0) {
+            if (!parse_count(eq + 1, vl, 1, INT64_MAX, &v)) goto bad_value;
+            h->budget = (int64_t)v;
+        } else {
+            snprintf(last_error, sizeof last_error, "unknown spawn option \"%.*s\" (mem_limit=BYTES, budget=COUNT)",
+                     (int)(kl > 64 ? 64 : kl), p);
+            return SKY_EINVAL;
+        }
+        *args = p + n;
+        continue;
+    bad_value:
+        snprintf(last_error, sizeof last_error, "spawn option %.*s: \"%.*s\" is not an integer %s", (int)kl, p,
+                 (int)(vl > 64 ? 64 : vl), eq + 1, kl == 6 ? ">= 1" : ">= 65536 (bytes)");
+        return SKY_EINVAL;
+    }
+}
+
 static int host_init(void *st, sky_ctx *ctx, const char *args)
 {
     lhost *h = st;
+    const sky_config *cfg = sky__node_config(sky_ctx_node(ctx));
     h->ctx = ctx;
+    h->mem_limit = cfg->lua_mem_limit;
+    h->budget = cfg->lua_budget;
     last_error[0] = '\0';
-    while (*args == ' ' || *args == '\t') args++;
+    int orc = parse_options(h, &args);
+    if (orc < 0) {
+        sky_log(ctx, SKY_LOG_ERROR, "lua: %s", last_error);
+        return orc;
+    }
+    h->step = h->budget < BUDGET_STEP ? (int)h->budget : BUDGET_STEP;
     size_t nl = strcspn(args, " \t");
     const char *why = NULL;
     if (nl >= sizeof h->name) why = "too long";
@@ -621,7 +816,7 @@ static int host_init(void *st, sky_ctx *ctx, const char *args)
     }
     char found[1024], tried[2048];
     size_t len = 0;
-    char *text = find_file(sky__node_config(sky_ctx_node(ctx))->service_path, h->name, &len, found,
+    char *text = find_file(cfg->service_path, h->name, &len, found,
                            sizeof found, tried, sizeof tried);
     if (!text) {
         snprintf(last_error, sizeof last_error, "Lua service %s not found (tried %.300s)", h->name,
@@ -634,6 +829,7 @@ static int host_init(void *st, sky_ctx *ctx, const char *args)
         free(text);
         return SKY_ENOMEM;
     }
+    *(fiber **)lua_getextraspace(h->L) = NULL; /* new threads copy it */
     char chunk[1100];
     snprintf(chunk, sizeof chunk, "@%s", found);
     init_args a = {text, len, chunk, args + nl, 0, ""};

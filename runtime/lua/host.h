@@ -1,20 +1,24 @@
 /* The Lua service host: the C service module "lua", which runs one Lua
  * service in a lua_State of its own.
  *
- * Spawn args are "NAME [ARGS...]" (split on blanks). NAME matches
+ * Spawn args are "[KEY=VALUE...] NAME [ARGS...]" (split on blanks). NAME matches
  * [A-Za-z0-9_.]+ and is looked up through the node's service_path
  * patterns ('?' = NAME); the file is loaded as text only (bytecode is
  * refused). The script runs at init with ARGS as `...`; `sky.start(fn)`
  * registers a function run right after init.
  *
- * Limits: the state's memory (SKY_LUA_MEM_LIMIT; past it, allocations fail
- * with a Lua memory error in this service only) and an instruction budget
- * per activation (SKY_LUA_BUDGET instructions each time a coroutine runs:
- * past it, an ELIMIT error fails that message; a request gets it as an
- * error reply). Every incoming message runs in its own coroutine, taken
- * from a small pool of idle ones.
+ * Limits: the state's memory (the node's lua_mem_limit, or the spawn
+ * option mem_limit=BYTES; past it, allocations fail with a Lua memory
+ * error in this service only) and an instruction budget per job (the
+ * node's lua_budget, or budget=COUNT): a message, a sky.start or a
+ * sky.timeout function, counted over all its resumes and the coroutines it
+ * resumes; past it, an ELIMIT error fails the job, and a request gets it
+ * as an error reply. Every job runs in its own coroutine (a fiber), taken
+ * from a small pool of idle ones. The script's own coroutines may wait in
+ * sky calls too (coro.c).
  *
  *   sky_spawn(ctx, "lua", "counter start=10", &addr);
+ *   sky_spawn(ctx, "lua", "budget=100000 mem_limit=1048576 counter", &addr);
  */
 #ifndef SKY__LUA_HOST_H
 #define SKY__LUA_HOST_H
@@ -22,8 +26,9 @@
 #include <lua.h>
 #include "sky/service.h"
 
-#define SKY_LUA_MEM_LIMIT ((size_t)32 << 20)
-#define SKY_LUA_BUDGET 10000000
+#define SKY_LUA_MEM_DEFAULT ((size_t)32 << 20)
+#define SKY_LUA_MEM_MIN ((size_t)64 << 10)
+#define SKY_LUA_BUDGET_DEFAULT 10000000
 
 extern const sky_module sky__lua_module;
 
@@ -65,8 +70,41 @@ int sky__lua_take_request(lua_State *L, sky_token *tok, uint32_t *type_id, const
 /* The service of L, or NULL once it has exited (for __gc metamethods). */
 sky_ctx *sky__lua_ctx_if_alive(lua_State *L);
 
-/* 1 if L is a fiber's coroutine, which may yield to the host. */
+/* 1 if L may wait in a sky call: a fiber's thread, or a coroutine of the
+ * script resumed by one (through the wrapped coroutine library), and not
+ * inside a call that cannot yield (a table.sort comparator). */
 int sky__lua_yieldable(lua_State *L);
+
+/* Yields L for a sky wait (a session is remembered, sky__lua_wait):
+ * lua_yieldk with k and kctx, which see the values the wait ends with. */
+int sky__lua_yield(lua_State *L, lua_KContext kctx, lua_KFunction k);
+
+/* For sky.spawn{name =, mem_limit =, budget =}: writes the spawn args'
+ * option words ("mem_limit=N budget=N ", the values unchecked: the host
+ * checks them at init) to out (64 bytes do) and replaces the table at idx
+ * with the name. Raises EINVAL on a field that is unknown or not an
+ * integer, or a missing name. */
+void sky__lua_spawn_opts(lua_State *L, int idx, char *out, size_t size);
+
+/* ---- for coro.c --------------------------------------------------------- */
+
+/* After lua_resume(co) yielded nres values: 1 if it was a sky wait (the
+ * marker is popped), 0 if a plain yield. */
+int sky__lua_waited(lua_State *co, int nres);
+
+/* 1 if L is a fiber's own thread (the script must not resume or close
+ * it, nor yield from it). */
+int sky__lua_is_fiber(lua_State *L);
+
+/* Called by a script's resume of co from L: co may wait in sky calls if L
+ * may, for L's fiber; it gets the budget hook if it has none. */
+void sky__lua_adopt(lua_State *L, lua_State *co);
+
+/* co waits in a sky call below the script's resume: until the host
+ * resumes through it (sky__lua_adopt again), the script may not resume or
+ * close it. */
+void sky__lua_mark_waiting(lua_State *co);
+int sky__lua_is_waiting(lua_State *co);
 
 /* A new session, remembered as waiting: the function at index fn (a
  * timeout), or with fn 0 the running fiber (which must then yield). */

@@ -35,7 +35,8 @@ static void check_yieldable(lua_State *L, const char *what)
 {
     if (!sky__lua_yieldable(L))
         sky__lua_raise(L, SKY_EINVAL, "%s waits, so it must run in a message handler, a sky.start or "
-                       "sky.timeout function (not at load time or in a coroutine of your own)", what);
+                       "sky.timeout function, or a coroutine they resume (not at load time nor where "
+                       "yields are not allowed)", what);
 }
 
 static int l_start(lua_State *L)
@@ -66,15 +67,16 @@ static int l_now(lua_State *L)
     return 1;
 }
 
-static int l_spawn(lua_State *L)
+/* Pushes the arguments from `first` on, joined by blanks (after `lead`):
+ * a spawn argument. None may be empty or hold a blank. */
+static const char *push_args(lua_State *L, int first, const char *lead)
 {
-    sky_ctx *ctx = ctx_of(L);
     int n = lua_gettop(L);
-    luaL_checkstring(L, 1);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    for (int i = 1; i <= n; i++) {
-        if (i > 1) luaL_addchar(&b, ' ');
+    luaL_addstring(&b, lead);
+    for (int i = first; i <= n; i++) {
+        if (i > first) luaL_addchar(&b, ' ');
         size_t len;
         const char *s = luaL_tolstring(L, i, &len);
         if (len == 0 || strpbrk(s, " \t\n"))
@@ -82,8 +84,18 @@ static int l_spawn(lua_State *L)
         luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
+    return lua_tostring(L, -1);
+}
+
+static int l_spawn(lua_State *L)
+{
+    sky_ctx *ctx = ctx_of(L);
+    char opts[64] = "";
+    if (lua_type(L, 1) == LUA_TTABLE) sky__lua_spawn_opts(L, 1, opts, sizeof opts);
+    luaL_checkstring(L, 1);
+    const char *args = push_args(L, 1, opts);
     sky_addr_t addr;
-    int rc = sky_spawn(ctx, "lua", lua_tostring(L, -1), &addr);
+    int rc = sky_spawn(ctx, "lua", args, &addr);
     if (rc < 0) {
         const char *why = sky__lua_last_error();
         return sky__lua_raise(L, rc, "spawn %s: %s", lua_tostring(L, 1), why[0] ? why : sky_strerror(rc));
@@ -98,17 +110,9 @@ static int l_launch(lua_State *L)
 {
     sky_ctx *ctx = ctx_of(L);
     const char *module = luaL_checkstring(L, 1);
-    int n = lua_gettop(L);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (int i = 2; i <= n; i++) {
-        if (i > 2) luaL_addchar(&b, ' ');
-        luaL_tolstring(L, i, NULL);
-        luaL_addvalue(&b);
-    }
-    luaL_pushresult(&b);
+    const char *args = push_args(L, 2, "");
     sky_addr_t addr;
-    int rc = sky_spawn(ctx, module, lua_tostring(L, -1), &addr);
+    int rc = sky_spawn(ctx, module, args, &addr);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.launch %s: %s", module, sky_strerror(rc));
     lua_pushinteger(L, (lua_Integer)addr);
     return 1;
@@ -132,7 +136,7 @@ static int l_sleep(lua_State *L)
         sky__lua_unwait(L, session);
         return sky__lua_raise(L, rc, "sky.sleep: %s", sky_strerror(rc));
     }
-    return lua_yield(L, 0);
+    return sky__lua_yield(L, 0, NULL);
 }
 
 static int l_timeout(lua_State *L)
@@ -259,7 +263,7 @@ static int l_rawcall(lua_State *L)
         sky__lua_unwait(L, session);
         return sky__lua_raise(L, rc, "sky.rawcall: %s", sky_strerror(rc));
     }
-    return lua_yieldk(L, 0, 0, call_k);
+    return sky__lua_yield(L, 0, call_k);
 }
 
 
@@ -336,7 +340,7 @@ static int l_call(lua_State *L)
         sky__lua_unwait(L, session);
         return sky__lua_raise(L, rc, "sky.call %s: %s", m->full_name, sky_strerror(rc));
     }
-    return lua_yieldk(L, 0, (lua_KContext)m, typed_call_k);
+    return sky__lua_yield(L, (lua_KContext)m, typed_call_k);
 }
 
 static int l_serve(lua_State *L)

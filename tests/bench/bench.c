@@ -1,12 +1,14 @@
 /* sky_bench: the runtime's benchmarks, shaped like the Erlang peer
  * (shared/peers/peer_bench.erl) so the figures can be set side by side.
  *
- *   sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|all
+ *   sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|
+ *             lua|lua_call|lua_send|lua_spawn|all
  *             [--threads N] [--batch N]
  *             [--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]
  *
  * `fanin` runs both fan-in variants (fanin_timer, keys fanin_*, and
- * fanin_spin, keys fanin_spin_*). --threads defaults to the number of
+ * fanin_spin, keys fanin_spin_*); `lua` the three Lua service ones
+ * (bench_lua.c). --threads defaults to the number of
  * cores, --batch to the node default; the fanin options default to a
  * consumer bound of 262144, chunks of 256 and a 0 ms retry timer.
  *
@@ -28,9 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "sky/sky.h"
+#include "bench.h"
 #include "payload.sky.h"
-
-#define LIMIT_S 120
 
 #define RING_N 1000
 #define RING_HOPS 1000000u
@@ -74,8 +75,7 @@ static const char *bench_name = "";
 static atomic_int failed;
 static char fail_text[256];
 
-static void die(const char *fmt, ...) SKY_PRINTF(1, 2);
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "sky_bench %s: ", bench_name);
@@ -98,7 +98,7 @@ static void on_alarm(int sig)
     _exit(1);
 }
 
-static double now_s(void)
+double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -139,7 +139,7 @@ static void wait_done(const char *what)
     check_failed();
 }
 
-static int past_deadline(void)
+int past_deadline(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -149,12 +149,12 @@ static int past_deadline(void)
 
 /* ---- output ------------------------------------------------------------ */
 
-static void out_int(const char *key, double v) { printf("%s %.0f\n", key, v); }
-static void out_f(const char *key, double v) { printf("%s %.3f\n", key, v); }
+void out_int(const char *key, double v) { printf("%s %.0f\n", key, v); }
+void out_f(const char *key, double v) { printf("%s %.3f\n", key, v); }
 
 /* ---- helpers for the main thread --------------------------------------- */
 
-static void node_send(sky_node *node, sky_addr_t to, uint32_t type, const void *data, size_t size)
+void node_send(sky_node *node, sky_addr_t to, uint32_t type, const void *data, size_t size)
 {
     void *copy = size ? memcpy(sky_malloc(size), data, size) : NULL;
     sky_msg m = {.kind = SKY_ONEWAY, .type_id = type, .size = size, .data = copy};
@@ -162,7 +162,7 @@ static void node_send(sky_node *node, sky_addr_t to, uint32_t type, const void *
     if (rc < 0) die("send to %llx: %s", (unsigned long long)to, sky_strerror(rc));
 }
 
-static sky_addr_t spawn(sky_node *node, const char *module, const char *args)
+sky_addr_t spawn(sky_node *node, const char *module, const char *args)
 {
     char err[512];
     sky_addr_t a = SKY_ADDR_NONE;
@@ -626,7 +626,7 @@ static int child_handle(void *state, sky_ctx *ctx, const sky_msg *m)
 static const sky_module parent_module = {"bench_parent", parent_create, parent_init, parent_handle, sky_free};
 static const sky_module child_module = {"bench_child", NULL, child_init, child_handle, NULL};
 
-static long rss_bytes(void)
+long rss_bytes(void)
 {
     long size = 0, res = 0;
     FILE *f = fopen("/proc/self/statm", "r");
@@ -636,7 +636,7 @@ static long rss_bytes(void)
     return res * sysconf(_SC_PAGESIZE);
 }
 
-static uint64_t services_alive(sky_node *node)
+uint64_t services_alive(sky_node *node)
 {
     sky_node_stat st;
     sky_node_stat_get(node, &st);
@@ -694,6 +694,7 @@ static sky_node *node_up(void)
     /* fan-in fills the consumer's mailbox on purpose: no overload warning
      * for that (the refusals are counted as fanin_busy_retries) */
     if (cfg.overload_warn <= opt.fanin_bound) cfg.overload_warn = opt.fanin_bound + 1;
+    cfg.service_path = SKY_BENCH_LUADIR "/?.lua";
     sky_node *node = sky_node_new(&cfg, err, sizeof err);
     if (!node) die("node: %s", err);
     for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++)
@@ -722,7 +723,7 @@ static void run(const char *name, void (*fn)(sky_node *))
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|all [--threads N] [--batch N] "
+    fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|lua|lua_call|lua_send|lua_spawn|all [--threads N] [--batch N] "
                     "[--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]\n");
     exit(2);
 }
@@ -769,7 +770,10 @@ int main(int argc, char **argv)
                    {"fanin", "fanin_timer", bench_fanin},
                    {"fanin", "fanin_spin", bench_fanin_spin},
                    {"spawn", "spawn", bench_spawn},
-                   {"payload", "payload", bench_payload}};
+                   {"payload", "payload", bench_payload},
+                   {"lua", "lua_call", bench_lua_call},
+                   {"lua", "lua_send", bench_lua_send},
+                   {"lua", "lua_spawn", bench_lua_spawn}};
 #define PICKED(i) (all || strcmp(which, benches[i].name) == 0 || strcmp(which, benches[i].label) == 0)
     int all = strcmp(which, "all") == 0, found = 0;
     for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) found |= PICKED(i);
@@ -779,6 +783,7 @@ int main(int argc, char **argv)
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         opt.threads = cores > 0 ? (int)cores : 1;
     }
+    if (sky_schema_register(&sky_bench_payload_file) != 0) die("cannot register payload.proto's schema");
     sem_init(&done_sem, 0, 0);
     signal(SIGALRM, on_alarm);
     sky_config dflt;

@@ -131,6 +131,31 @@ EOF
 run "$tmp/endless.lua"
 expect "endless loop is stopped" 2 "endless.lua:2:" "runs too long"
 
+cat >"$tmp/lua_mem.lua" <<'EOF'
+bootstrap = "testmod"
+lua_mem_limit = 1000
+EOF
+run "$tmp/lua_mem.lua"
+expect "lua_mem_limit below 64 KiB" 2 "lua_mem.lua: key 'lua_mem_limit': expected integer >= 65536, got 1000"
+
+cat >"$tmp/lua_budget.lua" <<'EOF'
+bootstrap = "testmod"
+lua_budget = 0
+EOF
+run "$tmp/lua_budget.lua"
+expect "lua_budget zero" 2 "lua_budget.lua: key 'lua_budget': expected integer >= 1, got 0"
+
+cat >"$tmp/lua_budget_type.lua" <<'EOF'
+bootstrap = "testmod"
+lua_budget = "lots"
+EOF
+run "$tmp/lua_budget_type.lua"
+expect "lua_budget not an integer" 2 "lua_budget_type.lua: key 'lua_budget': expected integer, got string"
+
+{ cat "$fix/ok.lua"; printf 'lua_mem_limit = 1048576\nlua_budget = 5000\n'; } >"$tmp/lua_limits.lua"
+run "$tmp/lua_limits.lua"
+expect "lua_mem_limit and lua_budget accepted: node runs" 0
+
 run "$tmp/does_not_exist.lua"
 expect "nonexistent file" 2 "does_not_exist.lua"
 

@@ -27,6 +27,25 @@ local actions = {
         local f, err = load(string.dump(function() return 1 end))
         return tostring(f) .. " " .. tostring(err)
     end,
+    spawnlimited = function()
+        local a = sky.spawn({ name = "hog", mem_limit = 1048576 })
+        return errtext(sky.rawcall, a, 1, "hog")
+    end,
+    spawnbadopt = function()
+        return errtext(sky.spawn, { name = "echo", budget = 0 }) .. "|"
+            .. errtext(sky.spawn, { name = "echo", colour = 1 }) .. "|"
+            .. errtext(sky.spawn, { mem_limit = 1048576 }) .. "|"
+            .. errtext(sky.spawn, { name = "echo", budget = "lots" })
+    end,
+    -- table, math, utf8 and os open on first use, by name or require
+    libs = function()
+        local before = rawget(_G, "utf8")
+        local m = require("math")
+        return tostring(before) .. " " .. tostring(m == math) .. " " .. tostring(os.exit) .. " "
+            .. tostring(os.execute) .. " " .. type(os.time) .. " " .. utf8.char(72) .. " "
+            .. table.concat({ 1, 2 }, ",") .. " " .. tostring(rawget(_G, "utf8") == utf8)
+            .. " " .. tostring(nosuchglobal)
+    end,
     exit = function() sky.exit() return "bye" end,
 }
 

@@ -21,5 +21,8 @@ sky.dispatch(function(m)
     out[#out + 1] = code(pcall(sky.call, "typed_echo", M .. "Nope", {}))
     out[#out + 1] = code(pcall(sky.call, "nobody", M .. "Bump", {}))
     out[#out + 1] = sky.call("typed_echo", M .. "Later", { id = 5 }, 2000).body
+    out[#out + 1] = "co " .. coroutine.wrap(function(id)
+        return sky.call("typed_echo", M .. "Bump", { id = id }).id
+    end)(9)
     return table.concat(out, "|")
 end)

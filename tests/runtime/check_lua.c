@@ -20,8 +20,8 @@ extern const sky_module typed_server_module;
 
 /* A node whose service_path is tests/lua/ (and extra, if given), logging
  * errors to a file of its own, with module `mod` (NULL: none) besides
- * the Lua host. */
-static sky_node *lua_node_with(const char *extra, const sky_module *mod)
+ * the Lua host and the Lua limits given (0: default). */
+static sky_node *lua_node_with(const char *extra, const sky_module *mod, size_t mem_limit, int64_t budget)
 {
     const char *src = getenv("SKY_SRCDIR");
     ck_assert_msg(src != NULL, "SKY_SRCDIR is not set");
@@ -33,10 +33,12 @@ static sky_node *lua_node_with(const char *extra, const sky_module *mod)
     tu_config(&cfg, 2);
     cfg.service_path = service_path;
     cfg.log_path = log_file;
+    if (mem_limit) cfg.lua_mem_limit = mem_limit;
+    if (budget) cfg.lua_budget = budget;
     return tu_start(&cfg, &tu_hole_module, mod, NULL);
 }
 
-static sky_node *lua_node(const char *extra) { return lua_node_with(extra, NULL); }
+static sky_node *lua_node(const char *extra) { return lua_node_with(extra, NULL, 0, 0); }
 
 static void lua_node_free(sky_node *n)
 {
@@ -118,6 +120,7 @@ START_TEST(test_self_register_whereis)
     expect_prefix(n, a, "regtwice", "EEXIST ");
     expect_prefix(n, a, "errstr", "EINVAL: ");
     expect(n, a, "callname", num); /* a name as an address, calling itself */
+    expect(n, a, "libs", "nil true nil nil function H 1,2 true nil");
     lua_node_free(n);
 }
 END_TEST
@@ -302,7 +305,7 @@ START_TEST(test_typed_lua_to_lua)
            "42 k skytest.Echo.Bump|notes 2|EEXIST fail x|ENOTSUP skytest.Echo.Hold has no handler in the served table"
            "|EINVAL skytest.Echo.Bump: Payload.id: expected integer, got string"
            "|ENOENT unknown method 'skytest.Echo.Nope' (is its schema registered?)"
-           "|ENOSVC no service named 'nobody'|later");
+           "|ENOSVC no service named 'nobody'|later|co 10");
     lua_node_free(n);
 }
 END_TEST
@@ -351,7 +354,7 @@ static void stubs_run(const char *server, const char *target)
     ck_assert_msg(build != NULL, "SKY_BUILDDIR is not set");
     char gen[1024];
     snprintf(gen, sizeof gen, "%s/tests/runtime/?.lua", build);
-    sky_node *n = lua_node_with(gen, &typed_server_module);
+    sky_node *n = lua_node_with(gen, &typed_server_module, 0, 0);
     sky_addr_t srv = server ? tu_spawn(n, "lua", server) : tu_spawn(n, "tserver", "");
     ck_assert_uint_eq(sky_node_whereis(n, "typed_echo"), srv);
     char args[64];
@@ -368,6 +371,137 @@ START_TEST(test_stubs_lua_to_lua) { stubs_run("stub_echo", "lua"); }
 END_TEST
 
 START_TEST(test_stubs_lua_to_c) { stubs_run(NULL, "c"); }
+END_TEST
+
+/* A slicer service (budget 100000 instructions per message): slices of
+ * 20000 instructions with a wait between them are charged to one message. */
+static void check_slices(sky_node *n, sky_addr_t a)
+{
+    char out[512];
+    int rc = lcall(n, a, "slices 20 20000", out, sizeof out);
+    ck_assert_msg(rc == SKY_ELIMIT, "400000 instructions in 20 slices: %s (%s)", sky_strerror(rc), out);
+    ck_assert_msg(strstr(out, "instruction budget exceeded (100000 instructions per message)") != NULL, "%s", out);
+    expect(n, a, "ping", "pong");
+    expect(n, a, "slices 3 20000", "done"); /* 60000: under it */
+    expect(n, a, "slices 3 20000", "done"); /* a new message starts from 0 */
+    /* coroutines the handler runs are charged to it too, even when it
+     * ignores their errors */
+    rc = lcall(n, a, "cospin 1000 2000", out, sizeof out);
+    ck_assert_msg(rc == SKY_ELIMIT, "cospin: %s (%s)", sky_strerror(rc), out);
+    expect(n, a, "cospin 10 2000", "done");
+    expect(n, a, "ping", "pong");
+}
+
+START_TEST(test_budget_per_message)
+{
+    sky_node *n = lua_node(NULL);
+    check_slices(n, tu_spawn(n, "lua", "budget=100000 slicer"));
+    /* the default budget (10^7) lets the same work through */
+    expect(n, tu_spawn(n, "lua", "slicer"), "slices 20 20000", "done");
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_limits_from_node_config)
+{
+    sky_node *n = lua_node_with(NULL, NULL, 1 << 20, 100000);
+    check_slices(n, tu_spawn(n, "lua", "slicer"));
+    char out[512];
+    sky_addr_t hog = tu_spawn(n, "lua", "hog");
+    ck_assert_int_eq(lcall(n, hog, "hog", out, sizeof out), SKY_ENOMEM);
+    ck_assert_msg(strstr(out, "limit 1048576 bytes") != NULL, "%s", out);
+    /* a spawn option wins over the node's setting */
+    expect(n, tu_spawn(n, "lua", "budget=10000000 slicer"), "slices 20 20000", "done");
+    hog = tu_spawn(n, "lua", "mem_limit=2097152 hog");
+    ck_assert_int_eq(lcall(n, hog, "hog", out, sizeof out), SKY_ENOMEM);
+    ck_assert_msg(strstr(out, "limit 2097152 bytes") != NULL, "%s", out);
+    lua_node_free(n);
+
+    /* the node refuses limits that make no sense */
+    sky_config cfg;
+    char err[256] = "";
+    tu_config(&cfg, 1);
+    cfg.lua_mem_limit = 1000;
+    ck_assert_ptr_null(sky_node_new(&cfg, err, sizeof err));
+    ck_assert_msg(strstr(err, "lua_mem_limit") != NULL, "%s", err);
+    tu_config(&cfg, 1);
+    cfg.lua_budget = 0;
+    ck_assert_ptr_null(sky_node_new(&cfg, err, sizeof err));
+    ck_assert_msg(strstr(err, "lua_budget") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_spawn_options)
+{
+    sky_node *n = lua_node(NULL);
+    static const char *const bad[] = {"budget=0 echo",          "budget=x echo",     "mem_limit=1000 echo",
+                                      "mem_limit= echo",        "speed=3 echo",      "budget=99999999999999999999 echo",
+                                      "budget=-5 echo"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = sky_node_spawn(n, "lua", bad[i], NULL, NULL, 0);
+        ck_assert_msg(rc == SKY_EINVAL, "\"%s\": %s", bad[i], sky_strerror(rc));
+    }
+    ck_assert(TU_WAIT(log_has("unknown spawn option \"speed\" (mem_limit=BYTES, budget=COUNT)"), 2000));
+    ck_assert(TU_WAIT(log_has("spawn option mem_limit: \"1000\" is not an integer >= 65536 (bytes)"), 2000));
+    /* options, then the name and its args */
+    sky_addr_t a = tu_spawn(n, "lua", " budget=5000000\tmem_limit=4194304 hello optname");
+    ck_assert_uint_eq(sky_node_whereis(n, "optname"), a);
+    /* from Lua: sky.spawn{name =, mem_limit =, budget =} */
+    expect(n, a, "spawnlimited", "ENOMEM not enough memory (limit 1048576 bytes)");
+    expect(n, a, "spawnbadopt",
+           "EINVAL spawn echo: spawn option budget: \"0\" is not an integer >= 1"
+           "|EINVAL sky.spawn: unknown option 'colour' (name, mem_limit, budget)"
+           "|EINVAL sky.spawn: the options need a name (a string)"
+           "|EINVAL sky.spawn: budget must be an integer, not a string");
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_coroutines)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t a = tu_spawn(n, "lua", "coro");
+    expect(n, a, "gen", "123 slept");
+    expect(n, a, "call", "plain answer");
+    expect(n, a, "nested", "2 20 dead");
+    char out[512];
+    int rc = lcall(n, a, "wraperror", out, sizeof out);
+    ck_assert_msg(rc == SKY_EEXIST && strcmp(out, "inside") == 0, "%s (%s)", sky_strerror(rc), out);
+    expect(n, a, "resumeerror", "false plain dead|cannot resume dead coroutine");
+    expect(n, a, "waiting",
+           "normal|cannot resume a coroutine waiting in a sky call"
+           "|cannot close a coroutine waiting in a sky call|woke dead");
+    expect(n, a, "main",
+           "true false true running|attempt to yield from outside a coroutine"
+           "|cannot resume non-suspended coroutine");
+    expect_prefix(n, a, "sort", "EINVAL sky.sleep waits, so it must run in");
+    ck_assert_int_eq(lcall(n, a, "sort", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "|slept") != NULL, "%s", out);
+    lua_node_free(n);
+}
+END_TEST
+
+START_TEST(test_coroutines_abandoned)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t hole = tu_spawn(n, "hole", NULL);
+    sky_addr_t a = tu_spawn(n, "lua", "coro");
+    char out[64];
+    ck_assert_int_eq(lcall(n, a, "abandon", out, sizeof out), 0);
+    int first = atoi(out);
+    for (int i = 0; i < 20; i++) ck_assert_int_eq(lcall(n, a, "abandon", out, sizeof out), 0);
+    int last = atoi(out);
+    ck_assert_msg(first > 0 && last - first < 32, "the heap grew from %d KB to %d KB over 1000 coroutines", first,
+                  last);
+    /* a wait in a coroutine nobody answers ends at the call's deadline */
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "timeout %llu", (unsigned long long)hole);
+    uint64_t t0 = tu_now_ms();
+    expect_prefix(n, a, cmd, "ETIMEDOUT ");
+    ck_assert_uint_ge(tu_now_ms() - t0, 45);
+    expect(n, a, "plain", "plain answer");
+    lua_node_free(n);
+}
 END_TEST
 
 Suite *lua_suite(void)
@@ -389,6 +523,11 @@ Suite *lua_suite(void)
     tcase_add_test(tc, test_typed_c_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_c);
+    tcase_add_test(tc, test_budget_per_message);
+    tcase_add_test(tc, test_limits_from_node_config);
+    tcase_add_test(tc, test_spawn_options);
+    tcase_add_test(tc, test_coroutines);
+    tcase_add_test(tc, test_coroutines_abandoned);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,39 @@
+/* sky_bench's shared helpers (bench.c) for the benchmark files. */
+#ifndef SKY_BENCH_H
+#define SKY_BENCH_H
+
+#include <stdint.h>
+#include "sky/sky.h"
+
+/* Seconds a benchmark may run before it is aborted. */
+#define LIMIT_S 120
+
+/* Prints "sky_bench NAME: message" to stderr and exits 1 at once. */
+void die(const char *fmt, ...) SKY_PRINTF(1, 2);
+
+/* CLOCK_MONOTONIC in seconds. */
+double now_s(void);
+
+/* 1 once the running benchmark's LIMIT_S deadline has passed. */
+int past_deadline(void);
+
+/* A `key value` line: an integer, or with 3 decimals. */
+void out_int(const char *key, double v);
+void out_f(const char *key, double v);
+
+/* From the main thread; die on failure. */
+void node_send(sky_node *node, sky_addr_t to, uint32_t type, const void *data, size_t size);
+sky_addr_t spawn(sky_node *node, const char *module, const char *args);
+
+/* The process's resident set, bytes. */
+long rss_bytes(void);
+
+/* Services alive in the node. */
+uint64_t services_alive(sky_node *node);
+
+/* bench_lua.c: the Lua service benchmarks. */
+void bench_lua_call(sky_node *node);
+void bench_lua_send(sky_node *node);
+void bench_lua_spawn(sky_node *node);
+
+#endif
