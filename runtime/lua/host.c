@@ -55,7 +55,6 @@ struct lhost {
     int step;          /* the budget hook's count */
     int64_t init_used; /* instructions run outside fibers (the load) */
     fiber *running;    /* the fiber resumed now, NULL outside fibers */
-    int loop_ref;  /* the coroutine body */
     int waits_ref; /* session -> fiber (waiting) or function (a timeout) */
     uint32_t session;
     fiber *pool[POOL_MAX];
@@ -403,11 +402,32 @@ static void open_libs(lua_State *L)
 
 /* ---- fibers ------------------------------------------------------------ */
 
-/* The coroutine body: runs a job, yields done_key and the job's results,
- * and is resumed with the next job. */
-static const char loop_src[] = "local done, yield = ...\n"
-                               "local function loop(f, ...) return loop(yield(done, f(...))) end\n"
-                               "return loop\n";
+/* The coroutine body, a C function (nothing to compile at spawn, and no
+ * vararg Lua frame per job): calls the job's function with its arguments
+ * (the whole stack), yields done_key and the job's results, and is resumed
+ * with the next job's function and arguments. lua_callk lets the job
+ * yield for its sky waits. */
+static int body_run(lua_State *co, int status, lua_KContext kctx);
+
+static int body_done(lua_State *co, int status, lua_KContext kctx)
+{
+    (void)status;
+    (void)kctx;
+    int n = lua_gettop(co);
+    luaL_checkstack(co, 1, "too many results");
+    lua_pushlightuserdata(co, &done_key);
+    lua_insert(co, 1);
+    return lua_yieldk(co, n + 1, 0, body_run);
+}
+
+static int body_run(lua_State *co, int status, lua_KContext kctx)
+{
+    (void)status;
+    lua_callk(co, lua_gettop(co) - 1, LUA_MULTRET, kctx, body_done);
+    return body_done(co, LUA_OK, kctx);
+}
+
+static int fiber_body(lua_State *co) { return body_run(co, LUA_OK, 0); }
 
 static fiber *fiber_get(lhost *h)
 {
@@ -419,7 +439,7 @@ static fiber *fiber_get(lhost *h)
     lua_setiuservalue(L, -2, 1);
     f->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     *(fiber **)lua_getextraspace(f->co) = f;
-    lua_rawgeti(f->co, LUA_REGISTRYINDEX, h->loop_ref);
+    lua_pushcfunction(f->co, fiber_body);
     return f;
 }
 
@@ -665,7 +685,7 @@ void sky__lua_spawn_opts(lua_State *L, int idx, char *out, size_t size)
 static void *host_create(void)
 {
     lhost *h = sky_calloc(1, sizeof *h);
-    h->loop_ref = h->waits_ref = LUA_NOREF;
+    h->waits_ref = LUA_NOREF;
     return h;
 }
 
@@ -692,14 +712,7 @@ static int init_protected(lua_State *L)
     lua_pop(L, 1);
     lua_newtable(L);
     h->waits_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    if (luaL_loadbufferx(L, loop_src, sizeof loop_src - 1, "=fiber", "t") != LUA_OK) return lua_error(L);
-    lua_pushlightuserdata(L, &done_key);
-    lua_getglobal(L, "coroutine");
-    lua_getfield(L, -1, "yield");
-    lua_remove(L, -2);
-    lua_call(L, 2, 1);
-    h->loop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    sky__lua_opencoro(L); /* after the loop took the plain yield */
+    sky__lua_opencoro(L);
 
     if (a->len && a->text[0] == LUA_SIGNATURE[0]) {
         a->rc = SKY_EINVAL;
