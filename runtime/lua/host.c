@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include "arena.h"
 #include "coro.h"
 #include "node.h"
 #include "service.h"
@@ -60,6 +61,8 @@ struct lhost {
     fiber *pool[POOL_MAX];
     int npool;
     char name[NAME_MAX_];
+    void *block;      /* the arena's memory (arena.h), or NULL */
+    sky__arena arena; /* allocations of the state, while it has room */
 };
 
 /* The last init failure on this thread, for sky.spawn's error message:
@@ -168,12 +171,29 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     lhost *h = ud;
     if (!ptr) osize = 0;
     if (nsize == 0) {
-        free(ptr);
+        if (sky__arena_owns(&h->arena, ptr)) sky__arena_release(&h->arena, ptr, osize);
+        else free(ptr);
         h->mem -= osize;
         return NULL;
     }
     if (nsize > osize && h->mem + (nsize - osize) > h->mem_limit) return NULL;
-    void *p = realloc(ptr, nsize);
+    void *p;
+    if (!ptr) {
+        p = sky__arena_alloc(&h->arena, nsize);
+        if (!p) p = malloc(nsize);
+    } else if (sky__arena_owns(&h->arena, ptr)) {
+        p = sky__arena_resize(&h->arena, ptr, osize, nsize);
+        if (!p) { /* moves out: to a new block of the arena, or the heap */
+            p = sky__arena_alloc(&h->arena, nsize);
+            if (!p) p = malloc(nsize);
+            if (p) {
+                memcpy(p, ptr, osize < nsize ? osize : nsize);
+                sky__arena_release(&h->arena, ptr, osize);
+            }
+        }
+    } else {
+        p = realloc(ptr, nsize);
+    }
     if (!p) return NULL;
     h->mem = h->mem - osize + nsize;
     return p;
@@ -702,6 +722,7 @@ static int init_protected(lua_State *L)
 {
     init_args *a = lua_touserdata(L, 1);
     lhost *h = host_of(L);
+    lua_gc(L, LUA_GCSTOP);
     open_libs(L);
     sky__lua_openlib(L); /* the global sky, and require "sky" */
     lua_pushvalue(L, -1);
@@ -735,6 +756,7 @@ static int init_protected(lua_State *L)
             n++;
         }
     }
+    lua_gc(L, LUA_GCRESTART);
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, h->step);
     int st = lua_pcall(L, n, 0, 0);
     lua_sethook(L, NULL, 0, 0);
@@ -837,6 +859,8 @@ static int host_init(void *st, sky_ctx *ctx, const char *args)
         sky_log(ctx, SKY_LOG_ERROR, "lua: %s", last_error);
         return SKY_ENOENT;
     }
+    h->block = sky__arena_block_get();
+    sky__arena_init(&h->arena, h->block, h->block ? SKY_ARENA_BLOCK : 0);
     h->L = lua_newstate(limited_alloc, h);
     if (!h->L) {
         free(text);
@@ -899,6 +923,7 @@ static void host_release(void *st)
     if (!h) return;
     h->ctx = NULL;
     if (h->L) lua_close(h->L);
+    sky__arena_block_put(h->block);
     free(h);
 }
 
