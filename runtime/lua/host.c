@@ -19,6 +19,7 @@
 #include <lualib.h>
 #include "arena.h"
 #include "coro.h"
+#include "libs.h"
 #include "node.h"
 #include "service.h"
 #include "sky/alloc.h"
@@ -299,8 +300,7 @@ static char *find_file(const char *path, const char *name, size_t *len, char *fo
     return NULL;
 }
 
-/* require: Lua modules from the service path, as text only. */
-static int search_module(lua_State *L)
+int sky__lua_search_module(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     char file[NAME_MAX_], found[1024], tried[2048];
@@ -326,98 +326,6 @@ static int search_module(lua_State *L)
     if (st != LUA_OK) return lua_error(L);
     lua_pushstring(L, found);
     return 2;
-}
-
-/* load(): never bytecode. */
-static int load_text(lua_State *L)
-{
-    lua_settop(L, 4);
-    lua_pushstring(L, "t");
-    lua_replace(L, 3);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, 4, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
-/* os without what ends the process or reaches the file system */
-static int open_os(lua_State *L)
-{
-    static const char *const os_out[] = {"exit", "execute", "remove", "rename", "tmpname", "setlocale", NULL};
-    luaopen_os(L);
-    for (int i = 0; os_out[i]; i++) {
-        lua_pushnil(L);
-        lua_setfield(L, -2, os_out[i]);
-    }
-    return 1;
-}
-
-/* Opened on first use, through _G's __index or require: a service that
- * never names them does not pay for them at spawn, in time or memory. */
-static const luaL_Reg lazy_libs[] = {{LUA_TABLIBNAME, luaopen_table},
-                                     {LUA_MATHLIBNAME, luaopen_math},
-                                     {LUA_UTF8LIBNAME, luaopen_utf8},
-                                     {LUA_OSLIBNAME, open_os},
-                                     {NULL, NULL}};
-
-static int lazy_global(lua_State *L)
-{
-    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
-    for (const luaL_Reg *l = lazy_libs; l->func; l++) {
-        if (strcmp(k, l->name) == 0) {
-            luaL_requiref(L, l->name, l->func, 1);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void open_libs(lua_State *L)
-{
-    /* string now: its metatable gives strings their methods */
-    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
-                                    {LUA_LOADLIBNAME, luaopen_package},
-                                    {LUA_COLIBNAME, luaopen_coroutine},
-                                    {LUA_STRLIBNAME, luaopen_string},
-                                    {NULL, NULL}};
-    for (const luaL_Reg *l = libs; l->func; l++) {
-        luaL_requiref(L, l->name, l->func, 1);
-        lua_pop(L, 1);
-    }
-    lua_getfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    for (const luaL_Reg *l = lazy_libs; l->func; l++) {
-        lua_pushcfunction(L, l->func);
-        lua_setfield(L, -2, l->name);
-    }
-    lua_pop(L, 1);
-    lua_pushglobaltable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, lazy_global);
-    lua_setfield(L, -2, "__index");
-    lua_setmetatable(L, -2);
-    lua_pop(L, 1);
-    /* nothing that reaches the file system, or loads bytecode or C code */
-    lua_pushnil(L);
-    lua_setglobal(L, "dofile");
-    lua_pushnil(L);
-    lua_setglobal(L, "loadfile");
-    lua_getglobal(L, "load");
-    lua_pushcclosure(L, load_text, 1);
-    lua_setglobal(L, "load");
-    lua_getglobal(L, "package");
-    lua_pushliteral(L, "");
-    lua_setfield(L, -2, "cpath");
-    lua_pushnil(L);
-    lua_setfield(L, -2, "loadlib");
-    lua_createtable(L, 2, 0);
-    lua_getfield(L, -2, "searchers");
-    lua_rawgeti(L, -1, 1); /* the preload searcher */
-    lua_rawseti(L, -3, 1);
-    lua_pop(L, 1);
-    lua_pushcfunction(L, search_module);
-    lua_rawseti(L, -2, 2);
-    lua_setfield(L, -2, "searchers");
-    lua_pop(L, 1);
 }
 
 /* ---- fibers ------------------------------------------------------------ */
@@ -723,7 +631,7 @@ static int init_protected(lua_State *L)
     init_args *a = lua_touserdata(L, 1);
     lhost *h = host_of(L);
     lua_gc(L, LUA_GCSTOP);
-    open_libs(L);
+    sky__lua_openlibs(L);
     sky__lua_openlib(L); /* the global sky, and require "sky" */
     lua_pushvalue(L, -1);
     lua_setglobal(L, "sky");
@@ -733,7 +641,6 @@ static int init_protected(lua_State *L)
     lua_pop(L, 1);
     lua_newtable(L);
     h->waits_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    sky__lua_opencoro(L);
 
     if (a->len && a->text[0] == LUA_SIGNATURE[0]) {
         a->rc = SKY_EINVAL;

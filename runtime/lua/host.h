@@ -86,6 +86,13 @@ int sky__lua_yield(lua_State *L, lua_KContext kctx, lua_KFunction k);
  * integer, or a missing name. */
 void sky__lua_spawn_opts(lua_State *L, int idx, char *out, size_t size);
 
+/* ---- for libs.c --------------------------------------------------------- */
+
+/* A package.searchers function: finds module NAME in the service path
+ * (dots as '/'), text only; returns its loader and file name, or a string
+ * saying where it looked. */
+int sky__lua_search_module(lua_State *L);
+
 /* ---- for coro.c --------------------------------------------------------- */
 
 /* After lua_resume(co) yielded nres values: 1 if it was a sky wait (the
