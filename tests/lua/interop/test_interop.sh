@@ -36,13 +36,9 @@ if [ ! -x "$lua_pb" ]; then
     exit 1
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sky-interop.XXXXXX") || exit 1
-if [ "${SKY_KEEP:-}" = 1 ]; then
-    trap 'echo "kept $tmp"' EXIT
-else
-    trap 'rm -rf "$tmp"' EXIT
-fi
-trap 'exit 1' INT TERM HUP
+# the skyc tests' harness: $tmp, removed at exit unless SKY_KEEP=1
+NAME=interop
+. "$SKY_SRCDIR/tests/skyc/lib.sh"
 mkdir "$tmp/pb2" "$tmp/work" || exit 1
 
 "$protoc" -I"$src" --python_out="$tmp/pb2" "$src/alltypes.proto" "$src/alltypes2.proto" ||
