@@ -424,7 +424,8 @@ static int enc_map(enc *e, const ProtobufCFieldDescriptor *f, ProtobufCMessage *
         }
         lua_pop(L, 1);
     }
-    qsort(arr, n, sizeof *arr, entry_cmp);
+    if (n > 1) /* (qsort must not get a NULL array, even empty) */
+        qsort(arr, n, sizeof *arr, entry_cmp);
     return 0;
 }
 
