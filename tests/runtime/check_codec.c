@@ -11,6 +11,7 @@
 #include <lualib.h>
 #include "testutil.h"
 #include "lua/codec.h"
+#include "pbdepth.h"
 #include "sky/typed.h"
 #include "codec_test.pb-c.h"
 #include "codec_test2.pb-c.h"
@@ -610,6 +611,60 @@ START_TEST(decode_bad_bytes)
 }
 END_TEST
 
+/* `depth` Trees nested through field `child` (2) or `kids` (3), in a
+ * malloc'ed buffer: written from the end, each level's header before it. */
+static uint8_t *nested_trees(int depth, unsigned field, size_t *len)
+{
+    size_t cap = (size_t)depth * 6 + 16, at = cap, inner = 0;
+    uint8_t *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    for (int i = 0; i < depth; i++) {
+        uint8_t hdr[11];
+        size_t n = 0;
+        hdr[n++] = (uint8_t)(field << 3 | 2);
+        for (size_t v = inner; ; v >>= 7) {
+            hdr[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+            if (v <= 0x7f) break;
+        }
+        at -= n;
+        memcpy(buf + at, hdr, n);
+        inner += n;
+    }
+    memmove(buf, buf + at, inner);
+    *len = inner;
+    return buf;
+}
+
+/* protobuf-c unpacks nested messages by recursion with no limit: bytes
+ * nesting a recursive message deeper than 100 levels are refused before
+ * they reach it, whatever their size, in C (sky__pb_depth_ok, which the
+ * typed runtime runs on every request and answer) and in the codec. */
+START_TEST(deep_nesting_refused)
+{
+    lua_State *L = new_lua();
+    const ProtobufCMessageDescriptor *d = &skycodec__tree__descriptor;
+    size_t len;
+    for (unsigned field = 2; field <= 3; field++) {
+        uint8_t *b = nested_trees(100, field, &len); /* the root + 100 levels */
+        ck_assert_int_eq(sky__pb_depth_ok(d, b, len, SKY_PB_MAX_DEPTH), 1);
+        ck_assert_int_eq(sky__lua_decode(L, d, b, len), 0);
+        lua_pop(L, 1);
+        free(b);
+        b = nested_trees(101, field, &len);
+        ck_assert_int_eq(sky__pb_depth_ok(d, b, len, SKY_PB_MAX_DEPTH), 0);
+        decode_fails(L, d, (const char *)b, len, "Tree: messages nested more than 100 levels deep");
+        free(b);
+        b = nested_trees(500000, field, &len); /* would overflow the stack */
+        decode_fails(L, d, (const char *)b, len, "Tree: messages nested more than 100 levels deep");
+        free(b);
+    }
+    /* malformed bytes are left to protobuf-c to refuse */
+    ck_assert_int_eq(sky__pb_depth_ok(d, "\x12\x05", 2, SKY_PB_MAX_DEPTH), 1);
+    decode_fails(L, d, "\x12\x05", 2, "Tree: bytes do not decode as skycodec.Tree");
+    lua_close(L);
+}
+END_TEST
+
 /* protobuf-c keeps strings as C strings: one holding a NUL is refused by
  * name instead of reaching Lua cut short. NUL bytes elsewhere are fine. */
 START_TEST(decode_string_with_nul)
@@ -719,6 +774,7 @@ Suite *codec_suite(void)
     tcase_add_test(tc, encode_errors);
     tcase_add_test(tc, lua_api_errors);
     tcase_add_test(tc, decode_bad_bytes);
+    tcase_add_test(tc, deep_nesting_refused);
     tcase_add_test(tc, decode_string_with_nul);
     tcase_add_test(tc, decode_out_of_memory);
     suite_add_tcase(s, tc);
