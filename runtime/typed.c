@@ -8,6 +8,7 @@
 #include <string.h>
 #include "ctx.h"
 #include "node.h"
+#include "pbdepth.h"
 #include "typed.h"
 #include "sky/alloc.h"
 #include "sky/typed.h"
@@ -132,6 +133,7 @@ static ProtobufCMessage *unpack(arena *a, const ProtobufCMessageDescriptor *d, c
     a->used = 0;
     a->spilled = 0;
     a->alloc = (ProtobufCAllocator){arena_alloc, arena_free, a};
+    if (!sky__pb_depth_ok(d, msg->data, msg->size, SKY_PB_MAX_DEPTH)) return NULL;
     return protobuf_c_message_unpack(d, &a->alloc, msg->size, msg->data);
 }
 

@@ -11,11 +11,15 @@
 #include "lua/codec.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
+#include "pbdepth.h"
 #include "sky/alloc.h"
 #include "sky/typed.h"
 
@@ -264,6 +268,31 @@ static int enc_value(enc *e, const ProtobufCFieldDescriptor *f, void *slot, int 
     return fail(e, "unsupported field type %d", (int)f->type);
 }
 
+/* protobuf-c leaves out a proto3 float or double that equals 0, -0.0 too,
+ * where Google's implementations test the bits and keep it. So -0.0 goes
+ * along as an unknown field with the same tag, packed after the rest:
+ * parsers take it as the field. */
+static void keep_negative_zero(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+    if (f->label != PROTOBUF_C_LABEL_NONE ||
+        (f->type != PROTOBUF_C_TYPE_FLOAT && f->type != PROTOBUF_C_TYPE_DOUBLE))
+        return;
+    const void *slot = (const char *)m + f->offset;
+    double v = f->type == PROTOBUF_C_TYPE_FLOAT ? *(const float *)slot : *(const double *)slot;
+    if (v != 0 || !signbit(v))
+        return;
+    size_t len = f->type == PROTOBUF_C_TYPE_FLOAT ? 4 : 8;
+    ProtobufCMessageUnknownField *u =
+        sky_realloc(m->unknown_fields, (m->n_unknown_fields + 1) * sizeof *u);
+    m->unknown_fields = u;
+    u += m->n_unknown_fields++;
+    u->tag = f->id;
+    u->wire_type = len == 4 ? PROTOBUF_C_WIRE_TYPE_32BIT : PROTOBUF_C_WIRE_TYPE_64BIT;
+    u->len = len;
+    u->data = sky_calloc(1, len);
+    u->data[len - 1] = 0x80; /* little-endian: only the sign bit set */
+}
+
 static size_t elem_size(const ProtobufCFieldDescriptor *f)
 {
     switch (f->type) {
@@ -376,6 +405,45 @@ static void key_text(lua_State *L, int i, char *buf, size_t size)
         snprintf(buf, size, "?");
 }
 
+/* A non-string map key as an unsigned number in the key's order: a signed
+ * key is offset by 2^63 so that negative ones come first. */
+static uint64_t key_rank(const ProtobufCFieldDescriptor *k, const void *p)
+{
+    const uint64_t sign = (uint64_t)1 << 63;
+    switch (k->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return (uint64_t)(int64_t) * (const int32_t *)p ^ sign;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return (uint64_t) * (const int64_t *)p ^ sign;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return *(const uint32_t *)p;
+    case PROTOBUF_C_TYPE_BOOL:
+        return *(const protobuf_c_boolean *)p != 0;
+    default: /* uint64, fixed64: protoc allows no other key type */
+        return *(const uint64_t *)p;
+    }
+}
+
+/* Orders two map entries by key, as Google's deterministic serialization
+ * does: integers by value, strings bytewise, false before true. So one
+ * table always packs to the same bytes, whatever its insertion order. */
+static int entry_cmp(const void *a, const void *b)
+{
+    const ProtobufCMessage *x = *(ProtobufCMessage *const *)a;
+    const ProtobufCMessage *y = *(ProtobufCMessage *const *)b;
+    const ProtobufCFieldDescriptor *k = &x->descriptor->fields[0];
+    const void *p = (const char *)x + k->offset, *q = (const char *)y + k->offset;
+    if (k->type == PROTOBUF_C_TYPE_STRING)
+        return strcmp(*(char *const *)p, *(char *const *)q);
+    uint64_t u = key_rank(k, p), v = key_rank(k, q);
+    return (u > v) - (u < v);
+}
+
 static int enc_map(enc *e, const ProtobufCFieldDescriptor *f, ProtobufCMessage *m, int vi)
 {
     lua_State *L = e->L;
@@ -403,6 +471,8 @@ static int enc_map(enc *e, const ProtobufCFieldDescriptor *f, ProtobufCMessage *
         int rc = enc_value(e, &ed->fields[0], (char *)entry + ed->fields[0].offset, top - 1);
         if (rc == 0)
             rc = enc_value(e, &ed->fields[1], (char *)entry + ed->fields[1].offset, top);
+        if (rc == 0)
+            keep_negative_zero(entry, &ed->fields[1]);
         path_pop(e, old);
         if (rc != 0) {
             lua_pop(L, 2);
@@ -410,6 +480,8 @@ static int enc_map(enc *e, const ProtobufCFieldDescriptor *f, ProtobufCMessage *
         }
         lua_pop(L, 1);
     }
+    if (n > 1) /* (qsort must not get a NULL array, even empty) */
+        qsort(arr, n, sizeof *arr, entry_cmp);
     return 0;
 }
 
@@ -439,10 +511,31 @@ static int enc_field(enc *e, const ProtobufCMessageDescriptor *d,
         return rc;
     }
     int rc = enc_value(e, f, slot, vi);
+    if (rc == 0)
+        keep_negative_zero(m, f);
     if (rc == 0 && f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset != 0 &&
         f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
         *(protobuf_c_boolean *)((char *)m + f->quantifier_offset) = 1;
     return rc;
+}
+
+/* protobuf-c would pack a proto2 message without a required field (and
+ * Google's parsers then refuse it): every one must be in the table. */
+static int check_required(enc *e, int idx, const ProtobufCMessageDescriptor *d)
+{
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->label != PROTOBUF_C_LABEL_REQUIRED)
+            continue;
+        lua_pushstring(e->L, f->name);
+        int absent = lua_rawget(e->L, idx) == LUA_TNIL;
+        lua_pop(e->L, 1);
+        if (absent) {
+            path_push(e, ".%s", f->name);
+            return fail(e, "required field missing");
+        }
+    }
+    return 0;
 }
 
 static int enc_msg(enc *e, int idx, const ProtobufCMessageDescriptor *d,
@@ -474,6 +567,8 @@ static int enc_msg(enc *e, int idx, const ProtobufCMessageDescriptor *d,
             break;
         }
     }
+    if (rc == 0)
+        rc = check_required(e, idx, d);
     e->depth--;
     return rc;
 }
@@ -511,6 +606,127 @@ int sky__lua_encode(lua_State *L, int idx, const ProtobufCMessageDescriptor *d,
 }
 
 /* ---- decode ------------------------------------------------------------ */
+
+/* protobuf-c unpacks a string into a NUL-terminated copy, so one holding a
+ * NUL byte would reach Lua cut short. Unpacking allocates through here,
+ * which keeps each block's size in front of it: a string shorter than its
+ * block held a NUL. */
+typedef union {
+    size_t size;
+    max_align_t align;
+} block_head;
+
+static void *block_alloc(void *ud, size_t size)
+{
+    (void)ud;
+    block_head *h = sky_malloc(sizeof *h + size);
+    h->size = size;
+    return h + 1;
+}
+
+static void block_free(void *ud, void *p)
+{
+    (void)ud;
+    if (p != NULL)
+        sky_free((block_head *)p - 1);
+}
+
+static ProtobufCAllocator sized_blocks = { block_alloc, block_free, NULL };
+
+/* A string of field f in an unpacked message: unset, its default (static,
+ * not a block) or a block as long as the string and its terminator. */
+static int string_whole(const ProtobufCFieldDescriptor *f, const char *s)
+{
+    return s == NULL || s == f->default_value ||
+           strlen(s) + 1 == ((const block_head *)s - 1)->size;
+}
+
+static int check_strings(enc *e, const ProtobufCMessageDescriptor *d,
+                         const ProtobufCMessage *m);
+
+/* A non-string map key as Lua has it: uint64 above 2^63 negative. */
+static void key_number_text(const ProtobufCFieldDescriptor *k, const void *key,
+                            char *buf, size_t size)
+{
+    switch (k->type) {
+    case PROTOBUF_C_TYPE_BOOL:
+        snprintf(buf, size, "%s", *(const protobuf_c_boolean *)key ? "true" : "false");
+        break;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        snprintf(buf, size, "%" PRIu32, *(const uint32_t *)key);
+        break;
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        snprintf(buf, size, "%" PRId32, *(const int32_t *)key);
+        break;
+    default: /* the 64-bit ones */
+        snprintf(buf, size, "%" PRId64, *(const int64_t *)key);
+    }
+}
+
+static int check_entry(enc *e, const ProtobufCMessage *entry)
+{
+    const ProtobufCMessageDescriptor *ed = entry->descriptor;
+    const ProtobufCFieldDescriptor *k = &ed->fields[0], *v = &ed->fields[1];
+    const void *key = (const char *)entry + k->offset;
+    const void *val = (const char *)entry + v->offset;
+    char kt[128];
+    if (k->type == PROTOBUF_C_TYPE_STRING) {
+        if (!string_whole(k, *(char *const *)key))
+            return fail(e, "a key contains a NUL byte");
+        snprintf(kt, sizeof kt, "%s", *(char *const *)key);
+    } else {
+        key_number_text(k, key, kt, sizeof kt);
+    }
+    size_t old = path_push(e, "[%s]", kt);
+    int rc = 0;
+    if (v->type == PROTOBUF_C_TYPE_STRING && !string_whole(v, *(char *const *)val))
+        rc = fail(e, "string contains a NUL byte (use bytes)");
+    else if (v->type == PROTOBUF_C_TYPE_MESSAGE && *(void *const *)val != NULL)
+        rc = check_strings(e, v->descriptor, *(ProtobufCMessage *const *)val);
+    path_pop(e, old);
+    return rc;
+}
+
+/* Fails on the first string of m that held a NUL byte. */
+static int check_strings(enc *e, const ProtobufCMessageDescriptor *d,
+                         const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const char *slot = (const char *)m + f->offset;
+        size_t n = 1;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            n = *(const size_t *)((const char *)m + f->quantifier_offset);
+            slot = *(char *const *)slot;
+        } else if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                   *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id) {
+            continue;
+        }
+        size_t old = path_push(e, ".%s", f->name);
+        int map = is_map(d, f), rc = 0;
+        for (size_t j = 0; j < n && rc == 0; j++) {
+            const void *p = ((void *const *)slot)[j];
+            size_t o = f->label == PROTOBUF_C_LABEL_REPEATED && !map
+                           ? path_push(e, "[%zu]", j + 1) : e->plen;
+            if (f->type == PROTOBUF_C_TYPE_STRING)
+                rc = string_whole(f, p) ? 0 : fail(e, "string contains a NUL byte (use bytes)");
+            else if (map)
+                rc = check_entry(e, p);
+            else if (p != NULL)
+                rc = check_strings(e, f->descriptor, p);
+            path_pop(e, o);
+        }
+        path_pop(e, old);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
 
 static void dec_msg(lua_State *L, const ProtobufCMessageDescriptor *d,
                     const ProtobufCMessage *m);
@@ -632,9 +848,21 @@ static int dec_protected(lua_State *L)
 int sky__lua_decode(lua_State *L, const ProtobufCMessageDescriptor *d,
                     const void *data, size_t len)
 {
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, data);
+    if (!sky__pb_depth_ok(d, data, len, SKY_PB_MAX_DEPTH)) {
+        lua_pushfstring(L, "%s: messages nested more than %d levels deep", d->short_name, SKY_PB_MAX_DEPTH);
+        return SKY_EBADMSG;
+    }
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, &sized_blocks, len, data);
     if (m == NULL) {
         lua_pushfstring(L, "%s: bytes do not decode as %s", d->short_name, d->name);
+        return SKY_EBADMSG;
+    }
+    enc e = { .L = L };
+    path_push(&e, "%s", d->short_name);
+    /* no NUL byte anywhere: no string can hold one */
+    if (len > 0 && memchr(data, 0, len) != NULL && check_strings(&e, d, m) != 0) {
+        protobuf_c_message_free_unpacked(m, &sized_blocks);
+        lua_pushstring(L, e.err);
         return SKY_EBADMSG;
     }
     /* Building the tables may raise (a memory limit): walk in a protected
@@ -643,7 +871,7 @@ int sky__lua_decode(lua_State *L, const ProtobufCMessageDescriptor *d,
     lua_pushlightuserdata(L, (void *)d);
     lua_pushlightuserdata(L, m);
     int rc = lua_pcall(L, 2, 1, 0);
-    protobuf_c_message_free_unpacked(m, NULL);
+    protobuf_c_message_free_unpacked(m, &sized_blocks);
     if (rc != LUA_OK)
         lua_error(L);
     return 0;

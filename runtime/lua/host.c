@@ -384,16 +384,31 @@ static void fiber_put(lhost *h, fiber *f)
     else fiber_drop(h, f);
 }
 
+/* 1 if the error value at idx is a handler's answer: a table the script
+ * made itself, error({ code = "ENOENT", message = ... }), as opposed to a
+ * string (a bug) or an error object a sky function raised (a failure the
+ * handler did not catch). Such answers are not logged as errors. */
+static int is_answer(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TTABLE) return 0;
+    if (!lua_getmetatable(L, idx)) return 1;
+    lua_pop(L, 1);
+    return 0;
+}
+
 static void fiber_fail(lhost *h, fiber *f, int st)
 {
     char msg[512];
     lua_xmove(f->co, h->L, 1);
     int code = st == LUA_ERRMEM ? SKY_ENOMEM : sky__lua_errcode(h->L, -1, msg, sizeof msg);
+    int answer = f->has_tok && st != LUA_ERRMEM && is_answer(h->L, -1);
     lua_pop(h->L, 1);
     if (st == LUA_ERRMEM) snprintf(msg, sizeof msg, "not enough memory (limit %zu bytes)", h->mem_limit);
     if (f->has_tok) (void)(sky_respond_error(h->ctx, f->tok, code, msg));
     f->has_tok = 0;
-    if (st == LUA_ERRMEM) {
+    if (answer) {
+        sky_log(h->ctx, SKY_LOG_DEBUG, "lua %s: answered %s: %s", h->name, sky_errname(code), msg);
+    } else if (st == LUA_ERRMEM) {
         sky_log(h->ctx, SKY_LOG_ERROR, "lua %s: %s", h->name, msg);
     } else {
         luaL_traceback(h->L, f->co, msg, 0);

@@ -46,6 +46,7 @@ local actions = {
             .. table.concat({ 1, 2 }, ",") .. " " .. tostring(rawget(_G, "utf8") == utf8)
             .. " " .. tostring(nosuchglobal)
     end,
+    bug = function() local t = nil return t.field end, -- a runtime error: EFAIL, logged
     exit = function() sky.exit() return "bye" end,
 }
 

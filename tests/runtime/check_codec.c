@@ -3,6 +3,7 @@
  * kind) and codec_test2.proto (proto2 defaults), compiled by the tree's
  * skyc: round trips of every type, bytes cross-checked against protobuf-c's
  * own pack and unpack both ways, and every error with its exact message. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <lualib.h>
 #include "testutil.h"
 #include "lua/codec.h"
+#include "pbdepth.h"
 #include "sky/typed.h"
 #include "codec_test.pb-c.h"
 #include "codec_test2.pb-c.h"
@@ -90,6 +92,17 @@ static void encode_fails(lua_State *L, const char *name, const char *expr,
     lua_settop(L, 0);
 }
 
+/* Decoding `len` bytes as `d` fails with SKY_EBADMSG and message `want`. */
+static void decode_fails(lua_State *L, const ProtobufCMessageDescriptor *d,
+                         const char *bytes, size_t len, const char *want)
+{
+    int rc = sky__lua_decode(L, d, bytes, len);
+    ck_assert_msg(rc == SKY_EBADMSG, "%s: rc %d", want, rc);
+    ck_assert_int_eq(lua_gettop(L), 1);
+    ck_assert_str_eq(lua_tostring(L, -1), want);
+    lua_settop(L, 0);
+}
+
 /* ---- round trips -------------------------------------------------------- */
 
 START_TEST(scalars_round_trip)
@@ -127,7 +140,7 @@ START_TEST(proto3_zero_values)
         "same(d, { i32 = 0, s32 = 0, sf32 = 0, u32 = 0, f32 = 0, i64 = 0, s64 = 0,\n"
         "  sf64 = 0, u64 = 0, f64 = 0, fl = 0.0, db = 0.0, ok = false, name = '',\n"
         "  data = '', color = 'COLOR_NONE', nums = {}, tags = {}, prices = {},\n"
-        "  colors = {}, counts = {}, by_id = {}, blobs = {} })\n"
+        "  colors = {}, counts = {}, by_id = {}, blobs = {}, by_u64 = {}, flags = {} })\n"
         "assert(codec.encode('skycodec.Item', {}) == '')\n"
         "d = rt('skycodec.Item', { name = '', data = '' })\n"
         "same(d.name, ''); same(d.data, '')\n");
@@ -207,6 +220,106 @@ START_TEST(proto2_defaults)
         "  raw = '', plain = 5, req = 2, child = { a = 42, s = 'hello',\n"
         "  level = 'LEVEL_HIGH', d = 2.5, b = true, big = -1, raw = 'x\\1y',\n"
         "  plain = 0, req = 3 } })\n");
+    lua_close(L);
+}
+END_TEST
+
+/* The same map, filled in different orders (and so traversed by lua_next
+ * in different orders), packs to the same bytes: entries sorted by key. */
+START_TEST(maps_sorted_by_key)
+{
+    lua_State *L = new_lua();
+    run(L,
+        "local function fill(lo, hi, step)\n"
+        "  local t = { counts = {}, by_id = {}, by_u64 = {}, flags = {} }\n"
+        "  for i = lo, hi, step do\n"
+        "    t.counts['k' .. i] = i; t.by_id[i - 100] = { units = i }\n"
+        "    t.by_u64[i * 0x0100000000000000] = 's' .. i\n"
+        "  end\n"
+        "  if step > 0 then t.flags[false] = 0; t.flags[true] = 1\n"
+        "  else t.flags[true] = 1; t.flags[false] = 0 end\n"
+        "  return t\n"
+        "end\n"
+        "local up = fill(1, 200, 1)\n"
+        "local down = fill(200, 1, -1)\n"
+        "local churned = fill(1, 200, 1)\n"
+        "for i = 1, 500 do churned.counts['x' .. i] = i end\n"
+        "for i = 1, 500 do churned.counts['x' .. i] = nil end\n"
+        "wire = codec.encode('skycodec.Item', up)\n"
+        "assert(codec.encode('skycodec.Item', down) == wire, 'down')\n"
+        "assert(codec.encode('skycodec.Item', churned) == wire, 'churned')\n");
+    lua_getglobal(L, "wire");
+    size_t len;
+    const char *w = lua_tolstring(L, -1, &len);
+    Skycodec__Item *m = skycodec__item__unpack(NULL, len, (const uint8_t *)w);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq(m->n_counts, 200);
+    for (size_t i = 1; i < m->n_counts; i++) /* bytewise: k1 < k10 < k100 < k101 */
+        ck_assert_int_lt(strcmp(m->counts[i - 1]->key, m->counts[i]->key), 0);
+    ck_assert_str_eq(m->counts[0]->key, "k1");
+    ck_assert_str_eq(m->counts[1]->key, "k10");
+    ck_assert_uint_eq(m->n_by_id, 200);
+    ck_assert_int_eq(m->by_id[0]->key, -99); /* numerically, negatives first */
+    for (size_t i = 1; i < m->n_by_id; i++)
+        ck_assert_int_lt(m->by_id[i - 1]->key, m->by_id[i]->key);
+    ck_assert_uint_eq(m->n_by_u64, 200);
+    for (size_t i = 1; i < m->n_by_u64; i++) /* unsigned: 2^63 and above last */
+        ck_assert(m->by_u64[i - 1]->key < m->by_u64[i]->key);
+    ck_assert_uint_eq(m->n_flags, 2);
+    ck_assert(!m->flags[0]->key && m->flags[1]->key);
+    skycodec__item__free_unpacked(m, NULL);
+    lua_close(L);
+}
+END_TEST
+
+/* protobuf-c drops a proto3 float or double equal to 0, -0.0 included;
+ * the codec keeps the sign, as Google's implementations do. */
+START_TEST(negative_zero_kept)
+{
+    lua_State *L = new_lua();
+    ck_assert_int_eq(luaL_dostring(L,
+        "return { fl = -0.0, db = -0.0, price = { units = 1 },\n"
+        "  by_id = { [1] = {} } }"), 0);
+    void *buf;
+    size_t len;
+    ck_assert_int_eq(sky__lua_encode(L, -1, &skycodec__item__descriptor, &buf, &len), 0);
+    Skycodec__Item *m = skycodec__item__unpack(NULL, len, buf);
+    ck_assert_ptr_nonnull(m);
+    ck_assert(m->fl == 0 && signbit(m->fl));
+    ck_assert(m->db == 0 && signbit(m->db));
+    ck_assert(m->price->units == 1);
+    skycodec__item__free_unpacked(m, NULL);
+    free(buf);
+    run(L,
+        "local d = rt('skycodec.Item', { fl = -0.0, db = -0.0 })\n"
+        "assert(1 / d.fl == -math.huge and 1 / d.db == -math.huge)\n"
+        "d = rt('skycodec.Item', { fl = 0.0, db = 0.0 })\n"
+        "assert(1 / d.fl == math.huge and 1 / d.db == math.huge)\n"
+        "assert(codec.encode('skycodec.Item', { db = 0.0 }) == '')\n"
+        "-- repeated and optional fields kept it already\n"
+        "d = rt('skycodec2.Defaults', { req = 1, d = -0.0 })\n"
+        "assert(1 / d.d == -math.huge)\n");
+    lua_close(L);
+}
+END_TEST
+
+START_TEST(required_fields)
+{
+    lua_State *L = new_lua();
+    const char *O = "skycodec2.Order";
+    encode_fails(L, O, "{}", "Order.id: required field missing");
+    encode_fails(L, O, "{ lines = { { sku = 'a' } } }", "Order.id: required field missing");
+    encode_fails(L, O, "{ id = 1, lines = { { sku = 'a' }, { qty = 2 } } }",
+                 "Order.lines[2].sku: required field missing");
+    encode_fails(L, O, "{ id = 1, gift = {} }", "Order.gift.sku: required field missing");
+    encode_fails(L, "skycodec2.Defaults", "{ req = 1, child = { a = 1 } }",
+                 "Defaults.child.req: required field missing");
+    /* a type error is told before a missing field */
+    encode_fails(L, O, "{ lines = 1 }", "Order.lines: expected table, got integer");
+    run(L,
+        "local d = rt('skycodec2.Order', { id = 0, lines = { { sku = '' } },\n"
+        "  gift = { sku = 'g', qty = 0 } })\n"
+        "same(d, { id = 0, lines = { { sku = '', qty = 0 } }, gift = { sku = 'g', qty = 0 } })\n");
     lua_close(L);
 }
 END_TEST
@@ -351,7 +464,7 @@ START_TEST(c_bytes_decode_in_lua)
         "  nums = { -2147483648, 0 }, tags = { 't' }, colors = { 'COLOR_NEG', 42 },\n"
         "  counts = { c = math.mininteger },\n"
         "  by_id = { [-8] = { units = 0, nanos = 12, currency = '' } },\n"
-        "  text = 'tx', maybe_name = 'mn', blobs = {} })\n"
+        "  text = 'tx', maybe_name = 'mn', blobs = {}, by_u64 = {}, flags = {} })\n"
         "-- and back: the same bytes\n"
         "wire = codec.encode('skycodec.Item', d)\n");
     lua_getglobal(L, "wire");
@@ -426,6 +539,21 @@ START_TEST(encode_errors)
                  "Item.cost.units: expected integer, got string");
     encode_fails(L, I, "{ maybe = 'm' }", "Item.maybe: expected integer, got string");
     encode_fails(L, I, "'str'", "Item: expected table, got string");
+    encode_fails(L, I, "{ counts = 5 }", "Item.counts: expected table, got integer");
+    encode_fails(L, I, "{ counts = { [true] = 1 } }",
+                 "Item.counts[true]: expected string, got boolean");
+    encode_fails(L, I, "{ flags = { x = 1 } }", "Item.flags[x]: expected boolean, got string");
+    encode_fails(L, I, "{ by_u64 = { [1] = 2 } }",
+                 "Item.by_u64[1]: expected string, got integer");
+    encode_fails(L, I, "{ nums = { [true] = 1 } }",
+                 "Item.nums: expected a sequence, got key true");
+    encode_fails(L, I, "{ nums = { [{}] = 1 } }", "Item.nums: expected a sequence, got key ?");
+    encode_fails(L, I, "{ blobs = { 'a', false } }",
+                 "Item.blobs[2]: expected string, got boolean");
+    encode_fails(L, I, "{ maybe_name = 1 }", "Item.maybe_name: expected string, got integer");
+    encode_fails(L, I, "{ fl = true }", "Item.fl: expected number, got boolean");
+    encode_fails(L, I, "{ u64 = '1' }", "Item.u64: expected integer, got string");
+    encode_fails(L, I, "{ s64 = 0.5 }", "Item.s64: expected integer, got float");
     encode_fails(L, "skycodec2.Defaults", "{ child = { child = { s = 1 } } }",
                  "Defaults.child.child.s: expected string, got integer");
     /* a table that contains itself stops at 64 levels */
@@ -447,6 +575,12 @@ START_TEST(lua_api_errors)
     raises(L, "codec.encode('skycodec.Item', { pricee = 1 })", "Item.pricee: no such field");
     raises(L, "codec.decode('skycodec.Item', '\\255')",
            "Item: bytes do not decode as skycodec.Item");
+    raises(L, "codec.encode(nil, {})",
+           "[string \"codec.encode(nil, {})\"]:1: bad argument #1 to 'encode' "
+           "(string expected, got nil)");
+    raises(L, "codec.decode('skycodec.Item', {})",
+           "[string \"codec.decode('skycodec.Item', {})\"]:1: bad argument #2 to 'decode' "
+           "(string expected, got table)");
     run(L,
         "local ok, e = pcall(codec.encode, 'skycodec.Item', { price = { units = 'x' } })\n"
         "assert(not ok and e == 'Item.price.units: expected integer, got string', e)\n");
@@ -467,16 +601,106 @@ START_TEST(decode_bad_bytes)
         { "\x0f", 1 },                 /* wire type 7 */
     };
     lua_State *L = new_lua();
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int rc = sky__lua_decode(L, &skycodec__item__descriptor, bad[i].bytes, bad[i].len);
-        ck_assert_msg(rc == SKY_EBADMSG, "case %zu: rc %d", i, rc);
-        ck_assert_int_eq(lua_gettop(L), 1);
-        ck_assert_str_eq(lua_tostring(L, -1), "Item: bytes do not decode as skycodec.Item");
-        lua_settop(L, 0);
-    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        decode_fails(L, &skycodec__item__descriptor, bad[i].bytes, bad[i].len,
+                     "Item: bytes do not decode as skycodec.Item");
     /* a proto2 message without its required field */
-    ck_assert_int_eq(sky__lua_decode(L, &skycodec2__defaults__descriptor, "\x08\x01", 2),
-                     SKY_EBADMSG);
+    decode_fails(L, &skycodec2__defaults__descriptor, "\x08\x01", 2,
+                 "Defaults: bytes do not decode as skycodec2.Defaults");
+    lua_close(L);
+}
+END_TEST
+
+/* `depth` Trees nested through field `child` (2) or `kids` (3), in a
+ * malloc'ed buffer: written from the end, each level's header before it. */
+static uint8_t *nested_trees(int depth, unsigned field, size_t *len)
+{
+    size_t cap = (size_t)depth * 6 + 16, at = cap, inner = 0;
+    uint8_t *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    for (int i = 0; i < depth; i++) {
+        uint8_t hdr[11];
+        size_t n = 0;
+        hdr[n++] = (uint8_t)(field << 3 | 2);
+        for (size_t v = inner; ; v >>= 7) {
+            hdr[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+            if (v <= 0x7f) break;
+        }
+        at -= n;
+        memcpy(buf + at, hdr, n);
+        inner += n;
+    }
+    memmove(buf, buf + at, inner);
+    *len = inner;
+    return buf;
+}
+
+/* protobuf-c unpacks nested messages by recursion with no limit: bytes
+ * nesting a recursive message deeper than 100 levels are refused before
+ * they reach it, whatever their size, in C (sky__pb_depth_ok, which the
+ * typed runtime runs on every request and answer) and in the codec. */
+START_TEST(deep_nesting_refused)
+{
+    lua_State *L = new_lua();
+    const ProtobufCMessageDescriptor *d = &skycodec__tree__descriptor;
+    size_t len;
+    for (unsigned field = 2; field <= 3; field++) {
+        uint8_t *b = nested_trees(100, field, &len); /* the root + 100 levels */
+        ck_assert_int_eq(sky__pb_depth_ok(d, b, len, SKY_PB_MAX_DEPTH), 1);
+        ck_assert_int_eq(sky__lua_decode(L, d, b, len), 0);
+        lua_pop(L, 1);
+        free(b);
+        b = nested_trees(101, field, &len);
+        ck_assert_int_eq(sky__pb_depth_ok(d, b, len, SKY_PB_MAX_DEPTH), 0);
+        decode_fails(L, d, (const char *)b, len, "Tree: messages nested more than 100 levels deep");
+        free(b);
+        b = nested_trees(500000, field, &len); /* would overflow the stack */
+        decode_fails(L, d, (const char *)b, len, "Tree: messages nested more than 100 levels deep");
+        free(b);
+    }
+    /* malformed bytes are left to protobuf-c to refuse */
+    ck_assert_int_eq(sky__pb_depth_ok(d, "\x12\x05", 2, SKY_PB_MAX_DEPTH), 1);
+    decode_fails(L, d, "\x12\x05", 2, "Tree: bytes do not decode as skycodec.Tree");
+    lua_close(L);
+}
+END_TEST
+
+/* protobuf-c keeps strings as C strings: one holding a NUL is refused by
+ * name instead of reaching Lua cut short. NUL bytes elsewhere are fine. */
+START_TEST(decode_string_with_nul)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *want;
+    } bad[] = {
+        { "\x72\x03" "a\0b", 5, "Item.name: string contains a NUL byte (use bytes)" },
+        { "\x9a\x01\x01x\x9a\x01\x02\0y", 9,
+          "Item.tags[2]: string contains a NUL byte (use bytes)" },
+        { "\xb2\x01\x04\x0a\x02k\0", 7, "Item.counts: a key contains a NUL byte" },
+        { "\xba\x01\x08\x08\x07\x12\x04\x1a\x02\0z", 11,
+          "Item.by_id[7].currency: string contains a NUL byte (use bytes)" },
+        { "\xf2\x01\x06\x08\x05\x12\x02\0z", 9,
+          "Item.by_u64[5]: string contains a NUL byte (use bytes)" },
+        { "\xc2\x01\x01\0", 4, "Item.text: string contains a NUL byte (use bytes)" },
+        { "\x8a\x01\x04\x1a\x02" "a\0", 7,
+          "Item.price.currency: string contains a NUL byte (use bytes)" },
+        { "\xa2\x01\x00\xa2\x01\x03\x1a\x01\0", 9,
+          "Item.prices[2].currency: string contains a NUL byte (use bytes)" },
+        { "\xe2\x01\x01\0", 4, "Item.maybe_name: string contains a NUL byte (use bytes)" },
+    };
+    lua_State *L = new_lua();
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        decode_fails(L, &skycodec__item__descriptor, bad[i].bytes, bad[i].len, bad[i].want);
+    /* NUL bytes in bytes, in numbers and in an empty string are no problem */
+    ck_assert_int_eq(sky__lua_decode(L, &skycodec__item__descriptor,
+                                     "\x7a\x02\0\0\x08\x00\x72\x00\x9a\x01\x00", 11), 0);
+    lua_setglobal(L, "d");
+    run(L, "same(d.data, '\\0\\0'); same(d.name, ''); same(d.tags, { '' })");
+    /* a proto2 default string is not one of the unpacked ones */
+    ck_assert_int_eq(sky__lua_decode(L, &skycodec2__defaults__descriptor, "\x48\x00", 2), 0);
+    lua_setglobal(L, "d");
+    run(L, "same(d.s, 'hello'); same(d.raw, 'x\\1y'); same(d.req, 0)");
     lua_close(L);
 }
 END_TEST
@@ -513,10 +737,15 @@ START_TEST(decode_out_of_memory)
     run(L, "local t = { prices = {} }\n"
            "for i = 1, 2000 do t.prices[i] = { currency = 'c' .. i } end\n"
            "wire = codec.encode('skycodec.Item', t)\n"
+           "big = { data = string.rep('x', 100000) }\n"
            "collectgarbage()\n");
     b.limit = b.used + 16 * 1024;
     /* the walk runs out of memory half-way: raised, nothing leaked */
     raises(L, "codec.decode('skycodec.Item', wire)", "not enough memory");
+    /* encode packs, then cannot make the string: raised, the buffer freed */
+    lua_gc(L, LUA_GCCOLLECT);
+    b.limit = b.used + 16 * 1024;
+    raises(L, "codec.encode('skycodec.Item', big)", "not enough memory");
     b.limit = SIZE_MAX;
     run(L, "assert(#codec.decode('skycodec.Item', wire).prices == 2000)");
     lua_close(L);
@@ -533,6 +762,9 @@ Suite *codec_suite(void)
     tcase_add_test(tc, nested_repeated_maps);
     tcase_add_test(tc, oneofs_and_optional);
     tcase_add_test(tc, proto2_defaults);
+    tcase_add_test(tc, maps_sorted_by_key);
+    tcase_add_test(tc, negative_zero_kept);
+    tcase_add_test(tc, required_fields);
     suite_add_tcase(s, tc);
     tc = tu_tcase("cross_check");
     tcase_add_test(tc, lua_bytes_unpack_in_c);
@@ -542,6 +774,8 @@ Suite *codec_suite(void)
     tcase_add_test(tc, encode_errors);
     tcase_add_test(tc, lua_api_errors);
     tcase_add_test(tc, decode_bad_bytes);
+    tcase_add_test(tc, deep_nesting_refused);
+    tcase_add_test(tc, decode_string_with_nul);
     tcase_add_test(tc, decode_out_of_memory);
     suite_add_tcase(s, tc);
     return s;

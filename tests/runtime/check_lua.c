@@ -290,6 +290,13 @@ START_TEST(test_handler_error)
     ck_assert_msg(rc == SKY_ENOTSUP, "%s (%s)", sky_strerror(rc), out);
     ck_assert_msg(strstr(out, "no action nonsense") != NULL, "%s", out);
     expect(n, a, "nobody", "nil");
+    /* a bug (a runtime error) answers EFAIL and is logged with its
+     * traceback; the error object above was an answer: not an error line */
+    rc = lcall(n, a, "bug", out, sizeof out);
+    ck_assert_msg(rc == SKY_EFAIL && strstr(out, "attempt to index a nil value") != NULL, "%s (%s)",
+                  sky_strerror(rc), out);
+    ck_assert(TU_WAIT(log_has("ERROR lua hello: ") && log_has("stack traceback"), 2000));
+    ck_assert_msg(!log_has("no action nonsense"), "an answer was logged as an error");
     lua_node_free(n);
 }
 END_TEST
