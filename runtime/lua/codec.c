@@ -20,6 +20,7 @@
 #include <string.h>
 #include <lauxlib.h>
 #include "pbdepth.h"
+#include "lua/wire.h"
 #include "sky/alloc.h"
 #include "sky/typed.h"
 
@@ -579,6 +580,9 @@ int sky__lua_encode(lua_State *L, int idx, const ProtobufCMessageDescriptor *d,
     enc e = { .L = L };
     int top = lua_gettop(L);
     idx = lua_absindex(L, idx);
+    /* the common messages straight to bytes; the rest, and errors, here */
+    if (sky__wire_encode(L, idx, d, out, len))
+        return 0;
     path_push(&e, "%s", d->short_name);
     *out = NULL;
     *len = 0;
@@ -852,6 +856,8 @@ int sky__lua_decode(lua_State *L, const ProtobufCMessageDescriptor *d,
         lua_pushfstring(L, "%s: messages nested more than %d levels deep", d->short_name, SKY_PB_MAX_DEPTH);
         return SKY_EBADMSG;
     }
+    if (sky__wire_decode(L, d, data, len)) /* the common messages, straight from the bytes */
+        return 0;
     ProtobufCMessage *m = protobuf_c_message_unpack(d, &sized_blocks, len, data);
     if (m == NULL) {
         lua_pushfstring(L, "%s: bytes do not decode as %s", d->short_name, d->name);
