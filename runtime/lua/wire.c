@@ -58,6 +58,37 @@ static int same_oneof(const ProtobufCFieldDescriptor *a, const ProtobufCFieldDes
     return a != b && is_oneof(b) && a->quantifier_offset == b->quantifier_offset;
 }
 
+/* The field names of d as Lua strings, per state: [i] = the name of
+ * d->fields[i - 1], [name] = i. Made once per message type and state, so
+ * that no field name is hashed or compared by strcmp per message. */
+static int make_names(lua_State *L)
+{
+    const ProtobufCMessageDescriptor *d = lua_touserdata(L, 1);
+    lua_createtable(L, (int)d->n_fields, (int)d->n_fields);
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        lua_pushstring(L, d->fields[i].name);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, (lua_Integer)i + 1);
+        lua_pushinteger(L, (lua_Integer)i + 1);
+        lua_rawset(L, -3);
+    }
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, d);
+    return 1;
+}
+
+/* Pushes d's names; 0 (nothing pushed) if they cannot be made (memory). */
+static int push_names(lua_State *L, const ProtobufCMessageDescriptor *d)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, d) == LUA_TTABLE) return 1;
+    lua_pop(L, 1);
+    lua_pushcfunction(L, make_names);
+    lua_pushlightuserdata(L, (void *)d);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK) return 1;
+    lua_pop(L, 1);
+    return 0;
+}
+
 /* ---- encode ------------------------------------------------------------- */
 
 typedef struct {
@@ -297,22 +328,26 @@ static int enc_repeated(enc *e, const ProtobufCFieldDescriptor *f, int vi)
 static int enc_body(enc *e, int idx, const ProtobufCMessageDescriptor *d)
 {
     lua_State *L = e->L;
-    if (d->n_fields > SKY_WIRE_MAX_FIELDS || e->depth >= MAX_DEPTH || !lua_checkstack(L, (int)d->n_fields + 4))
+    if (d->n_fields > SKY_WIRE_MAX_FIELDS || e->depth >= MAX_DEPTH || !lua_checkstack(L, (int)d->n_fields + 6))
         return 0;
     idx = lua_absindex(L, idx);
     int base = lua_gettop(L), ok = 1;
+    if (!push_names(L, d)) return 0;
     int at[SKY_WIRE_MAX_FIELDS] = {0}; /* the stack index of each field's value, 0: absent */
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        const ProtobufCFieldDescriptor *f =
-            lua_type(L, -2) == LUA_TSTRING ? protobuf_c_message_descriptor_get_field_by_name(d, lua_tostring(L, -2))
-                                           : NULL;
-        if (!f) {
+        lua_Integer i = 0;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            lua_pushvalue(L, -2);
+            i = lua_rawget(L, base + 1) == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
+            lua_pop(L, 1);
+        }
+        if (i < 1) {
             lua_settop(L, base);
             return 0;
         }
         lua_insert(L, -2); /* the value stays, below the key */
-        at[f - d->fields] = lua_gettop(L) - 1;
+        at[i - 1] = lua_gettop(L) - 1;
     }
     e->depth++;
     for (unsigned i = 0; i < d->n_fields && ok; i++) {
@@ -592,33 +627,35 @@ static int dec_body(lua_State *L, const ProtobufCMessageDescriptor *d, const uin
     memset(at, 0, d->n_fields * sizeof at[0]);
     memset(count, 0, d->n_fields * sizeof count[0]);
     if (!scan(d, p, end, at, count)) return 0;
-    luaL_checkstack(L, 4, "protobuf message nested too deep");
+    luaL_checkstack(L, 6, "protobuf message nested too deep");
     int top = lua_gettop(L);
+    if (!push_names(L, d)) return 0;
     lua_createtable(L, 0, (int)d->n_fields);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         int ok;
+        lua_rawgeti(L, top + 1, (lua_Integer)i + 1); /* the key */
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             ok = dec_repeated(L, f, p, end, count[i]);
         } else if (!at[i].val) {
             if (f->label == PROTOBUF_C_LABEL_REQUIRED) ok = 0;
-            else if (is_oneof(f) || f->type == PROTOBUF_C_TYPE_MESSAGE) continue;
+            else if (is_oneof(f) || f->type == PROTOBUF_C_TYPE_MESSAGE) ok = -1;
             else ok = push_default(L, f);
         } else {
-            if (is_oneof(f)) {
-                int later = 0;
+            ok = 1;
+            if (is_oneof(f))
                 for (unsigned j = 0; j < d->n_fields; j++)
-                    if (at[j].val && same_oneof(f, &d->fields[j]) && at[j].seq > at[i].seq) later = 1;
-                if (later) continue;
-            }
-            ok = push_wire(L, f, at[i].val, at[i].end);
+                    if (at[j].val && same_oneof(f, &d->fields[j]) && at[j].seq > at[i].seq) ok = -1;
+            if (ok == 1) ok = push_wire(L, f, at[i].val, at[i].end);
         }
-        if (!ok) {
+        if (ok == 0) {
             lua_settop(L, top);
             return 0;
         }
-        lua_setfield(L, -2, f->name);
+        if (ok < 0) lua_pop(L, 1); /* absent: no key */
+        else lua_rawset(L, top + 2);
     }
+    lua_remove(L, top + 1);
     return 1;
 }
 
