@@ -852,12 +852,12 @@ static int dec_protected(lua_State *L)
 int sky__lua_decode(lua_State *L, const ProtobufCMessageDescriptor *d,
                     const void *data, size_t len)
 {
+    if (sky__wire_decode(L, d, data, len)) /* the common messages, straight from the bytes */
+        return 0;
     if (!sky__pb_depth_ok(d, data, len, SKY_PB_MAX_DEPTH)) {
         lua_pushfstring(L, "%s: messages nested more than %d levels deep", d->short_name, SKY_PB_MAX_DEPTH);
         return SKY_EBADMSG;
     }
-    if (sky__wire_decode(L, d, data, len)) /* the common messages, straight from the bytes */
-        return 0;
     ProtobufCMessage *m = protobuf_c_message_unpack(d, &sized_blocks, len, data);
     if (m == NULL) {
         lua_pushfstring(L, "%s: bytes do not decode as %s", d->short_name, d->name);

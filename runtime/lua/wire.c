@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <lauxlib.h>
+#include "pbdepth.h"
 #include "sky/alloc.h"
 
 #define MAX_DEPTH 64 /* encode's, as codec.c's */
@@ -440,11 +441,11 @@ static void push_enum(lua_State *L, const ProtobufCFieldDescriptor *f, int32_t v
     else lua_pushinteger(L, v);
 }
 
-static int dec_body(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end);
+static int dec_body(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end, int depth);
 
 /* Pushes the scalar, string or message of f whose bytes are [p, end)
  * (a varint's bytes, fixed bytes, or a length-prefixed value's body). */
-static int push_wire(lua_State *L, const ProtobufCFieldDescriptor *f, const uint8_t *p, const uint8_t *end)
+static int push_wire(lua_State *L, const ProtobufCFieldDescriptor *f, const uint8_t *p, const uint8_t *end, int depth)
 {
     uint64_t v = 0;
     if (wire_type(f->type) == PROTOBUF_C_WIRE_TYPE_VARINT) get_varint(&(const uint8_t *){p}, end, &v);
@@ -491,7 +492,7 @@ static int push_wire(lua_State *L, const ProtobufCFieldDescriptor *f, const uint
         lua_pushlstring(L, (const char *)p, (size_t)(end - p));
         break;
     case PROTOBUF_C_TYPE_MESSAGE:
-        return dec_body(L, f->descriptor, p, end);
+        return dec_body(L, f->descriptor, p, end, depth + 1);
     default: /* the 64-bit integers */
         lua_pushinteger(L, (lua_Integer)v);
     }
@@ -552,7 +553,7 @@ typedef struct {
 
 /* A repeated field's elements, packed or not, from the whole message. */
 static int dec_repeated(lua_State *L, const ProtobufCFieldDescriptor *f, const uint8_t *p, const uint8_t *end,
-                        int count)
+                        int count, int depth)
 {
     lua_createtable(L, count, 0);
     lua_Integer n = 0;
@@ -564,14 +565,14 @@ static int dec_repeated(lua_State *L, const ProtobufCFieldDescriptor *f, const u
         skip_value(&p, end, (int)(key & 7), &val);
         if (key >> 3 != f->id) continue;
         if ((int)(key & 7) == wt) {
-            if (!push_wire(L, f, val, p)) return 0;
+            if (!push_wire(L, f, val, p, depth)) return 0;
             lua_rawseti(L, -2, ++n);
             continue;
         }
         for (const uint8_t *q = val; q < p;) { /* packed (checked by the scan) */
             const uint8_t *e0 = q;
             skip_value(&q, p, wt, &e0);
-            push_wire(L, f, e0, q);
+            push_wire(L, f, e0, q, depth);
             lua_rawseti(L, -2, ++n);
         }
     }
@@ -619,11 +620,11 @@ static int scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uin
 
 /* Pushes the table of the message [p, end) of type d, fields in d's order
  * as codec.c's dec_msg sets them; 0 with the stack as it was. */
-static int dec_body(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end)
+static int dec_body(lua_State *L, const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end, int depth)
 {
     seen at[SKY_WIRE_MAX_FIELDS];
     int count[SKY_WIRE_MAX_FIELDS];
-    if (d->n_fields > SKY_WIRE_MAX_FIELDS) return 0;
+    if (d->n_fields > SKY_WIRE_MAX_FIELDS || depth > SKY_PB_MAX_DEPTH) return 0; /* codec.c refuses it */
     memset(at, 0, d->n_fields * sizeof at[0]);
     memset(count, 0, d->n_fields * sizeof count[0]);
     if (!scan(d, p, end, at, count)) return 0;
@@ -636,7 +637,7 @@ static int dec_body(lua_State *L, const ProtobufCMessageDescriptor *d, const uin
         int ok;
         lua_rawgeti(L, top + 1, (lua_Integer)i + 1); /* the key */
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            ok = dec_repeated(L, f, p, end, count[i]);
+            ok = dec_repeated(L, f, p, end, count[i], depth);
         } else if (!at[i].val) {
             if (f->label == PROTOBUF_C_LABEL_REQUIRED) ok = 0;
             else if (is_oneof(f) || f->type == PROTOBUF_C_TYPE_MESSAGE) ok = -1;
@@ -646,7 +647,7 @@ static int dec_body(lua_State *L, const ProtobufCMessageDescriptor *d, const uin
             if (is_oneof(f))
                 for (unsigned j = 0; j < d->n_fields; j++)
                     if (at[j].val && same_oneof(f, &d->fields[j]) && at[j].seq > at[i].seq) ok = -1;
-            if (ok == 1) ok = push_wire(L, f, at[i].val, at[i].end);
+            if (ok == 1) ok = push_wire(L, f, at[i].val, at[i].end, depth);
         }
         if (ok == 0) {
             lua_settop(L, top);
@@ -662,5 +663,5 @@ static int dec_body(lua_State *L, const ProtobufCMessageDescriptor *d, const uin
 int sky__wire_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const void *data, size_t len)
 {
     const uint8_t *p = len ? data : (const uint8_t *)"";
-    return !sky__wire_off && dec_body(L, d, p, p + len);
+    return !sky__wire_off && dec_body(L, d, p, p + len, 0);
 }

@@ -34,9 +34,10 @@ extern int sky__wire_off;
  * the Lua state) with nothing allocated. */
 int sky__wire_encode(lua_State *L, int idx, const ProtobufCMessageDescriptor *d, void **out, size_t *len);
 
-/* Decodes len bytes at data as a message of type d (nested no deeper than
- * the codec allows: checked before): 1 with the table pushed, or 0 with
- * the stack as it was. May raise a Lua error (out of memory). */
+/* Decodes len bytes at data as a message of type d: 1 with the table
+ * pushed, or 0 with the stack as it was (also for messages nested more
+ * than SKY_PB_MAX_DEPTH levels, which codec.c refuses). May raise a Lua
+ * error (out of memory). */
 int sky__wire_decode(lua_State *L, const ProtobufCMessageDescriptor *d, const void *data, size_t len);
 
 #endif
