@@ -23,6 +23,7 @@
 #include "node.h"
 #include "service.h"
 #include "sky/alloc.h"
+#include "sky/typed.h"
 #include "skylib.h"
 
 /* Longest service file read. */
@@ -33,6 +34,8 @@
 /* Instructions between two calls of the budget hook: the budget is
  * counted in steps of this many (or of the budget, if smaller). */
 #define BUDGET_STEP 1000
+/* Methods remembered per state (a power of two). */
+#define METHOD_CACHE 16
 
 typedef struct lhost lhost;
 
@@ -62,7 +65,11 @@ struct lhost {
     fiber *pool[POOL_MAX];
     int npool;
     char name[NAME_MAX_];
-    void *block;      /* the arena's memory (arena.h), or NULL */
+    struct {
+        uint32_t id;
+        const sky_method_desc *desc;
+    } methods[METHOD_CACHE]; /* sky__lua_method's */
+    void *block;             /* the arena's memory (arena.h), or NULL */
     sky__arena arena; /* allocations of the state, while it has room */
 };
 
@@ -847,6 +854,19 @@ static void host_release(void *st)
     if (h->L) lua_close(h->L);
     sky__arena_block_put(h->block);
     free(h);
+}
+
+const sky_method_desc *sky__lua_method(lua_State *L, uint32_t id)
+{
+    lhost *h = host_of(L);
+    unsigned slot = (id ^ id >> 16) & (METHOD_CACHE - 1);
+    if (h->methods[slot].desc && h->methods[slot].id == id) return h->methods[slot].desc;
+    const sky_method_desc *m = sky_schema_method(id);
+    if (m) {
+        h->methods[slot].id = id;
+        h->methods[slot].desc = m;
+    }
+    return m;
 }
 
 const char *sky__lua_last_error(void) { return last_error; }

@@ -125,6 +125,11 @@ void sky__lua_unwait(lua_State *L, uint32_t session);
  * them in a new fiber. Nothing waits: drops them. */
 void sky__lua_wake(lua_State *L, uint32_t session, int nargs);
 
+/* sky_schema_method(id) through a small cache of the state's, so that a
+ * message does not take the schema registry's lock. (Schemas are never
+ * unregistered: an entry stays true.) */
+const struct sky_method_desc *sky__lua_method(lua_State *L, uint32_t id);
+
 /* The reason the last Lua service init on this thread failed ("" if none). */
 const char *sky__lua_last_error(void);
 
