@@ -388,6 +388,18 @@ static int l_serve(lua_State *L)
     return 0;
 }
 
+/* 1 if the handler at idx can see a second argument: it declares two
+ * parameters or more, or takes `...` (so does a C function). A handler
+ * that cannot is spared the context table: function(req) is the common
+ * case. */
+static int sees_ctx(lua_State *L, int idx)
+{
+    lua_Debug ar;
+    lua_pushvalue(L, idx);
+    if (!lua_getinfo(L, ">u", &ar)) return 1;
+    return ar.nparams >= 2 || ar.isvararg;
+}
+
 /* A request or oneway for a served method: 1 if it was one (handled). */
 static int dispatch_typed(lua_State *L, sky_ctx *ctx, const sky_msg *m)
 {
@@ -417,6 +429,10 @@ static int dispatch_typed(lua_State *L, sky_ctx *ctx, const sky_msg *m)
         lua_settop(L, 0);
         if (m->kind == SKY_REQUEST) (void)sky_reply_error(ctx, m, SKY_EBADMSG, text);
         sky_log(ctx, SKY_LOG_WARN, "lua %s: bad payload: %s", sky__lua_name(L), text);
+        return 1;
+    }
+    if (!sees_ctx(L, 1)) {
+        sky__lua_run(L, 1, m, md);
         return 1;
     }
     lua_createtable(L, 0, 2);
