@@ -324,8 +324,8 @@ static int owns_memory(const ProtobufCFieldDescriptor *f, const void *slot)
     return f->type == PROTOBUF_C_TYPE_MESSAGE && *(void *const *)slot != NULL;
 }
 
-/* Frees what encode allocated for m: m, its messages and its arrays, not
- * the strings and bytes (borrowed). */
+/* Frees what encode allocated for m: m, its messages, its arrays and its
+ * unknown fields (a -0.0 kept), not the strings and bytes (borrowed). */
 static void enc_free(ProtobufCMessage *m)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -347,6 +347,9 @@ static void enc_free(ProtobufCMessage *m)
             enc_free(*(ProtobufCMessage **)slot);
         }
     }
+    for (unsigned i = 0; i < m->n_unknown_fields; i++) /* keep_negative_zero's */
+        sky_free(m->unknown_fields[i].data);
+    sky_free(m->unknown_fields);
     sky_free(m);
 }
 
