@@ -20,9 +20,9 @@
  *   if (sky__arena_owns(&a, p)) sky__arena_release(&a, p, 40);
  *   sky__arena_block_put(blk);
  *
- * Sanitizer builds have no pool (sky__arena_block_get returns NULL), so
- * ASan sees every allocation on its own; so does a run with the
- * environment variable SKY_LUA_ARENA=0 (for Valgrind). */
+ * ASan builds have no pool (sky__arena_block_get returns NULL), so ASan
+ * sees every allocation on its own; so does a run with the environment
+ * variable SKY_LUA_ARENA=0 (for Valgrind). */
 #ifndef SKY__LUA_ARENA_H
 #define SKY__LUA_ARENA_H
 
