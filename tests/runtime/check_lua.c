@@ -532,7 +532,7 @@ END_TEST
 /* The arena of Lua states (runtime/lua/arena.c): blocks carved in order
  * and aligned; the last one resized in place or given back for reuse,
  * the others kept; NULL once full; the pool hands a returned block out
- * again (no pool in sanitizer builds: nothing to check there). */
+ * again (no pool in ASan builds: nothing to check there). */
 START_TEST(test_arena)
 {
     static unsigned char buf[256 + 32];
