@@ -334,7 +334,8 @@ static int enc_body(enc *e, int idx, const ProtobufCMessageDescriptor *d)
     idx = lua_absindex(L, idx);
     int base = lua_gettop(L), ok = 1;
     if (!push_names(L, d)) return 0;
-    int at[SKY_WIRE_MAX_FIELDS] = {0}; /* the stack index of each field's value, 0: absent */
+    int at[SKY_WIRE_MAX_FIELDS]; /* the stack index of each field's value, 0: absent */
+    memset(at, 0, d->n_fields * sizeof at[0]);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_Integer i = 0;
