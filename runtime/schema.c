@@ -84,6 +84,7 @@ static void map_put(map *m, uint32_t hash, const char *key, const void *val)
 static struct {
     pthread_rwlock_t lock;
     map files; /* value = the file, hash = ptr_hash(file); no key */
+    map file_names; /* the first file registered under each name */
     map messages, enums, services, methods;
 } reg = {.lock = PTHREAD_RWLOCK_INITIALIZER};
 
@@ -158,6 +159,7 @@ int sky_schema_register(const sky_file_desc *f)
             for (size_t j = 0; j < s->n_methods; j++) map_put(&reg.methods, s->methods[j].id, NULL, &s->methods[j]);
         }
         map_add(&reg.files, ptr_hash(f), NULL, f);
+        map_put(&reg.file_names, sky_method_id(f->name), f->name, f);
     }
     pthread_rwlock_unlock(&reg.lock);
     return rc < 0 ? rc : 0;
@@ -184,6 +186,11 @@ const ProtobufCEnumDescriptor *sky_schema_enum(const char *full_name)
 const sky_service_desc *sky_schema_service(const char *full_name)
 {
     return full_name ? lookup(&reg.services, sky_method_id(full_name), full_name) : NULL;
+}
+
+const sky_file_desc *sky_schema_file(const char *name)
+{
+    return name ? lookup(&reg.file_names, sky_method_id(name), name) : NULL;
 }
 
 const sky_method_desc *sky_schema_method(uint32_t id) { return lookup(&reg.methods, id, NULL); }

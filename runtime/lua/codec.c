@@ -5,6 +5,7 @@
  * step (counts and oneof cases are set only for values that are in place),
  * so an error half-way frees everything with one call. */
 #include "lua/codec.h"
+#include "msginit.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -72,7 +73,7 @@ static const char *type_of(lua_State *L, int i)
 static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *d)
 {
     ProtobufCMessage *m = sky_malloc(d->sizeof_message);
-    d->message_init(m);
+    sky__message_init(d, m);
     return m;
 }
 
