@@ -482,7 +482,8 @@ static int packable(ProtobufCType t)
 static int field(sky__dyn *dyn, ProtobufCFieldDescriptor *f, const Google__Protobuf__FieldDescriptorProto *p,
                  size_t noneofs, const char *what)
 {
-    if (!p->has_number || p->number <= 0) return fail(dyn, SKY_EBADMSG, what, "no field number");
+    if (!p->has_number || p->number <= 0 || p->number > 536870911) /* 2^29 - 1 */
+        return fail(dyn, SKY_EBADMSG, what, "no valid field number");
     if (p->has_type && p->type == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_GROUP)
         return fail(dyn, SKY_EINVAL, what, "groups are not supported");
     if (!p->has_type || field_type(p->type, &f->type))
@@ -547,16 +548,18 @@ int sky__dyn_message(sky__dyn *dyn, ProtobufCMessageDescriptor *d, const Google_
     }
     lay_out(dyn, d, f, p);
     qsort(f, n, sizeof *f, by_id);
+    for (size_t i = 1; i < n; i++)
+        if (f[i].id == f[i - 1].id) return fail(dyn, SKY_EINVAL, d->name, "field number %u used twice", f[i].id);
     int32_t *ids = sky__arena_alloc(a, n * sizeof *ids);
-    eval *byname = sky__arena_alloc(a, n * sizeof *byname);
+    eval *byname = sky_calloc(n, sizeof *byname);
     for (size_t i = 0; i < n; i++) {
-        if (i && f[i].id == f[i - 1].id) return fail(dyn, SKY_EINVAL, d->name, "field number %u used twice", f[i].id);
         ids[i] = (int32_t)f[i].id;
         byname[i] = (eval){.name = f[i].name, .index = (unsigned)i};
     }
     qsort(byname, n, sizeof *byname, by_name);
     unsigned *names = sky__arena_alloc(a, n * sizeof *names);
     for (size_t i = 0; i < n; i++) names[i] = byname[i].index;
+    sky_free(byname);
     d->n_fields = (unsigned)n;
     d->fields = f;
     d->fields_sorted_by_name = names;

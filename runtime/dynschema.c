@@ -14,15 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dyndesc.h"
+#include "pbopt.h"
 #include "sky/alloc.h"
 #include "sky/typed.h"
 
 #define MAX_NESTING 100
-
-/* sky's options (idl/sky/options.proto), unknown fields to descriptor.proto. */
-#define OPT_ONEWAY 50501       /* MethodOptions: bool */
-#define OPT_TIMEOUT_MS 50502   /* MethodOptions: uint32 */
-#define OPT_DEFAULT_NAME 50511 /* ServiceOptions: string */
 
 typedef Google__Protobuf__FileDescriptorProto file_proto;
 typedef Google__Protobuf__DescriptorProto message_proto;
@@ -134,52 +130,18 @@ static const void *find_type(sky__dyn *dyn, const char *type_name, int is_enum)
 {
     const load *l = dyn->ud;
     const type_entry key = {.name = type_name + 1};
-    const type_entry *t = bsearch(&key, l->types, l->ntypes, sizeof *l->types, by_type_name);
+    const type_entry *t = l->ntypes ? bsearch(&key, l->types, l->ntypes, sizeof *l->types, by_type_name) : NULL;
     if (t) return t->is_enum == is_enum ? t->desc : NULL;
     return is_enum ? (const void *)sky_schema_enum(type_name + 1) : (const void *)sky_schema_message(type_name + 1);
 }
 
-/* Decodes a varint; returns its length, or 0 if malformed. */
-static size_t varint(const uint8_t *p, size_t n, uint64_t *out)
+static const char *option_string(sky__arena *a, const ProtobufCMessage *opts, uint32_t number)
 {
-    uint64_t v = 0;
-    for (size_t i = 0; i < n && i < 10; i++) {
-        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if (!(p[i] & 0x80)) {
-            *out = v;
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
-/* The last unknown field `number` of wire type `wt` in opts (NULL allowed):
- * protobuf-c keeps them raw, a length-delimited one with its length. */
-static const ProtobufCMessageUnknownField *option(const void *opts, uint32_t number, ProtobufCWireType wt)
-{
-    const ProtobufCMessage *m = opts;
-    const ProtobufCMessageUnknownField *found = NULL;
-    for (unsigned i = 0; m && i < m->n_unknown_fields; i++)
-        if (m->unknown_fields[i].tag == number && m->unknown_fields[i].wire_type == wt) found = &m->unknown_fields[i];
-    return found;
-}
-
-static uint64_t option_varint(const void *opts, uint32_t number)
-{
-    const ProtobufCMessageUnknownField *u = option(opts, number, PROTOBUF_C_WIRE_TYPE_VARINT);
-    uint64_t v = 0;
-    if (u) varint(u->data, u->len, &v);
-    return v;
-}
-
-static const char *option_string(sky__arena *a, const void *opts, uint32_t number)
-{
-    const ProtobufCMessageUnknownField *u = option(opts, number, PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED);
-    uint64_t len;
-    size_t pre;
-    if (!u || !(pre = varint(u->data, u->len, &len)) || len != u->len - pre) return NULL;
-    char *s = sky__arena_alloc(a, (size_t)len + 1);
-    memcpy(s, u->data + pre, (size_t)len);
+    const uint8_t *data;
+    size_t len;
+    if (!sky__option_bytes(opts, number, &data, &len)) return NULL;
+    char *s = sky__arena_alloc(a, len + 1);
+    memcpy(s, data, len);
     return s;
 }
 
@@ -204,15 +166,20 @@ static int build_service(sky__dyn *dyn, sky_service_desc *s, const Google__Proto
             return fail(dyn, SKY_EINVAL, "%s: %s: streaming rpcs are not supported", dyn->file, m[i].full_name);
         m[i].input = method_type(dyn, mp->input_type);
         m[i].output = method_type(dyn, mp->output_type);
-        if (!m[i].input || !m[i].output)
+        if (!m[i].input || !m[i].output) {
+            const char *missing = m[i].input ? mp->output_type : mp->input_type;
             return fail(dyn, SKY_EINVAL, "%s: %s: unknown type %s", dyn->file, m[i].full_name,
-                        m[i].input ? mp->output_type : mp->input_type);
-        m[i].oneway = option_varint(mp->options, OPT_ONEWAY) != 0;
-        m[i].timeout_ms = (int)(uint32_t)option_varint(mp->options, OPT_TIMEOUT_MS);
+                        missing ? missing : "(none)");
+        }
+        uint64_t oneway = 0, timeout_ms = 0;
+        (void)sky__option_varint((const ProtobufCMessage *)mp->options, SKY__OPT_ONEWAY, &oneway);
+        (void)sky__option_varint((const ProtobufCMessage *)mp->options, SKY__OPT_TIMEOUT_MS, &timeout_ms);
+        m[i].oneway = oneway != 0;
+        m[i].timeout_ms = (int)(uint32_t)timeout_ms;
     }
     s->name = sky__arena_strdup(a, p->name);
     s->full_name = full;
-    s->default_name = option_string(a, p->options, OPT_DEFAULT_NAME);
+    s->default_name = option_string(a, (const ProtobufCMessage *)p->options, SKY__OPT_DEFAULT_NAME);
     s->n_methods = p->n_method;
     s->methods = m;
     return 0;
@@ -292,7 +259,7 @@ static int pass1(load *l, char *err, size_t errsize)
         if (!rc) rc = name_enums(l, &dyn, fi, scope, p->n_enum_type, p->enum_type);
         if (rc) return rc;
     }
-    qsort(l->types, l->ntypes, sizeof *l->types, by_type_name);
+    if (l->ntypes) qsort(l->types, l->ntypes, sizeof *l->types, by_type_name);
     for (size_t i = 1; i < l->ntypes; i++)
         if (strcmp(l->types[i].name, l->types[i - 1].name) == 0)
             return fail(&(sky__dyn){.err = err, .errsize = errsize}, SKY_EINVAL, "%s: defined twice in the set",

@@ -44,6 +44,18 @@ static uint8_t *read_set(size_t *len)
     return buf;
 }
 
+/* Loads the build's set as it is. */
+static void load_build_set(void)
+{
+    size_t len;
+    uint8_t *buf = read_set(&len);
+    char err[256];
+    int rc = sky_schema_load(buf, len, err, sizeof err);
+    ck_assert_msg(rc == 0, "load: %d %s", rc, err);
+    ck_assert_str_eq(err, "");
+    free(buf);
+}
+
 static int load_set(const fdset *set, char *err, size_t errsize)
 {
     size_t len = google__protobuf__file_descriptor_set__get_packed_size(set);
@@ -472,11 +484,7 @@ END_TEST
 
 START_TEST(compiled_files_skipped)
 {
-    size_t len;
-    uint8_t *buf = read_set(&len);
-    char err[256];
-    ck_assert_int_eq(sky_schema_load(buf, len, err, sizeof err), 0);
-    ck_assert_str_eq(err, "");
+    load_build_set();
     ck_assert_ptr_eq(sky_schema_file("codec_test.proto"), &skycodec_codec_test_file);
     ck_assert_ptr_eq(sky_schema_file("typed_test.proto"), &skytest_typed_test_file);
     ck_assert_ptr_eq(sky_schema_message("skycodec.Item"), &skycodec__item__descriptor);
@@ -499,20 +507,15 @@ START_TEST(compiled_files_skipped)
     ck_assert_ptr_eq(protobuf_c_message_descriptor_get_field_by_name(order, "at")->descriptor,
                      msg_in(sky_schema_file("google/protobuf/timestamp.proto"), "google.protobuf.Timestamp"));
     /* again: everything is registered now, nothing is built twice */
-    ck_assert_int_eq(sky_schema_load(buf, len, err, sizeof err), 0);
+    load_build_set();
     ck_assert_ptr_eq(sky_schema_file("dyn_only.proto"), dyn);
     ck_assert_ptr_eq(msg_in(dyn, "skydyn.Order"), order);
-    free(buf);
 }
 END_TEST
 
 START_TEST(services_and_options)
 {
-    size_t len;
-    uint8_t *buf = read_set(&len);
-    char err[256];
-    ck_assert_int_eq(sky_schema_load(buf, len, err, sizeof err), 0);
-    free(buf);
+    load_build_set();
     const sky_service_desc *s = sky_schema_service("skydyn.Shop");
     ck_assert_ptr_nonnull(s);
     ck_assert_str_eq(s->name, "Shop");
@@ -552,11 +555,7 @@ END_TEST
 
 START_TEST(lua_codec_loaded_type)
 {
-    size_t len;
-    uint8_t *buf = read_set(&len);
-    char err[256];
-    ck_assert_int_eq(sky_schema_load(buf, len, err, sizeof err), 0);
-    free(buf);
+    load_build_set();
     lua_State *L = luaL_newstate();
     luaL_openlibs(L);
     sky__luaopen_codec(L);
