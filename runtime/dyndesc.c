@@ -169,8 +169,8 @@ int sky__dyn_enum(sky__dyn *dyn, ProtobufCEnumDescriptor *e, const char *full_na
     for (size_t i = 0; i < n; i++) {
         if (i == 0 || v[i].number != v[i - 1].number) {
             char *cn = sky__arena_alloc(a, strlen(prefix) + strlen(v[i].name) + 1);
-            values[nunique] = (ProtobufCEnumValue){sky__arena_strdup(a, v[i].name), strcat(strcpy(cn, prefix), v[i].name),
-                                                   v[i].number};
+            strcat(strcpy(cn, prefix), v[i].name);
+            values[nunique] = (ProtobufCEnumValue){sky__arena_strdup(a, v[i].name), cn, v[i].number};
             numbers[nunique++] = v[i].number;
         }
         v[i].index = nunique - 1;
@@ -467,8 +467,8 @@ static int field_type(int t, ProtobufCType *out)
         [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT32] = PROTOBUF_C_TYPE_SINT32,
         [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT64] = PROTOBUF_C_TYPE_SINT64,
     };
-    if (t < 1 || (size_t)t >= sizeof map / sizeof *map || t == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_GROUP)
-        return -1;
+    if (t < 1 || (size_t)t >= sizeof map / sizeof *map) return -1;
+    if (t == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_GROUP) return -1;
     *out = map[t];
     return 0;
 }

@@ -53,14 +53,15 @@ static struct kept {
 } *kept;
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int fail(sky__dyn *dyn, int code, const char *fmt, ...) SKY_PRINTF(3, 4);
+/* Writes the reason for `code` into err; returns code. */
+static int say(char *err, size_t errsize, int code, const char *fmt, ...) SKY_PRINTF(4, 5);
 
-static int fail(sky__dyn *dyn, int code, const char *fmt, ...)
+static int say(char *err, size_t errsize, int code, const char *fmt, ...)
 {
-    if (dyn->errsize) {
+    if (errsize) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(dyn->err, dyn->errsize, fmt, ap);
+        vsnprintf(err, errsize, fmt, ap);
         va_end(ap);
     }
     return code;
@@ -91,7 +92,7 @@ static int name_enums(load *l, sky__dyn *dyn, size_t fi, const char *scope, size
                       Google__Protobuf__EnumDescriptorProto *const *enums)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!enums[i]->name) return fail(dyn, SKY_EBADMSG, "%s: an enum has no name", dyn->file);
+        if (!enums[i]->name) return say(dyn->err, dyn->errsize, SKY_EBADMSG, "%s: an enum has no name", dyn->file);
         const char *full = join(&l->arena, scope, enums[i]->name);
         ProtobufCEnumDescriptor *e = sky__arena_alloc(&l->arena, sizeof *e);
         int rc = sky__dyn_enum(dyn, e, full, enums[i]);
@@ -104,10 +105,11 @@ static int name_enums(load *l, sky__dyn *dyn, size_t fi, const char *scope, size
 static int name_messages(load *l, sky__dyn *dyn, size_t fi, const char *scope, size_t n,
                          message_proto *const *msgs, int depth)
 {
-    if (depth > MAX_NESTING) return fail(dyn, SKY_EINVAL, "%s: %s: messages nested too deep", dyn->file, scope);
+    if (depth > MAX_NESTING)
+        return say(dyn->err, dyn->errsize, SKY_EINVAL, "%s: %s: messages nested too deep", dyn->file, scope);
     for (size_t i = 0; i < n; i++) {
         const message_proto *p = msgs[i];
-        if (!p->name) return fail(dyn, SKY_EBADMSG, "%s: a message has no name", dyn->file);
+        if (!p->name) return say(dyn->err, dyn->errsize, SKY_EBADMSG, "%s: a message has no name", dyn->file);
         const char *full = join(&l->arena, scope, p->name);
         ProtobufCMessageDescriptor *d = sky__arena_alloc(&l->arena, sizeof *d);
         sky__dyn_message_names(dyn, d, full, p->name);
@@ -153,22 +155,23 @@ static const ProtobufCMessageDescriptor *method_type(sky__dyn *dyn, const char *
 static int build_service(sky__dyn *dyn, sky_service_desc *s, const Google__Protobuf__ServiceDescriptorProto *p)
 {
     sky__arena *a = dyn->arena;
-    if (!p->name) return fail(dyn, SKY_EBADMSG, "%s: a service has no name", dyn->file);
+    if (!p->name) return say(dyn->err, dyn->errsize, SKY_EBADMSG, "%s: a service has no name", dyn->file);
     char *full = join(a, dyn->package, p->name);
     sky_method_desc *m = sky__arena_alloc(a, p->n_method * sizeof *m);
     for (size_t i = 0; i < p->n_method; i++) {
         const Google__Protobuf__MethodDescriptorProto *mp = p->method[i];
-        if (!mp->name) return fail(dyn, SKY_EBADMSG, "%s: %s: a method has no name", dyn->file, full);
+        if (!mp->name) return say(dyn->err, dyn->errsize, SKY_EBADMSG, "%s: %s: a method has no name", dyn->file, full);
         m[i].name = sky__arena_strdup(a, mp->name);
         m[i].full_name = join(a, full, mp->name);
         m[i].id = sky_method_id(m[i].full_name);
         if (mp->client_streaming || mp->server_streaming)
-            return fail(dyn, SKY_EINVAL, "%s: %s: streaming rpcs are not supported", dyn->file, m[i].full_name);
+            return say(dyn->err, dyn->errsize, SKY_EINVAL, "%s: %s: streaming rpcs are not supported", dyn->file,
+                       m[i].full_name);
         m[i].input = method_type(dyn, mp->input_type);
         m[i].output = method_type(dyn, mp->output_type);
         if (!m[i].input || !m[i].output) {
             const char *missing = m[i].input ? mp->output_type : mp->input_type;
-            return fail(dyn, SKY_EINVAL, "%s: %s: unknown type %s", dyn->file, m[i].full_name,
+            return say(dyn->err, dyn->errsize, SKY_EINVAL, "%s: %s: unknown type %s", dyn->file, m[i].full_name,
                         missing ? missing : "(none)");
         }
         uint64_t oneway = 0, timeout_ms = 0;
@@ -247,11 +250,11 @@ static int pass1(load *l, char *err, size_t errsize)
         file_build *fb = &l->files[fi];
         const file_proto *p = fb->proto;
         sky__dyn dyn;
-        if (!p->name) return fail(&(sky__dyn){.err = err, .errsize = errsize}, SKY_EBADMSG, "file %zu has no name", fi);
+        if (!p->name) return say(err, errsize, SKY_EBADMSG, "file %zu has no name", fi);
         dyn_for(l, &dyn, p, err, errsize);
         if ((fb->skipped = already(l, fi))) continue;
         if (p->syntax && strcmp(p->syntax, "proto2") != 0 && strcmp(p->syntax, "proto3") != 0)
-            return fail(&dyn, SKY_EINVAL, "%s: syntax \"%s\" is not supported", p->name, p->syntax);
+            return say(err, errsize, SKY_EINVAL, "%s: syntax \"%s\" is not supported", p->name, p->syntax);
         fb->desc = sky__arena_alloc(&l->arena, sizeof *fb->desc);
         fb->desc->name = sky__arena_strdup(&l->arena, p->name);
         const char *scope = dyn.package;
@@ -262,7 +265,7 @@ static int pass1(load *l, char *err, size_t errsize)
     if (l->ntypes) qsort(l->types, l->ntypes, sizeof *l->types, by_type_name);
     for (size_t i = 1; i < l->ntypes; i++)
         if (strcmp(l->types[i].name, l->types[i - 1].name) == 0)
-            return fail(&(sky__dyn){.err = err, .errsize = errsize}, SKY_EINVAL, "%s: defined twice in the set",
+            return say(err, errsize, SKY_EINVAL, "%s: defined twice in the set",
                         l->types[i].name);
     return 0;
 }
@@ -292,7 +295,7 @@ static int check_ids(const load *l, char *err, size_t errsize)
     for (size_t i = 0; i < n && !rc; i++) {
         const sky_method_desc *other = i && all[i - 1]->id == all[i]->id ? all[i - 1] : sky_schema_method(all[i]->id);
         if (other && strcmp(other->full_name, all[i]->full_name) != 0)
-            rc = fail(&(sky__dyn){.err = err, .errsize = errsize}, SKY_EEXIST, "%s: method id %08x clashes with %s",
+            rc = say(err, errsize, SKY_EEXIST, "%s: method id %08x clashes with %s",
                       all[i]->full_name, all[i]->id, other->full_name);
     }
     sky_free(all);
@@ -318,10 +321,10 @@ static int load_set(load *l, const Google__Protobuf__FileDescriptorSet *set, cha
 int sky_schema_load(const void *data, size_t len, char *err, size_t errsize)
 {
     if (errsize) err[0] = '\0';
-    if (!data && len) return fail(&(sky__dyn){.err = err, .errsize = errsize}, SKY_EINVAL, "no data");
+    if (!data && len) return say(err, errsize, SKY_EINVAL, "no data");
     Google__Protobuf__FileDescriptorSet *set =
         google__protobuf__file_descriptor_set__unpack(NULL, len, len ? data : (const uint8_t *)"");
-    if (!set) return fail(&(sky__dyn){.err = err, .errsize = errsize}, SKY_EBADMSG, "not a FileDescriptorSet");
+    if (!set) return say(err, errsize, SKY_EBADMSG, "not a FileDescriptorSet");
 
     pthread_mutex_lock(&load_lock);
     load l = {0};
@@ -331,7 +334,7 @@ int sky_schema_load(const void *data, size_t len, char *err, size_t errsize)
         if (l.files[fi].skipped) continue;
         rc = sky_schema_register(l.files[fi].desc);
         if (rc)
-            fail(&(sky__dyn){.err = err, .errsize = errsize}, rc, "%s: %s", l.files[fi].desc->name,
+            say(err, errsize, rc, "%s: %s", l.files[fi].desc->name,
                  rc == SKY_EEXIST ? "a method id clashes with one registered meanwhile" : "malformed");
         else
             registered++;

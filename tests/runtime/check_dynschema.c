@@ -168,6 +168,12 @@ static void same_ranges(const ProtobufCIntRange *a, const ProtobufCIntRange *b, 
                       what, i);
 }
 
+static const char *type_name(const ProtobufCFieldDescriptor *f)
+{
+    if (f->type == PROTOBUF_C_TYPE_ENUM) return ((const ProtobufCEnumDescriptor *)f->descriptor)->name;
+    return ((const ProtobufCMessageDescriptor *)f->descriptor)->name;
+}
+
 static void same_message(const ProtobufCMessageDescriptor *dyn, const ProtobufCMessageDescriptor *c)
 {
     const char *what = c->name;
@@ -192,13 +198,7 @@ static void same_message(const ProtobufCMessageDescriptor *dyn, const ProtobufCM
         ck_assert_msg(a->quantifier_offset == b->quantifier_offset, "%s: quantifier %u, compiled %u", fw,
                       a->quantifier_offset, b->quantifier_offset);
         ck_assert_uint_eq(dyn->fields_sorted_by_name[i], c->fields_sorted_by_name[i]);
-        if (b->descriptor) {
-            const char *dn = b->type == PROTOBUF_C_TYPE_ENUM ? ((const ProtobufCEnumDescriptor *)a->descriptor)->name
-                                                             : ((const ProtobufCMessageDescriptor *)a->descriptor)->name;
-            const char *cn = b->type == PROTOBUF_C_TYPE_ENUM ? ((const ProtobufCEnumDescriptor *)b->descriptor)->name
-                                                             : ((const ProtobufCMessageDescriptor *)b->descriptor)->name;
-            ck_assert_str_eq(dn, cn);
-        }
+        if (b->descriptor) ck_assert_str_eq(type_name(a), type_name(b));
         same_default(a, b, fw);
     }
     ck_assert_ptr_null(dyn->message_init);
@@ -264,7 +264,8 @@ START_TEST(descriptor_proto_matches_protoc_c)
         &google__protobuf__uninterpreted_option__name_part__descriptor,
         &google__protobuf__source_code_info__location__descriptor,
     };
-    for (size_t i = 0; i < sizeof compiled / sizeof *compiled; i++) same_message(msg_in(f, compiled[i]->name), compiled[i]);
+    for (size_t i = 0; i < sizeof compiled / sizeof *compiled; i++)
+        same_message(msg_in(f, compiled[i]->name), compiled[i]);
     same_enum(enum_in(f, "google.protobuf.FieldDescriptorProto.Type"),
               &google__protobuf__field_descriptor_proto__type__descriptor);
     same_enum(enum_in(f, "google.protobuf.FileOptions.OptimizeMode"),
@@ -682,7 +683,8 @@ START_TEST(missing_import)
     ck_assert_ptr_null(sky_schema_message("skyneg.Other")); /* nothing of it registered */
 
     /* the same with the import in the set, after or before: it loads */
-    fdproto *pair[2] = {new_file("neg/store2.proto", "skyneg2", "proto3"), new_file("neg/money2.proto", "skyneg2", "proto3")};
+    fdproto *pair[2] = {new_file("neg/store2.proto", "skyneg2", "proto3"),
+                        new_file("neg/money2.proto", "skyneg2", "proto3")};
     add_field(add_message(pair[0], "Item"), "price", 1, T_MESSAGE, ".skyneg2.Money");
     add_field(add_message(pair[1], "Money"), "units", 1, T_INT32, NULL);
     refused(0, "", 2, pair);
