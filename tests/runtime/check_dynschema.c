@@ -552,6 +552,48 @@ START_TEST(services_and_options)
 }
 END_TEST
 
+/* Loads racing each other: each file is built and registered once. */
+static void *load_conc(void *arg)
+{
+    (void)arg;
+    size_t len;
+    uint8_t *buf = read_set(&len);
+    fdset *set = google__protobuf__file_descriptor_set__unpack(NULL, len, buf);
+    int rc = -100;
+    for (size_t i = 0; set && i < set->n_file; i++) {
+        if (strcmp(set->file[i]->name, "dyn_only.proto") != 0) continue;
+        fdset one = GOOGLE__PROTOBUF__FILE_DESCRIPTOR_SET__INIT;
+        fdproto *f = set->file[i]; /* alone: its imports are registered */
+        char *old = f->name;
+        f->name = strdup("conc/dyn_only.proto");
+        free(old);
+        one.n_file = 1;
+        one.file = &f;
+        char err[256];
+        rc = load_set(&one, err, sizeof err);
+    }
+    google__protobuf__file_descriptor_set__free_unpacked(set, NULL);
+    free(buf);
+    return (void *)(intptr_t)rc;
+}
+
+START_TEST(concurrent_loads)
+{
+    load_build_set(); /* the imports of dyn_only.proto */
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_create(&t[i], NULL, load_conc, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        void *rc;
+        ck_assert_int_eq(pthread_join(t[i], &rc), 0);
+        ck_assert_int_eq((int)(intptr_t)rc, 0);
+    }
+    const sky_file_desc *f = sky_schema_file("conc/dyn_only.proto");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_eq(load_conc(NULL), NULL); /* once more: skipped */
+    ck_assert_ptr_eq(sky_schema_file("conc/dyn_only.proto"), f);
+}
+END_TEST
+
 /* ---- the Lua codec on a type that exists only loaded ---------------------------- */
 
 START_TEST(lua_codec_loaded_type)
@@ -777,6 +819,7 @@ Suite *dynschema_suite(void)
     tcase_add_test(tc, proto2_defaults);
     tcase_add_test(tc, compiled_files_skipped);
     tcase_add_test(tc, services_and_options);
+    tcase_add_test(tc, concurrent_loads);
     tcase_add_test(tc, lua_codec_loaded_type);
     tcase_add_test(tc, missing_import);
     tcase_add_test(tc, not_a_descriptor_set);
