@@ -5,7 +5,6 @@
  * step (counts and oneof cases are set only for values that are in place),
  * so an error half-way frees everything with one call. */
 #include "lua/codec.h"
-#include "msginit.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -15,6 +14,7 @@
 #include <lauxlib.h>
 #include "sky/alloc.h"
 #include "sky/typed.h"
+#include "msginit.h"
 
 #define MAX_DEPTH 64
 
