@@ -347,6 +347,9 @@ static void enc_free(ProtobufCMessage *m)
             enc_free(*(ProtobufCMessage **)slot);
         }
     }
+    for (unsigned i = 0; i < m->n_unknown_fields; i++) /* keep_negative_zero's */
+        sky_free(m->unknown_fields[i].data);
+    sky_free(m->unknown_fields);
     sky_free(m);
 }
 
