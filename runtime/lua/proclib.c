@@ -76,6 +76,16 @@ static int l_kill(lua_State *L)
     return 0;
 }
 
+/* sky.send_exit(addr, reason [, text]): a trappable exit signal. */
+static int l_send_exit(lua_State *L)
+{
+    sky_addr_t who = check_addr(L, 1);
+    luaL_checkstring(L, 2);
+    int rc = sky_send_exit(sky__lua_ctx(L), who, check_reason(L, 2, SKY_REASON_NORMAL), luaL_optstring(L, 3, NULL));
+    if (rc < 0) return sky__lua_raise(L, rc, "sky.send_exit: %s", sky_strerror(rc));
+    return 0;
+}
+
 /* sky.exit([reason [, text]]): ends this service after the current job. */
 static int l_exit(lua_State *L)
 {
@@ -129,6 +139,7 @@ void sky__lua_openproc(lua_State *L)
                                    {"monitor", l_monitor},
                                    {"demonitor", l_demonitor},
                                    {"kill", l_kill},
+                                   {"send_exit", l_send_exit},
                                    {"exit", l_exit},
                                    {"trap_exit", l_trap_exit},
                                    {"spawn_link", l_spawn_link},

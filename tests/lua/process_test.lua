@@ -129,6 +129,17 @@ t.case("unlink: no exit afterwards", function()
     for _, e in ipairs(exits) do t.truthy(e.addr ~= a, "an exit after unlink") end
 end)
 
+t.case("send_exit: trappable, and normal is ignored by a service that does not trap", function()
+    local a = sky.spawn("proc_child")
+    local ref = sky.monitor(a)
+    sky.send_exit(a, "normal")
+    t.eq(sky.rawcall(a, 1, "ping"), "pong")
+    sky.send_exit(a, "shutdown", "enough")
+    local d = down_of(ref)
+    t.eq(d.reason, "shutdown")
+    t.eq(d.text, "enough")
+end)
+
 t.case("bad arguments", function()
     t.raises("EINVAL", sky.exit, "bored")
     t.raises("EINVAL", sky.kill, sky.self(), "sleepy")
