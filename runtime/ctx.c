@@ -66,19 +66,9 @@ int sky_spawn(sky_ctx *ctx, const char *module, const char *args, sky_addr_t *ou
     return sky__service_spawn(s->node, mod, NULL, args, out);
 }
 
-void sky_exit(sky_ctx *ctx) { sky__svc(ctx)->exiting = 1; }
+void sky_exit(sky_ctx *ctx) { sky_exit_with(ctx, SKY_REASON_NORMAL, NULL); }
 
-int sky_kill(sky_ctx *ctx, sky_addr_t who)
-{
-    sky__service *s = sky__svc(ctx);
-    if (who == self_of(s)) {
-        s->exiting = 1;
-        return 0;
-    }
-    sky__mail m;
-    sky__mail_copy(&m, SKY__KILL, 0, NULL, 0);
-    return post(s, who, &m);
-}
+int sky_kill(sky_ctx *ctx, sky_addr_t who) { return sky_kill_with(ctx, who, SKY_REASON_KILLED, NULL); }
 
 void sky_shutdown(sky_ctx *ctx) { sky_node_shutdown(sky__svc(ctx)->node); }
 

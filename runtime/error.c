@@ -1,6 +1,8 @@
 /* Names and descriptions of error codes and message kinds. */
+#include <string.h>
 #include "sky/error.h"
 #include "sky/msg.h"
+#include "sky/service.h"
 
 static const struct {
     const char *name, *text;
@@ -37,7 +39,21 @@ const char *sky_errname(int code)
 
 const char *sky_kind_name(int kind)
 {
-    static const char *const names[] = {NULL,     "request", "response", "error", "oneway",
-                                        "signal", "timer",   "socket",   "text"};
-    return kind > 0 && kind <= SKY_TEXT ? names[kind] : "unknown";
+    static const char *const names[] = {NULL,   "request", "response", "error", "oneway",
+                                        "exit", "timer",   "socket",   "text",  "down"};
+    return kind > 0 && kind <= SKY_DOWN ? names[kind] : "unknown";
+}
+
+static const char *const reasons[] = {"normal", "error", "killed", "noproc", "timeout", "noconnection", "shutdown"};
+
+const char *sky_reason_name(int reason)
+{
+    return reason >= 0 && reason < (int)(sizeof reasons / sizeof reasons[0]) ? reasons[reason] : "unknown";
+}
+
+int sky_reason_of(const char *name)
+{
+    for (int i = 0; name && i < (int)(sizeof reasons / sizeof reasons[0]); i++)
+        if (strcmp(reasons[i], name) == 0) return i;
+    return -1;
 }

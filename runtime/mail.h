@@ -9,11 +9,22 @@
 
 #define SKY__INLINE 16
 
-/* Internal kinds: handled by the runtime, never shown to handlers. */
+/* Internal kinds: handled by the runtime, never shown to handlers. From
+ * SKY__KILL on they are signals: queued ahead of ordinary mail, never
+ * refused for a full mailbox (link.c). */
 enum {
     SKY__DEADLINE = 64, /* the loop thread says: check call deadlines */
-    SKY__KILL = 65      /* exit now (a signal) */
+    SKY__KILL = 65,     /* exit now: type_id = reason, payload = text */
+    SKY__LINK = 66,     /* the source linked itself to this service */
+    SKY__UNLINK = 67,   /* the source removed its link */
+    SKY__MONITOR = 68,  /* the source monitors this service: session = ref */
+    SKY__DEMONITOR = 69, /* the source stopped monitor `session` */
+    SKY__EXITSIG = 70,  /* a linked service exited: type_id = reason, payload = text */
+    SKY__DOWNSIG = 71,  /* a monitored service exited: session = ref, type_id = reason */
+    SKY__EXITTO = 72    /* sky_send_exit: an exit signal with no link behind it */
 };
+
+static inline int sky__is_signal(int kind) { return kind >= SKY__KILL; }
 
 typedef struct sky__mail {
     sky_addr_t source;

@@ -98,7 +98,7 @@ int sky__mailbox_push(sky__mailbox *mb, const sky__mail *m, int bounded, uint32_
         unlock(mb);
         return SKY_ENOSVC;
     }
-    if (m->kind == SKY__KILL) {
+    if (sky__is_signal(m->kind)) {
         ring_push(&mb->sig, m);
     } else {
         if (bounded && mb->mail.count + mb->reserved >= mb->limit) {

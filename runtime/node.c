@@ -155,7 +155,7 @@ sky_addr_t sky_node_whereis(sky_node *n, const char *name) { return sky__handles
 int sky_node_kill(sky_node *n, sky_addr_t who)
 {
     sky__mail m;
-    sky__mail_copy(&m, SKY__KILL, 0, NULL, 0);
+    sky__mail_copy(&m, SKY__KILL, SKY_REASON_KILLED, NULL, 0);
     return sky__deliver(n, who, &m);
 }
 

@@ -85,6 +85,7 @@ static void map_put(map *m, uint32_t hash, const char *key, const void *val)
 static struct {
     pthread_rwlock_t lock;
     map files; /* value = the file, hash = ptr_hash(file); no key */
+    map file_names; /* the first file registered under each name */
     map messages, enums, services, methods;
 } reg = {.lock = PTHREAD_RWLOCK_INITIALIZER};
 
@@ -159,6 +160,7 @@ int sky_schema_register(const sky_file_desc *f)
             for (size_t j = 0; j < s->n_methods; j++) map_put(&reg.methods, s->methods[j].id, NULL, &s->methods[j]);
         }
         map_add(&reg.files, ptr_hash(f), NULL, f);
+        map_put(&reg.file_names, sky_method_id(f->name), f->name, f);
     }
     pthread_rwlock_unlock(&reg.lock);
     return rc < 0 ? rc : 0;
@@ -187,21 +189,9 @@ const sky_service_desc *sky_schema_service(const char *full_name)
     return full_name ? lookup(&reg.services, sky_method_id(full_name), full_name) : NULL;
 }
 
-const sky_method_desc *sky_schema_method(uint32_t id) { return lookup(&reg.methods, id, NULL); }
 const sky_file_desc *sky_schema_file(const char *name)
 {
-    const sky_file_desc *hit = NULL;
-    pthread_rwlock_rdlock(&reg.lock);
-    for (size_t i = 0; reg.files.s && i <= reg.files.mask; i++)
-        if (reg.files.s[i].val && strcmp(((const sky_file_desc *)reg.files.s[i].val)->name, name) == 0)
-            hit = reg.files.s[i].val;
-    pthread_rwlock_unlock(&reg.lock);
-    return hit;
+    return name ? lookup(&reg.file_names, sky_method_id(name), name) : NULL;
 }
-/* Until run-time loading lands (branch dynschema): only compiled schemas. */
-int sky_schema_load(const void *data, size_t len, char *err, size_t errsize)
-{
-    (void)data, (void)len;
-    snprintf(err, errsize, "this build cannot load schemas at run time: compile the .proto into the node");
-    return SKY_ENOTSUP;
-}
+
+const sky_method_desc *sky_schema_method(uint32_t id) { return lookup(&reg.methods, id, NULL); }

@@ -3,11 +3,13 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "call.h"
 #include "deliver.h"
 #include "handle.h"
+#include "link.h"
 #include "node.h"
 #include "sched.h"
 #include "service.h"
@@ -103,6 +105,7 @@ void sky__service_unref(sky__service *s)
     sky__mailbox_deinit(&s->mb);
     sky__calls_free(s);
     sky__typed_free(s);
+    sky__link_free(s);
     sky_free(s->deferred);
     pool_put(sky__node_pool(s->node), s);
 }
@@ -177,7 +180,8 @@ int sky__deliver_event(sky_node *node, sky_addr_t to, int kind, uint32_t session
 
 /* ---- spawn ------------------------------------------------------------- */
 
-int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t *out)
+static int spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t parent,
+                 uint32_t ref, sky_addr_t *out)
 {
     const sky_config *cfg = sky__node_config(node);
     if (sky__node_stopping(node)) {
@@ -202,8 +206,14 @@ int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const
     }
     sky__node_count(node, SKY__C_SPAWNED, 1);
     sky__node_count(node, SKY__C_SERVICES, 1);
+    if (parent) sky__link_preset(s, parent, ref);
     sky__service_ref(s); /* keep s while init runs, whatever it does */
     rc = mod->init ? mod->init(s->state, sky__ctx(s), args ? args : "") : 0;
+    if (rc != 0 && !s->has_reason) {
+        char text[96];
+        snprintf(text, sizeof text, "init failed: %s", sky_strerror(rc > 0 ? SKY_EFAIL : rc));
+        sky_exit_with(sky__ctx(s), SKY_REASON_ERROR, text);
+    }
     if (rc != 0 || s->exiting) {
         sky__service_die(s, SKY_EEXIT);
         sky__service_unref(s);
@@ -220,12 +230,25 @@ int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const
     return 0;
 }
 
+int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t *out)
+{
+    return spawn(node, mod, state, args, SKY_ADDR_NONE, 0, out);
+}
+
+int sky__service_spawn_watched(sky_node *node, const sky_module *mod, const char *args, sky_addr_t parent,
+                               uint32_t ref, sky_addr_t *out)
+{
+    return spawn(node, mod, NULL, args, parent, ref, out);
+}
+
 /* ---- handling ---------------------------------------------------------- */
 
 void sky__service_bounce(sky__service *s, sky__mail *m, int code)
 {
     if (m->kind == SKY_REQUEST && m->source)
         sky__post_error(s, m->source, m->session, code, sky_strerror(code));
+    else if (sky__is_signal(m->kind))
+        sky__link_bounced(s, m);
     sky__mail_free(m);
 }
 
@@ -284,7 +307,14 @@ static void dispatch(sky__service *s, sky__mail *m)
 {
     switch (m->kind) {
     case SKY__KILL:
-        s->exiting = 1;
+    case SKY__LINK:
+    case SKY__UNLINK:
+    case SKY__MONITOR:
+    case SKY__DEMONITOR:
+    case SKY__EXITSIG:
+    case SKY__DOWNSIG:
+    case SKY__EXITTO:
+        sky__link_signal(s, m, on_message);
         break;
     case SKY__DEADLINE:
         sky__calls_expire(s);
@@ -339,6 +369,9 @@ void sky__service_die(sky__service *s, int code)
     for (uint32_t i = 0; i < s->ndeferred; i++)
         sky__post_error(s, s->deferred[i].to, s->deferred[i].session, code, sky_strerror(code));
     s->ndeferred = 0;
+    /* its name is gone already: a watcher may register it again */
+    if (!s->has_reason && code == SKY_ESTOPPED) sky_exit_with(sky__ctx(s), SKY_REASON_SHUTDOWN, NULL);
+    sky__link_died(s);
     if (s->mod->release) s->mod->release(s->state);
     s->state = NULL;
     sky__calls_free(s);

@@ -37,6 +37,18 @@ typedef struct sky__service {
     uint8_t answered;        /* the current request was answered or deferred */
     sky__mail *cur;          /* the mail being handled */
     sky__typed *typed;       /* served methods, typed calls (lazy; typed.c) */
+    /* links and monitors (link.c): touched only by the service's own thread */
+    sky_addr_t *links;       /* linked peers */
+    uint32_t nlinks, caplinks;
+    struct sky__watch *watchers; /* who monitors this service, with their refs */
+    uint32_t nwatchers, capwatchers;
+    struct sky__watch *monitors; /* whom this service monitors */
+    uint32_t nmonitors, capmonitors;
+    uint32_t next_ref;
+    uint8_t trap_exit;
+    uint8_t has_reason;      /* exit_reason was set (else: normal, or shutdown) */
+    int exit_reason;         /* enum sky_reason, told to links and monitors */
+    char *exit_text;
     /* counters, read by anyone (stats): written by the owner only, but
      * `dropped`, which the refused senders bump */
     atomic_uint_fast64_t received, sent, bad, errors, dropped;
@@ -62,6 +74,11 @@ void sky__service_unref(sky__service *s);
  * calling thread. `state` (if not NULL) is used instead of mod->create().
  * Returns 0 (address in *out) or an error; on error state is released. */
 int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t *out);
+
+/* sky__service_spawn of a module's new service linked to `parent` (ref 0)
+ * or monitored by it with `ref`, its half of the record set before init. */
+int sky__service_spawn_watched(sky_node *node, const sky_module *mod, const char *args, sky_addr_t parent,
+                               uint32_t ref, sky_addr_t *out);
 
 /* Runs one turn of s on the calling thread: up to `batch` messages, adding
  * the number handled to *handled. Returns 1 if s must be scheduled again,

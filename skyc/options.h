@@ -6,11 +6,12 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include <stdint.h>
+#include "pbopt.h"
 
-/* Field numbers: must match idl/sky/options.proto. */
-#define SKYC_OPT_ONEWAY 50501       /* MethodOptions: bool oneway */
-#define SKYC_OPT_TIMEOUT_MS 50502   /* MethodOptions: uint32 timeout_ms */
-#define SKYC_OPT_DEFAULT_NAME 50511 /* ServiceOptions: string default_name */
+/* Field numbers: those of idl/sky/options.proto (runtime/pbopt.h). */
+#define SKYC_OPT_ONEWAY SKY__OPT_ONEWAY
+#define SKYC_OPT_TIMEOUT_MS SKY__OPT_TIMEOUT_MS
+#define SKYC_OPT_DEFAULT_NAME SKY__OPT_DEFAULT_NAME
 
 /* Reads varint field `number` of opts (NULL allowed) into *out, the last
  * occurrence winning as in protobuf. Returns 1 if found, 0 if not. */

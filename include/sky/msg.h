@@ -25,10 +25,13 @@ enum sky_kind {
     SKY_RESPONSE = 2, /* a call's successful answer */
     SKY_ERROR = 3,    /* a call's failed answer: payload is a sky.Status */
     SKY_ONEWAY = 4,   /* a send: no answer expected */
-    SKY_SIGNAL = 5,   /* exit/down signals: handled ahead of other mail */
+    SKY_EXIT = 5,     /* a linked service exited (to a service trapping exits):
+                         source = it, type_id = its sky_reason, data = the text */
     SKY_TIMER = 6,    /* a sky_timeout() fired; session is the caller's */
     SKY_SOCKET = 7,   /* socket events from the loop thread */
-    SKY_TEXT = 8      /* log lines and other plain text */
+    SKY_TEXT = 8,     /* log lines and other plain text */
+    SKY_DOWN = 9      /* a monitored service exited: source = it, session = the
+                         monitor's ref, type_id = its sky_reason, data = the text */
 };
 
 /* A message as a handler sees it and as a sender fills it in.

@@ -80,6 +80,79 @@ SKY_MUST_CHECK int sky_kill(sky_ctx *ctx, sky_addr_t who);
 /* Asks the node to shut down (the launcher then exits 0). */
 void sky_shutdown(sky_ctx *ctx);
 
+/* ---- exit reasons, links and monitors (docs/process-model.md) ---------- */
+
+/* Why a service exited: what links and monitors are told. */
+enum sky_reason {
+    SKY_REASON_NORMAL = 0,       /* sky_exit(): its job is done */
+    SKY_REASON_ERROR = 1,        /* it failed (the text says how) */
+    SKY_REASON_KILLED = 2,       /* sky_kill() */
+    SKY_REASON_NOPROC = 3,       /* it did not exist (link or monitor of a dead address) */
+    SKY_REASON_TIMEOUT = 4,      /* it gave up waiting */
+    SKY_REASON_NOCONNECTION = 5, /* its node cannot be reached (cluster) */
+    SKY_REASON_SHUTDOWN = 6      /* asked to stop: by the node or a supervisor */
+};
+
+/* "normal", "error", "killed", "noproc", "timeout", "noconnection",
+ * "shutdown"; "unknown" for anything else. */
+const char *sky_reason_name(int reason);
+
+/* The reason named `name` (as sky_reason_name gives it), or -1. */
+int sky_reason_of(const char *name);
+
+/* Ends this service once the current handler returns, like sky_exit(),
+ * with `reason` and a text (NULL: none; copied) for its links and
+ * monitors. sky_exit(ctx) is sky_exit_with(ctx, SKY_REASON_NORMAL, NULL). */
+void sky_exit_with(sky_ctx *ctx, int reason, const char *text);
+
+/* sky_kill with a reason (sky_kill's is SKY_REASON_KILLED) and a text
+ * (NULL: none). A kill cannot be trapped: `who` exits whatever it does. */
+SKY_MUST_CHECK int sky_kill_with(sky_ctx *ctx, sky_addr_t who, int reason, const char *text);
+
+/* Sends `who` an exit signal with `reason` and `text`, as if a linked
+ * service had exited (Erlang's exit/2): a service that traps exits gets a
+ * SKY_EXIT message from this one; one that does not ignores a normal
+ * reason and exits with any other. No link is needed, and this service
+ * goes on. (A supervisor asks a child to stop this way, with
+ * SKY_REASON_SHUTDOWN, before it kills it.) Returns 0, SKY_EINVAL or
+ * SKY_ENOSVC. */
+SKY_MUST_CHECK int sky_send_exit(sky_ctx *ctx, sky_addr_t who, int reason, const char *text);
+
+/* Links this service and `peer`, both ways (a no-op if linked already, or
+ * peer is this service). When either exits, the other gets an exit signal
+ * with the reason: a service that does not trap exits ignores a normal
+ * reason and exits with any other (the same reason); one that traps exits
+ * gets a SKY_EXIT message instead. Linking an address that is dead
+ * already gives this service an exit signal with SKY_REASON_NOPROC at
+ * once. Returns 0 or SKY_EINVAL (SKY_ADDR_NONE). */
+SKY_MUST_CHECK int sky_link(sky_ctx *ctx, sky_addr_t peer);
+
+/* Removes the link with `peer`, both ways; no exit signal of it arrives
+ * afterwards. Returns 0 (also when there was none). */
+int sky_unlink(sky_ctx *ctx, sky_addr_t peer);
+
+/* Watches `who`, one way: when it exits, this service gets a SKY_DOWN
+ * message with the reason and *ref (a number unique in this service), once.
+ * A dead address gives a SKY_DOWN with SKY_REASON_NOPROC at once. Returns
+ * 0 or SKY_EINVAL. */
+SKY_MUST_CHECK int sky_monitor(sky_ctx *ctx, sky_addr_t who, uint32_t *ref);
+
+/* Stops watching: no SKY_DOWN with `ref` arrives afterwards. Returns 0, or
+ * SKY_ENOENT if no monitor has that ref (it fired already, or never was). */
+int sky_demonitor(sky_ctx *ctx, uint32_t ref);
+
+/* on != 0: exit signals from links arrive as SKY_EXIT messages instead of
+ * ending this service (a kill still ends it). Returns the previous
+ * setting. */
+int sky_trap_exit(sky_ctx *ctx, int on);
+
+/* sky_spawn, with the new service linked to this one (or monitored by it,
+ * the ref in *ref) before its init runs: there is no moment at which it
+ * could exit unobserved. */
+SKY_MUST_CHECK int sky_spawn_link(sky_ctx *ctx, const char *module, const char *args, sky_addr_t *out);
+SKY_MUST_CHECK int sky_spawn_monitor(sky_ctx *ctx, const char *module, const char *args, sky_addr_t *out,
+                                     uint32_t *ref);
+
 /* ---- names ------------------------------------------------------------- */
 
 /* Registers this service under `name` (node-local). Returns 0, SKY_EINVAL

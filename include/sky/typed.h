@@ -88,10 +88,30 @@ uint32_t sky_method_id(const char *full_name);
 SKY_MUST_CHECK int sky_schema_register(const sky_file_desc *file);
 
 /* Registers the files of a serialized google.protobuf.FileDescriptorSet
- * (what the Lua stubs carry). Returns 0 or a negative code with a reason
- * in err. */
+ * (what `protoc --include_imports --descriptor_set_out=F` writes), for
+ * programs with no compiled schema (Lua services): protobuf-c descriptors
+ * are built at run time, laid out as protoc-c lays out its structs, so
+ * the codec, sky_serve's checks and the gate work with them as with
+ * compiled ones. A file already registered under the same name (by its
+ * compiled code, or an earlier load) is skipped. Field types resolve
+ * among the set's own types, then through the registry by full name; a
+ * file's imports need only be in the set or registered. Services get
+ * their methods, ids and (sky.*) options, with dispatch NULL. proto2
+ * groups, streaming rpcs and editions are refused; `extend` blocks and
+ * extension ranges are ignored; a proto3 `optional` is a one-member oneof
+ * (`_x_case`), as in sky's compiled code. Nothing is registered unless
+ * the whole set builds.
+ *
+ * Returns 0, or SKY_EBADMSG (not a FileDescriptorSet, or one lacking
+ * names or numbers), SKY_EINVAL (an unresolved type, an unsupported
+ * construct, a bad default) or SKY_EEXIST (a method id clash), with a
+ * one-line reason in err ("store.proto: acme.Item.price: unknown type
+ * .acme.Money"; err may be NULL if errsize is 0). Thread-safe; what it
+ * builds lives as long as the process. */
 SKY_MUST_CHECK int sky_schema_load(const void *data, size_t len, char *err, size_t errsize);
-/* The registered file named `name` ("acme/store/v1/store.proto"), or NULL. */
+
+/* The registered file named `name` ("acme/store/v1/store.proto"),
+ * compiled or loaded; NULL if none. */
 const sky_file_desc *sky_schema_file(const char *name);
 
 /* Lookups; NULL if unknown. */

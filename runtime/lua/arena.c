@@ -54,11 +54,11 @@ static int pool_off(void)
  * and returns the first; NULL if the system has no memory. Locked. */
 static void *map_chunk(void)
 {
-    size_t size = SKY_ARENA_BLOCK * CHUNK_BLOCKS;
+    size_t size = SKY_LUA_ARENA_BLOCK * CHUNK_BLOCKS;
     unsigned char *c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (c == MAP_FAILED) return NULL;
     for (size_t i = CHUNK_BLOCKS - 1; i > 0; i--) {
-        free_block *b = (free_block *)(c + i * SKY_ARENA_BLOCK);
+        free_block *b = (free_block *)(c + i * SKY_LUA_ARENA_BLOCK);
         b->next = pool.warm;
         pool.warm = b;
         pool.nwarm++;
@@ -66,7 +66,7 @@ static void *map_chunk(void)
     return c;
 }
 
-void *sky__arena_block_get(void)
+void *sky__lua_arena_block_get(void)
 {
     pthread_mutex_lock(&pool.lock);
     free_block *b = pool.warm;
@@ -84,19 +84,19 @@ void *sky__arena_block_get(void)
     }
     pthread_mutex_unlock(&pool.lock);
     if (cold) /* fails on kernels before 5.14: the pages fault in as used */
-        (void)madvise(b, SKY_ARENA_BLOCK, MADV_POPULATE_WRITE);
+        (void)madvise(b, SKY_LUA_ARENA_BLOCK, MADV_POPULATE_WRITE);
     return b;
 }
 
-void sky__arena_block_put(void *block)
+void sky__lua_arena_block_put(void *block)
 {
     if (!block) return;
     free_block *b = block;
     pthread_mutex_lock(&pool.lock);
-    int warm = pool.nwarm < SKY_ARENA_WARM;
+    int warm = pool.nwarm < SKY_LUA_ARENA_WARM;
     pthread_mutex_unlock(&pool.lock);
     /* outside the lock: a system call */
-    if (!warm) (void)madvise(b, SKY_ARENA_BLOCK, MADV_DONTNEED);
+    if (!warm) (void)madvise(b, SKY_LUA_ARENA_BLOCK, MADV_DONTNEED);
     pthread_mutex_lock(&pool.lock);
     if (warm) {
         b->next = pool.warm;
@@ -109,9 +109,9 @@ void sky__arena_block_put(void *block)
     pthread_mutex_unlock(&pool.lock);
 }
 
-static size_t round_up(size_t n) { return (n + SKY_ARENA_ALIGN - 1) & ~(size_t)(SKY_ARENA_ALIGN - 1); }
+static size_t round_up(size_t n) { return (n + SKY_LUA_ARENA_ALIGN - 1) & ~(size_t)(SKY_LUA_ARENA_ALIGN - 1); }
 
-void sky__arena_init(sky__arena *a, void *buf, size_t size)
+void sky__lua_arena_init(sky__lua_arena *a, void *buf, size_t size)
 {
     uintptr_t p = (uintptr_t)buf, aligned = round_up(p);
     a->base = buf;
@@ -119,7 +119,7 @@ void sky__arena_init(sky__arena *a, void *buf, size_t size)
     a->size = size < a->used ? a->used : size;
 }
 
-void *sky__arena_alloc(sky__arena *a, size_t n)
+void *sky__lua_arena_alloc(sky__lua_arena *a, size_t n)
 {
     size_t need = round_up(n);
     if (need < n || need > a->size - a->used) return NULL;
@@ -128,12 +128,12 @@ void *sky__arena_alloc(sky__arena *a, size_t n)
     return p;
 }
 
-static int is_last(const sky__arena *a, const void *p, size_t n)
+static int is_last(const sky__lua_arena *a, const void *p, size_t n)
 {
     return (const unsigned char *)p + round_up(n) == a->base + a->used;
 }
 
-void *sky__arena_resize(sky__arena *a, void *p, size_t osize, size_t n)
+void *sky__lua_arena_resize(sky__lua_arena *a, void *p, size_t osize, size_t n)
 {
     if (is_last(a, p, osize)) {
         size_t start = (size_t)((unsigned char *)p - a->base), need = round_up(n);
@@ -144,7 +144,7 @@ void *sky__arena_resize(sky__arena *a, void *p, size_t osize, size_t n)
     return n <= osize ? p : NULL;
 }
 
-void sky__arena_release(sky__arena *a, void *p, size_t n)
+void sky__lua_arena_release(sky__lua_arena *a, void *p, size_t n)
 {
     if (is_last(a, p, n)) a->used = (size_t)((unsigned char *)p - a->base);
 }

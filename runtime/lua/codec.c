@@ -23,6 +23,7 @@
 #include "lua/wire.h"
 #include "sky/alloc.h"
 #include "sky/typed.h"
+#include "msginit.h"
 
 #define MAX_DEPTH 64
 
@@ -114,7 +115,7 @@ static const char *type_of(lua_State *L, int i)
 static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *d)
 {
     ProtobufCMessage *m = sky_malloc(d->sizeof_message);
-    d->message_init(m);
+    sky__message_init(d, m);
     return m;
 }
 

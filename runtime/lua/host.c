@@ -70,7 +70,7 @@ struct lhost {
         const sky_method_desc *desc;
     } methods[METHOD_CACHE]; /* sky__lua_method's */
     void *block;             /* the arena's memory (arena.h), or NULL */
-    sky__arena arena; /* allocations of the state, while it has room */
+    sky__lua_arena arena; /* allocations of the state, while it has room */
 };
 
 /* The last init failure on this thread, for sky.spawn's error message:
@@ -179,7 +179,7 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     lhost *h = ud;
     if (!ptr) osize = 0;
     if (nsize == 0) {
-        if (sky__arena_owns(&h->arena, ptr)) sky__arena_release(&h->arena, ptr, osize);
+        if (sky__lua_arena_owns(&h->arena, ptr)) sky__lua_arena_release(&h->arena, ptr, osize);
         else free(ptr);
         h->mem -= osize;
         return NULL;
@@ -187,16 +187,16 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (nsize > osize && h->mem + (nsize - osize) > h->mem_limit) return NULL;
     void *p;
     if (!ptr) {
-        p = sky__arena_alloc(&h->arena, nsize);
+        p = sky__lua_arena_alloc(&h->arena, nsize);
         if (!p) p = malloc(nsize);
-    } else if (sky__arena_owns(&h->arena, ptr)) {
-        p = sky__arena_resize(&h->arena, ptr, osize, nsize);
+    } else if (sky__lua_arena_owns(&h->arena, ptr)) {
+        p = sky__lua_arena_resize(&h->arena, ptr, osize, nsize);
         if (!p) { /* moves out: to a new block of the arena, or the heap */
-            p = sky__arena_alloc(&h->arena, nsize);
+            p = sky__lua_arena_alloc(&h->arena, nsize);
             if (!p) p = malloc(nsize);
             if (p) {
                 memcpy(p, ptr, osize < nsize ? osize : nsize);
-                sky__arena_release(&h->arena, ptr, osize);
+                sky__lua_arena_release(&h->arena, ptr, osize);
             }
         }
     } else {
@@ -788,8 +788,8 @@ static int host_init(void *st, sky_ctx *ctx, const char *args)
         sky_log(ctx, SKY_LOG_ERROR, "lua: %s", last_error);
         return SKY_ENOENT;
     }
-    h->block = sky__arena_block_get();
-    sky__arena_init(&h->arena, h->block, h->block ? SKY_ARENA_BLOCK : 0);
+    h->block = sky__lua_arena_block_get();
+    sky__lua_arena_init(&h->arena, h->block, h->block ? SKY_LUA_ARENA_BLOCK : 0);
     h->L = lua_newstate(limited_alloc, h);
     if (!h->L) {
         free(text);
@@ -852,7 +852,7 @@ static void host_release(void *st)
     if (!h) return;
     h->ctx = NULL;
     if (h->L) lua_close(h->L);
-    sky__arena_block_put(h->block);
+    sky__lua_arena_block_put(h->block);
     free(h);
 }
 

@@ -708,7 +708,7 @@ static int misuser_handle(void *st, sky_ctx *ctx, const sky_msg *m)
     char big[64] = "a payload that does not fit inline in a mail";
     sky_msg bad = {.kind = SKY_REQUEST, .size = sizeof big, .data = memcpy(malloc(sizeof big), big, sizeof big)};
     atomic_store(&misuse_rc[0], sky_send(ctx, sky_self(ctx), &bad));
-    bad = (sky_msg){.kind = SKY_SIGNAL, .size = sizeof big, .data = memcpy(malloc(sizeof big), big, sizeof big)};
+    bad = (sky_msg){.kind = SKY_EXIT, .size = sizeof big, .data = memcpy(malloc(sizeof big), big, sizeof big)};
     atomic_store(&misuse_rc[1], sky_send(ctx, sky_self(ctx), &bad));
     sky_msg req = {.size = sizeof big, .data = memcpy(malloc(sizeof big), big, sizeof big)};
     atomic_store(&misuse_rc[2], sky_call(ctx, sky_self(ctx), &req, 0, NULL, NULL));

@@ -392,6 +392,19 @@ static void stubs_run(const char *server, const char *target)
     lua_node_free(n);
 }
 
+/* The process model from Lua: process_test.lua runs its cases. */
+START_TEST(test_process_from_lua)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t t = tu_spawn(n, "lua", "process_test");
+    char out[4096];
+    int rc = lcall(n, t, "run", out, sizeof out);
+    ck_assert_msg(rc == 0, "%s (%s)", sky_strerror(rc), out);
+    ck_assert_msg(strncmp(out, "ok ", 3) == 0 && atoi(out + 3) >= 10, "%s", out);
+    lua_node_free(n);
+}
+END_TEST
+
 START_TEST(test_stubs_lua_to_lua) { stubs_run("stub_echo", "lua"); }
 END_TEST
 
@@ -536,39 +549,39 @@ END_TEST
 START_TEST(test_arena)
 {
     static unsigned char buf[256 + 32];
-    sky__arena a;
-    sky__arena_init(&a, buf + 1, 256); /* a start that is not aligned */
-    unsigned char *p = sky__arena_alloc(&a, 10), *q = sky__arena_alloc(&a, 20);
-    ck_assert_uint_eq((uintptr_t)p % SKY_ARENA_ALIGN, 0);
+    sky__lua_arena a;
+    sky__lua_arena_init(&a, buf + 1, 256); /* a start that is not aligned */
+    unsigned char *p = sky__lua_arena_alloc(&a, 10), *q = sky__lua_arena_alloc(&a, 20);
+    ck_assert_uint_eq((uintptr_t)p % SKY_LUA_ARENA_ALIGN, 0);
     ck_assert_ptr_eq(q, p + 16);
-    ck_assert(sky__arena_owns(&a, p) && sky__arena_owns(&a, q + 19));
-    ck_assert(!sky__arena_owns(&a, buf + 280) && !sky__arena_owns(&a, NULL));
-    ck_assert_ptr_eq(sky__arena_resize(&a, q, 20, 40), q); /* the last block grows in place */
-    ck_assert_ptr_null(sky__arena_resize(&a, p, 10, 40));  /* another one cannot */
-    ck_assert_ptr_eq(sky__arena_resize(&a, p, 10, 5), p);  /* but shrinks */
-    sky__arena_release(&a, q, 40);
-    ck_assert_ptr_eq(sky__arena_alloc(&a, 8), q); /* the last one is reused */
-    sky__arena_release(&a, p, 10);
-    ck_assert_ptr_eq(sky__arena_alloc(&a, 8), q + 16); /* another one is not */
-    ck_assert_ptr_null(sky__arena_alloc(&a, 256));
+    ck_assert(sky__lua_arena_owns(&a, p) && sky__lua_arena_owns(&a, q + 19));
+    ck_assert(!sky__lua_arena_owns(&a, buf + 280) && !sky__lua_arena_owns(&a, NULL));
+    ck_assert_ptr_eq(sky__lua_arena_resize(&a, q, 20, 40), q); /* the last block grows in place */
+    ck_assert_ptr_null(sky__lua_arena_resize(&a, p, 10, 40));  /* another one cannot */
+    ck_assert_ptr_eq(sky__lua_arena_resize(&a, p, 10, 5), p);  /* but shrinks */
+    sky__lua_arena_release(&a, q, 40);
+    ck_assert_ptr_eq(sky__lua_arena_alloc(&a, 8), q); /* the last one is reused */
+    sky__lua_arena_release(&a, p, 10);
+    ck_assert_ptr_eq(sky__lua_arena_alloc(&a, 8), q + 16); /* another one is not */
+    ck_assert_ptr_null(sky__lua_arena_alloc(&a, 256));
     int n = 0;
-    while (sky__arena_alloc(&a, 16)) n++;
+    while (sky__lua_arena_alloc(&a, 16)) n++;
     ck_assert_int_gt(n, 8);
-    ck_assert(a.used <= a.size && a.size - a.used < SKY_ARENA_ALIGN); /* full, to the last block */
-    ck_assert_ptr_null(sky__arena_alloc(&a, 1));
-    sky__arena none;
-    sky__arena_init(&none, NULL, 0);
-    ck_assert_ptr_null(sky__arena_alloc(&none, 1));
-    ck_assert(!sky__arena_owns(&none, p));
-    void *b = sky__arena_block_get();
+    ck_assert(a.used <= a.size && a.size - a.used < SKY_LUA_ARENA_ALIGN); /* full, to the last block */
+    ck_assert_ptr_null(sky__lua_arena_alloc(&a, 1));
+    sky__lua_arena none;
+    sky__lua_arena_init(&none, NULL, 0);
+    ck_assert_ptr_null(sky__lua_arena_alloc(&none, 1));
+    ck_assert(!sky__lua_arena_owns(&none, p));
+    void *b = sky__lua_arena_block_get();
     if (b) {
-        memset(b, 0xab, SKY_ARENA_BLOCK); /* writable, all of it */
-        sky__arena_block_put(b);
-        void *again = sky__arena_block_get();
+        memset(b, 0xab, SKY_LUA_ARENA_BLOCK); /* writable, all of it */
+        sky__lua_arena_block_put(b);
+        void *again = sky__lua_arena_block_get();
         ck_assert_ptr_eq(again, b);
-        sky__arena_block_put(again);
+        sky__lua_arena_block_put(again);
     }
-    sky__arena_block_put(NULL);
+    sky__lua_arena_block_put(NULL);
 }
 END_TEST
 
@@ -592,6 +605,7 @@ Suite *lua_suite(void)
     tcase_add_test(tc, test_typed_c_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_c);
+    tcase_add_test(tc, test_process_from_lua);
     tcase_add_test(tc, test_budget_per_message);
     tcase_add_test(tc, test_limits_from_node_config);
     tcase_add_test(tc, test_spawn_options);
