@@ -194,23 +194,21 @@ static int scalar(lua_State *L, int vi, const ProtobufCFieldDescriptor *f, uint6
         if (!get_int(L, vi, LUA_MININTEGER, LUA_MAXINTEGER, &x)) return 0;
         *v = ((uint64_t)x << 1) ^ (uint64_t)(x >> 63);
         break;
-    case PROTOBUF_C_TYPE_FLOAT: {
-        if (lua_type(L, vi) != LUA_TNUMBER) return 0;
-        float fl = (float)lua_tonumber(L, vi);
-        uint32_t bits;
-        memcpy(&bits, &fl, 4);
-        *v = bits;
-        *zero = fl == 0;
-        if (*zero && signbit(fl) && f->label == PROTOBUF_C_LABEL_NONE && !is_oneof(f)) return 0;
-        return 1;
-    }
+    case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE: {
         if (lua_type(L, vi) != LUA_TNUMBER) return 0;
         double db = (double)lua_tonumber(L, vi);
-        memcpy(v, &db, 8);
+        if (f->type == PROTOBUF_C_TYPE_FLOAT) {
+            float fl = (float)db; /* zero as protobuf-c sees it: the float's */
+            uint32_t bits;
+            memcpy(&bits, &fl, 4);
+            *v = bits;
+            db = fl;
+        } else {
+            memcpy(v, &db, 8);
+        }
         *zero = db == 0;
-        if (*zero && signbit(db) && f->label == PROTOBUF_C_LABEL_NONE && !is_oneof(f)) return 0;
-        return 1;
+        return !(*zero && signbit(db) && f->label == PROTOBUF_C_LABEL_NONE && !is_oneof(f)); /* -0.0 kept: codec.c */
     }
     case PROTOBUF_C_TYPE_BOOL:
         if (lua_type(L, vi) != LUA_TBOOLEAN) return 0;
