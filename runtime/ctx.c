@@ -54,15 +54,19 @@ sky_addr_t sky_self(sky_ctx *ctx) { return self_of(sky__svc(ctx)); }
 
 sky_node *sky_ctx_node(sky_ctx *ctx) { return sky__svc(ctx)->node; }
 
+const sky_module *sky__spawn_module(sky__service *s, const char *module)
+{
+    char err[512];
+    const sky_module *mod = sky__node_module(s->node, module, err, sizeof err);
+    if (!mod) sky__log(s->node, self_of(s), SKY_LOG_WARN, "spawn: %s", err);
+    return mod;
+}
+
 int sky_spawn(sky_ctx *ctx, const char *module, const char *args, sky_addr_t *out)
 {
     sky__service *s = sky__svc(ctx);
-    char err[512];
-    const sky_module *mod = sky__node_module(s->node, module, err, sizeof err);
-    if (!mod) {
-        sky__log(s->node, self_of(s), SKY_LOG_WARN, "spawn: %s", err);
-        return SKY_ENOENT;
-    }
+    const sky_module *mod = sky__spawn_module(s, module);
+    if (!mod) return SKY_ENOENT;
     return sky__service_spawn(s->node, mod, NULL, args, out);
 }
 

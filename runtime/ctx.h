@@ -22,4 +22,7 @@ int sky__mail_from_send(sky__mail *m, sky_msg *msg);
  * when the payload carries none. */
 int sky__reply_status(const sky_msg *reply);
 
+/* The module `module` for a spawn by s, or NULL (logged as a warning). */
+const sky_module *sky__spawn_module(sky__service *s, const char *module);
+
 #endif

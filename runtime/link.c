@@ -244,12 +244,8 @@ int sky_trap_exit(sky_ctx *ctx, int on)
 static int spawn_watched(sky_ctx *ctx, const char *module, const char *args, sky_addr_t *out, uint32_t *ref)
 {
     sky__service *s = sky__svc(ctx);
-    char err[512];
-    const sky_module *mod = sky__node_module(s->node, module, err, sizeof err);
-    if (!mod) {
-        sky__log(s->node, self_of(s), SKY_LOG_WARN, "spawn: %s", err);
-        return SKY_ENOENT;
-    }
+    const sky_module *mod = sky__spawn_module(s, module);
+    if (!mod) return SKY_ENOENT;
     uint32_t r = 0;
     if (ref) {
         if (++s->next_ref == 0) s->next_ref = 1;

@@ -127,25 +127,34 @@ local function value(v, expr, where)
   error(("%s: $(%s) is %s"):format(where, expr, t), 0)
 end
 
--- Text as a C comment block, each line ending in a newline ("" for no
--- text). A comment from a .proto cannot end the block: "*/" and "/*"
--- inside it are broken up.
-local function comment_c(text, indent)
+-- The lines of a comment's text: one leading blank and trailing blanks
+-- cut from each, blank lines at either end dropped; and the indent, a
+-- string or a number of spaces.
+local function comment_lines(text, indent)
   if type(indent) == "number" then
     indent = (" "):rep(indent)
   end
-  indent = indent or ""
   local lines = {}
   for line in (tostring(text or "") .. "\n"):gmatch("(.-)\r?\n") do
-    line = line:gsub("^ ", "", 1):gsub("%s+$", "")
-    line = line:gsub("%*/", "* /"):gsub("/%*", "/ *")
-    lines[#lines + 1] = line
+    lines[#lines + 1] = line:gsub("^ ", "", 1):gsub("%s+$", "")
   end
   while #lines > 0 and lines[#lines] == "" do
     lines[#lines] = nil
   end
   while #lines > 0 and lines[1] == "" do
     table.remove(lines, 1)
+  end
+  return lines, indent or ""
+end
+
+-- Text as a C comment block, each line ending in a newline ("" for no
+-- text). A comment from a .proto cannot end the block: "*/" and "/*"
+-- inside it are broken up.
+local function comment_c(text, indent)
+  local lines
+  lines, indent = comment_lines(text, indent)
+  for i, line in ipairs(lines) do
+    lines[i] = line:gsub("%*/", "* /"):gsub("/%*", "/ *")
   end
   if #lines == 0 then
     return ""
@@ -163,20 +172,8 @@ end
 -- Text as Lua `--` comment lines, each ending in a newline ("" for no
 -- text); `indent` as for comment_c.
 local function comment_lua(text, indent)
-  if type(indent) == "number" then
-    indent = (" "):rep(indent)
-  end
-  indent = indent or ""
-  local lines = {}
-  for line in (tostring(text or "") .. "\n"):gmatch("(.-)\r?\n") do
-    lines[#lines + 1] = line:gsub("^ ", "", 1):gsub("%s+$", "")
-  end
-  while #lines > 0 and lines[#lines] == "" do
-    lines[#lines] = nil
-  end
-  while #lines > 0 and lines[1] == "" do
-    table.remove(lines, 1)
-  end
+  local lines
+  lines, indent = comment_lines(text, indent)
   local out = {}
   for _, line in ipairs(lines) do
     out[#out + 1] = indent .. (line == "" and "--\n" or "-- " .. line .. "\n")
