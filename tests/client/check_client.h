@@ -1,0 +1,12 @@
+/* The client libraries' Check suites (tests/client/). */
+#ifndef SKY_TEST_CHECK_CLIENT_H
+#define SKY_TEST_CHECK_CLIENT_H
+
+#include <check.h>
+
+Suite *cclient_suite(void);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+long test_now_ms(void);
+
+#endif
