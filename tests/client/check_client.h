@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite *cclient_suite(void);
+Suite *stubs_suite(void);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 long test_now_ms(void);

@@ -168,6 +168,8 @@ static void serve(fakegate *g, int fd)
             answer(fd, 12, 1, session, method, NULL, 0, 0);
         } else if (method == fnv(FAKE_BADSTATUS)) {
             answer(fd, 13, 3, session, method, "\xff", 1, 0);
+        } else if (method == fnv(FAKE_GARBAGE)) {
+            answer(fd, 14, 2, session, method, "\xff\xff", 2, 0);
         } else if (method == fnv(FAKE_CLOSE)) {
             return;
         } else if (method == fnv(FAKE_TRICKLE)) {

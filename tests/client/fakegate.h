@@ -19,6 +19,7 @@
 #define FAKE_CLOSE "test.Fake.Close"        /* closes the connection */
 #define FAKE_TRICKLE "test.Fake.Trickle"    /* the echo, one byte at a time */
 #define FAKE_OTHER "test.Fake.Other"        /* first a response with another session, then the echo */
+#define FAKE_GARBAGE "test.Fake.Garbage"    /* a response whose payload is no protobuf message */
 
 typedef struct fakegate fakegate;
 

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Golden tests: pins the shape of skyc's generated C and Lua. For each
 # X.proto in tests/skyc/golden/, skyc --c_out --lua_out must produce
-# X.sky.h, X.sky.c and X_sky.lua equal to the committed
-# tests/skyc/golden/X{.sky.h,.sky.c,_sky.lua}.expected (named so that
+# X.sky.h, X.sky.c, X.sky-client.h and X_sky.lua equal to the committed
+# tests/skyc/golden/X{.sky.h,.sky.c,.sky-client.h,_sky.lua}.expected (named so that
 # no build rule takes them for outputs to remake); a difference is printed
 # as a unified diff. Also checks that two runs give identical output (no
 # timestamps) and that protoc-gen-sky, run as a plain protoc plugin, gives
@@ -46,7 +46,7 @@ gen() {
 
 # outs X.proto: the stubs skyc makes of it.
 outs() {
-    echo "${1%.proto}.sky.h ${1%.proto}.sky.c ${1%.proto}_sky.lua"
+    echo "${1%.proto}.sky.h ${1%.proto}.sky.c ${1%.proto}.sky-client.h ${1%.proto}_sky.lua"
 }
 
 gen "$tmp/a"
