@@ -7,6 +7,7 @@
  *   split              put each language's files under <lang>/ (skyc's
  *                      driver uses this to send them to --c_out, --lua_out)
  *   templates=DIR      render from DIR/<lang>/ where it exists
+ *   options_path=DIR   where nanopb's generator looks for X.options (repeatable)
  *   dump_model         write <base>.model (the template model as text)
  *                      instead of code, for tests
  *
@@ -29,12 +30,16 @@
 #ifndef SKYC_PROTOC_GEN_C
 #define SKYC_PROTOC_GEN_C "protoc-gen-c"
 #endif
+#ifndef SKYC_PROTOC_GEN_NANOPB
+#define SKYC_PROTOC_GEN_NANOPB "protoc-gen-nanopb"
+#endif
 
 typedef Google__Protobuf__Compiler__CodeGeneratorRequest request;
 typedef Google__Protobuf__Compiler__CodeGeneratorResponse response;
 typedef Google__Protobuf__Compiler__CodeGeneratorResponse__File out_file;
 
 #define MAX_LANGS 8
+#define MAX_PATHS 64
 
 typedef struct params {
     const char *langs[MAX_LANGS];
@@ -42,10 +47,12 @@ typedef struct params {
     int split;
     int dump_model;
     const char *templates;
+    const char *options_paths[MAX_PATHS]; /* for nanopb's X.options */
+    size_t n_options_paths;
 } params;
 
-/* Files we made (owned) after those protoc-gen-c made (owned by its
- * response). */
+/* Files we made (owned) after those the message generators made (owned by
+ * their responses). */
 typedef struct outputs {
     out_file **files;
     size_t n, n_owned_from;
@@ -115,6 +122,9 @@ static int parse_params(char *s, params *p, skyc_buf *errs)
             p->dump_model = 1;
         } else if (strncmp(tok, "templates=", 10) == 0) {
             p->templates = tok + 10;
+        } else if (strncmp(tok, "options_path=", 13) == 0) {
+            if (p->n_options_paths < MAX_PATHS)
+                p->options_paths[p->n_options_paths++] = tok + 13;
         } else if (*tok) {
             skyc_buf_printf(errs, "protoc-gen-sky: unknown parameter \"%s\"\n", tok);
             return -1;
@@ -213,12 +223,26 @@ static int render_all(const request *req, const params *p, outputs *o, skyc_buf 
     return rc;
 }
 
-/* Runs protoc-gen-c on a rewritten copy of the request (raw bytes `in`). */
-static int run_protocc(const request *req, const uint8_t *in, size_t len, const params *p, outputs *o,
-                       response **pbc, skyc_buf *errs)
+/* The generators of message code that protoc-gen-sky runs for a
+ * language: protobuf-c's for c, nanopb's for nanopb. */
+typedef struct msg_gen {
+    const char *lang, *env, *exe;
+} msg_gen;
+
+static const msg_gen msg_gens[] = {
+    {"c", "SKY_PROTOC_GEN_C", SKYC_PROTOC_GEN_C},
+    {"nanopb", "SKY_PROTOC_GEN_NANOPB", SKYC_PROTOC_GEN_NANOPB},
+};
+
+/* Runs g on a rewritten copy of the request (raw bytes `in`), adding its
+ * files to o; *res keeps its response (the files point into it). nanopb's
+ * generator gets -I for each options_path, where it looks for X.options. */
+static int run_msg_gen(const msg_gen *g, const request *req, const uint8_t *in, size_t len, const params *p,
+                       outputs *o, response **res, skyc_buf *errs)
 {
     request *copy = google__protobuf__compiler__code_generator_request__unpack(NULL, len, in);
-    const char *exe = getenv("SKY_PROTOC_GEN_C");
+    const char *exe = getenv(g->env);
+    skyc_buf param = SKYC_BUF_INIT;
     uint8_t *packed;
     size_t plen;
     int rc;
@@ -228,26 +252,32 @@ static int run_protocc(const request *req, const uint8_t *in, size_t len, const 
         return -1;
     }
     skyc_protocc_rewrite(copy);
+    if (strcmp(g->lang, "nanopb") == 0) {
+        for (size_t i = 0; i < p->n_options_paths; i++)
+            skyc_buf_printf(&param, "%s-I%s", i ? "," : "", p->options_paths[i]);
+        copy->parameter = skyc_buf_take(&param);
+    }
     plen = google__protobuf__compiler__code_generator_request__get_packed_size(copy);
     packed = skyc_xmalloc(plen);
     google__protobuf__compiler__code_generator_request__pack(copy, packed);
     google__protobuf__compiler__code_generator_request__free_unpacked(copy, NULL);
-    rc = skyc_protocc_run(exe && *exe ? exe : SKYC_PROTOC_GEN_C, packed, plen, pbc, errs);
+    rc = skyc_protocc_run(exe && *exe ? exe : g->exe, packed, plen, res, errs);
     free(packed);
     if (rc < 0)
         return -1;
-    if ((*pbc)->error && *(*pbc)->error) {
-        skyc_buf_printf(errs, "%s\n", (*pbc)->error);
+    if ((*res)->error && *(*res)->error) {
+        skyc_buf_printf(errs, "%s\n", (*res)->error);
         return -1;
     }
-    skyc_protocc_fix(req, *pbc);
-    for (size_t i = 0; i < (*pbc)->n_file; i++) {
-        out_file *f = (*pbc)->file[i];
+    if (strcmp(g->lang, "c") == 0)
+        skyc_protocc_fix(req, *res);
+    for (size_t i = 0; i < (*res)->n_file; i++) {
+        out_file *f = (*res)->file[i];
 
         if (p->split && f->name) {
             skyc_buf b = SKYC_BUF_INIT;
 
-            skyc_buf_printf(&b, "c/%s", f->name);
+            skyc_buf_printf(&b, "%s/%s", g->lang, f->name);
             free(f->name);
             f->name = skyc_buf_take(&b);
         }
@@ -275,7 +305,8 @@ static void usage(FILE *to)
 {
     fputs("usage: protoc --plugin=protoc-gen-sky=PATH --sky_out=DIR [--sky_opt=PARAM,...] FILE.proto...\n"
           "A protoc plugin: reads a CodeGeneratorRequest on stdin, writes the response on stdout.\n"
-          "Parameters: lang=c+lua+nanopb, split, templates=DIR, dump_model (see docs/skyc.md).\n"
+          "Parameters: lang=c+lua+nanopb, split, templates=DIR, options_path=DIR, dump_model\n"
+          "(see docs/skyc.md).\n"
           "Most people run it through skyc.\n",
           to);
 }
@@ -284,7 +315,8 @@ int main(int argc, char **argv)
 {
     skyc_buf in = SKYC_BUF_INIT, errs = SKYC_BUF_INIT;
     request *req;
-    response resp = GOOGLE__PROTOBUF__COMPILER__CODE_GENERATOR_RESPONSE__INIT, *pbc = NULL;
+    response resp = GOOGLE__PROTOBUF__COMPILER__CODE_GENERATOR_RESPONSE__INIT;
+    response *gen_res[sizeof msg_gens / sizeof *msg_gens] = {0};
     outputs o = {0};
     params p = {0};
     uint8_t *packed;
@@ -312,8 +344,10 @@ int main(int argc, char **argv)
     }
 
     if (parse_params(req->parameter, &p, &errs) == 0 && skyc_check(req, &errs) == 0) {
-        if (!p.dump_model && wants(&p, "c"))
-            run_protocc(req, (const uint8_t *)skyc_buf_str(&in), in.len, &p, &o, &pbc, &errs);
+        for (size_t i = 0; i < sizeof msg_gens / sizeof *msg_gens && errs.len == 0; i++)
+            if (!p.dump_model && wants(&p, msg_gens[i].lang))
+                run_msg_gen(&msg_gens[i], req, (const uint8_t *)skyc_buf_str(&in), in.len, &p, &o, &gen_res[i],
+                            &errs);
         o.n_owned_from = o.n;
         if (errs.len == 0)
             render_all(req, &p, &o, &errs);
@@ -341,8 +375,9 @@ int main(int argc, char **argv)
         free(o.files[i]);
     }
     free(o.files);
-    if (pbc)
-        google__protobuf__compiler__code_generator_response__free_unpacked(pbc, NULL);
+    for (size_t i = 0; i < sizeof gen_res / sizeof *gen_res; i++)
+        if (gen_res[i])
+            google__protobuf__compiler__code_generator_response__free_unpacked(gen_res[i], NULL);
     google__protobuf__compiler__code_generator_request__free_unpacked(req, NULL);
     skyc_buf_deinit(&errs);
     skyc_buf_deinit(&in);

@@ -58,8 +58,9 @@ static void usage(FILE *to)
     fputs("usage: skyc [-I DIR]... [--c_out=DIR] [--lua_out=DIR] [--nanopb_out=DIR]\n"
           "            [--templates=DIR] FILE.proto...\n"
           "\n"
-          "Compiles .proto services into sky stubs: with --c_out, X.pb-c.{h,c} (protobuf-c)\n"
-          "and X.sky.{h,c} for each X.proto.\n"
+          "Compiles .proto services into sky stubs: with --c_out, X.pb-c.{h,c} (protobuf-c),\n"
+          "X.sky.{h,c} and X.sky-client.h for each X.proto; with --nanopb_out, X.pb.{h,c}\n"
+          "(nanopb) and X.sky-nano.h.\n"
           "\n"
           "  -I DIR, --proto_path=DIR  where imports are found (default: each input's directory);\n"
           "                            sky/*.proto and google/protobuf/*.proto need no -I\n"
@@ -72,7 +73,7 @@ static void usage(FILE *to)
           "\n"
           "Errors are reported as file:line:col: message, with exit status 1 and no output written.\n"
           "Environment: SKY_PROTOC, SKY_PROTOC_GEN_SKY, SKY_PROTOC_GEN_C, SKY_IDL_DIR override\n"
-          "the programs and the directory of sky/options.proto.\n",
+          "the programs and the directory of sky/options.proto; SKY_PROTOC_GEN_NANOPB nanopb's plugin.\n",
           to);
 }
 
@@ -473,9 +474,9 @@ int main(int argc, char **argv)
     if (status == 0) {
         const char *protoc = env("SKY_PROTOC") ? env("SKY_PROTOC") : SKYC_PROTOC;
         skyc_buf plug = SKYC_BUF_INIT, out = SKYC_BUF_INIT, err = SKYC_BUF_INIT;
-        skyc_buf *incs = skyc_xmalloc(n_dirs * sizeof *incs);
+        skyc_buf *incs = skyc_xmalloc(n_dirs * sizeof *incs), *opaths = skyc_xmalloc(n_dirs * sizeof *opaths);
 
-        args = skyc_xmalloc((n_dirs + o.n_files + 8) * sizeof *args);
+        args = skyc_xmalloc((2 * n_dirs + o.n_files + 8) * sizeof *args);
         args[n_args++] = (char *)protoc;
         for (size_t i = 0; i < n_dirs; i++) {
             incs[i] = (skyc_buf)SKYC_BUF_INIT;
@@ -489,6 +490,14 @@ int main(int argc, char **argv)
         args[n_args++] = param.data;
         if (o.templates)
             args[n_args++] = tmpl.data;
+        /* nanopb's generator finds X.options files where the .proto files are */
+        for (size_t i = 0; i < n_dirs; i++) {
+            opaths[i] = (skyc_buf)SKYC_BUF_INIT;
+            if (!o.out[LANG_NANOPB] || strchr(dirs[i], ','))
+                continue;
+            skyc_buf_printf(&opaths[i], "--sky_opt=options_path=%s", dirs[i]);
+            args[n_args++] = opaths[i].data;
+        }
         for (size_t i = 0; i < o.n_files; i++)
             args[n_args++] = (char *)o.files[i];
         args[n_args] = NULL;
@@ -505,9 +514,12 @@ int main(int argc, char **argv)
                     status = 1;
         }
         skyc_rm_rf(tmp);
-        for (size_t i = 0; i < n_dirs; i++)
+        for (size_t i = 0; i < n_dirs; i++) {
             skyc_buf_deinit(&incs[i]);
+            skyc_buf_deinit(&opaths[i]);
+        }
         free(incs);
+        free(opaths);
         free(args);
         skyc_buf_deinit(&plug);
         skyc_buf_deinit(&out);

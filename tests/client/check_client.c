@@ -9,6 +9,7 @@ int main(void)
     SRunner *sr = srunner_create(cclient_suite());
 
     srunner_add_suite(sr, stubs_suite());
+    srunner_add_suite(sr, nano_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -6,6 +6,7 @@
 
 Suite *cclient_suite(void);
 Suite *stubs_suite(void);
+Suite *nano_suite(void);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 long test_now_ms(void);
