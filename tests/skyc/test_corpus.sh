@@ -14,6 +14,12 @@
 #   client a program that includes every X.sky-client.h and takes the
 #          address of every _client_call and _client_send compiles with
 #          -Werror and links against libsky-client and the generated code;
+#   nanopb skyc --nanopb_out writes X.pb.{h,c} and X.sky-nano.h, which
+#          compile with -Werror, and a program taking the address of every
+#          _nano_call and _nano_send links against the nanopb client core;
+#          except for the files nanopb itself cannot take as they are
+#          (NANOPB_SKIP: C keywords as field names, recursive messages,
+#          which need nanopb options);
 #   run    that program registers each file's schema and checks it: the
 #          service and method counts match the .proto, every method id is
 #          sky_method_id() of its full name, and messages, enums, services
@@ -322,6 +328,7 @@ run_case() {
     [ -z "$w" ] || return
 
     client_stubs "$d" "$@"
+    nanopb_stubs "$name" "$@"
 
     timeout 30 "$d/prog" >"$d/run.log" 2>&1
     w=$(why $?)
@@ -358,6 +365,51 @@ client_stubs() {
         timeout 30 "$d/client" >>"$d/client.log" 2>&1
     w=$(why $?)
     report "client $name" "$w" "$d/client.log"
+}
+
+NANOPB_SKIP="keywords.proto optional3.proto proto2.proto"
+
+# nanopb_stubs NAME PROTOS...: skyc --nanopb_out and the stubs compile and link.
+nanopb_stubs() {
+    name=$1
+    shift
+    for p in "$@"; do
+        case " $NANOPB_SKIP " in *" $p "*)
+            echo "skip  nanopb $name (nanopb cannot take $p without options)"
+            return ;;
+        esac
+    done
+    n="$d/nano"
+    mkdir -p "$n/obj"
+    timeout "$LIMIT" "$skyc" -I "$corpus" --nanopb_out="$n" "$@" >"$n.log" 2>&1
+    w=$(why $?)
+    nobjs=
+    for s in $(cd "$n" && find . -name '*.c' | sed 's|^\./||' | LC_ALL=C sort); do
+        o="$n/obj/$(echo "$s" | tr '/' '_').o"
+        nobjs="$nobjs $o"
+        # shellcheck disable=SC2086
+        [ -n "$w" ] || timeout "$LIMIT" "$CC" $WFLAGS -I"$n" -c "$n/$s" -o "$o" >>"$n.log" 2>&1 ||
+            w="$s does not compile"
+    done
+    {
+        for p in "$@"; do
+            echo "#include \"${p%.proto}.sky-nano.h\""
+        done
+        echo 'typedef void (*fn)(void);'
+        echo 'static const fn fns[] = {'
+        for p in "$@"; do
+            sed -n 's/^static inline int \([A-Za-z0-9_]*_nano_\(call\|send\)\)(.*/    (fn)\1,/p' \
+                "$n/${p%.proto}.sky-nano.h" 2>/dev/null
+        done
+        echo '    0'
+        echo '};'
+        echo 'int main(void) { return fns[0] == 0 && sizeof fns > sizeof fns[0]; }'
+    } >"$n/main.c"
+    # shellcheck disable=SC2086
+    [ -n "$w" ] || { timeout "$LIMIT" "$CC" $WFLAGS -I"$n" -I"$SKY_SRCDIR/include" -c "$n/main.c" -o "$n/main.o" &&
+        timeout "$LIMIT" "$CC" ${SKY_SAN_FLAGS:-} -o "$n/prog" "$n/main.o" $nobjs "$SKY_BUILDDIR/.libs/libsky_nano.a" \
+            -lprotobuf-nanopb && timeout 30 "$n/prog"; } >>"$n.log" 2>&1 || w=${w:-$(why 1)}
+    report "nanopb $name" "$w" "$n.log"
 }
 
 # presence DIR: proto3 `optional` keeps presence on the wire, checked

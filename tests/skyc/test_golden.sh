@@ -1,8 +1,8 @@
 #!/bin/sh
 # Golden tests: pins the shape of skyc's generated C and Lua. For each
-# X.proto in tests/skyc/golden/, skyc --c_out --lua_out must produce
-# X.sky.h, X.sky.c, X.sky-client.h and X_sky.lua equal to the committed
-# tests/skyc/golden/X{.sky.h,.sky.c,.sky-client.h,_sky.lua}.expected (named so that
+# X.proto in tests/skyc/golden/, skyc --c_out --lua_out --nanopb_out must
+# produce X.sky.h, X.sky.c, X.sky-client.h, X.sky-nano.h and X_sky.lua
+# equal to the committed tests/skyc/golden/X{...}.expected (named so that
 # no build rule takes them for outputs to remake); a difference is printed
 # as a unified diff. Also checks that two runs give identical output (no
 # timestamps) and that protoc-gen-sky, run as a plain protoc plugin, gives
@@ -41,12 +41,12 @@ protos=$(cd "$golden" && find . -maxdepth 1 -name "*.proto" | sed "s|^\./||" | L
 gen() {
     mkdir -p "$1"
     # shellcheck disable=SC2086
-    (cd "$golden" && timeout "$LIMIT" "$skyc" -I . --c_out="$1" --lua_out="$1" $protos) >"$1.log" 2>&1
+    (cd "$golden" && timeout "$LIMIT" "$skyc" -I . --c_out="$1" --lua_out="$1" --nanopb_out="$1" $protos) >"$1.log" 2>&1
 }
 
 # outs X.proto: the stubs skyc makes of it.
 outs() {
-    echo "${1%.proto}.sky.h ${1%.proto}.sky.c ${1%.proto}.sky-client.h ${1%.proto}_sky.lua"
+    echo "${1%.proto}.sky.h ${1%.proto}.sky.c ${1%.proto}.sky-client.h ${1%.proto}.sky-nano.h ${1%.proto}_sky.lua"
 }
 
 gen "$tmp/a"
@@ -96,7 +96,7 @@ else
     mkdir -p "$tmp/p"
     idl="${SKY_IDL_DIR:-$SKY_SRCDIR/idl}"
     # shellcheck disable=SC2086
-    (cd "$golden" && timeout "$LIMIT" "$PROTOC" --plugin=protoc-gen-sky="$plugin" --sky_opt=lang=c+lua \
+    (cd "$golden" && timeout "$LIMIT" "$PROTOC" --plugin=protoc-gen-sky="$plugin" --sky_opt=lang=c+lua+nanopb \
         --sky_out="$tmp/p" \
         -I . -I "$idl" -I /usr/include $protos) >"$tmp/p.log" 2>&1
     w=$(why $?)
