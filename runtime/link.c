@@ -124,7 +124,8 @@ void sky__link_signal(sky__service *s, sky__mail *m, void (*deliver)(sky__servic
         drop_watch(s->watchers, &s->nwatchers, m->source, m->session, NULL);
         break;
     case SKY__EXITSIG:
-        if (!drop_link(s, m->source)) break; /* unlinked meanwhile */
+    case SKY__EXITTO:
+        if (m->kind == SKY__EXITSIG && !drop_link(s, m->source)) break; /* unlinked meanwhile */
         if (s->trap_exit) {
             m->kind = SKY_EXIT;
             deliver(s, m);
@@ -182,6 +183,13 @@ int sky_kill_with(sky_ctx *ctx, sky_addr_t who, int reason, const char *text)
         return 0;
     }
     return signal_to(s, who, self_of(s), SKY__KILL, 0, reason, text);
+}
+
+int sky_send_exit(sky_ctx *ctx, sky_addr_t who, int reason, const char *text)
+{
+    sky__service *s = sky__svc(ctx);
+    if (who == SKY_ADDR_NONE) return SKY_EINVAL;
+    return signal_to(s, who, self_of(s), SKY__EXITTO, 0, reason, text);
 }
 
 int sky_link(sky_ctx *ctx, sky_addr_t peer)

@@ -20,7 +20,8 @@ enum {
     SKY__MONITOR = 68,  /* the source monitors this service: session = ref */
     SKY__DEMONITOR = 69, /* the source stopped monitor `session` */
     SKY__EXITSIG = 70,  /* a linked service exited: type_id = reason, payload = text */
-    SKY__DOWNSIG = 71   /* a monitored service exited: session = ref, type_id = reason */
+    SKY__DOWNSIG = 71,  /* a monitored service exited: session = ref, type_id = reason */
+    SKY__EXITTO = 72    /* sky_send_exit: an exit signal with no link behind it */
 };
 
 static inline int sky__is_signal(int kind) { return kind >= SKY__KILL; }

@@ -318,6 +318,7 @@ static void dispatch(sky__service *s, sky__mail *m)
     case SKY__DEMONITOR:
     case SKY__EXITSIG:
     case SKY__DOWNSIG:
+    case SKY__EXITTO:
         sky__link_signal(s, m, on_message);
         break;
     case SKY__DEADLINE:

@@ -109,6 +109,15 @@ void sky_exit_with(sky_ctx *ctx, int reason, const char *text);
  * (NULL: none). A kill cannot be trapped: `who` exits whatever it does. */
 SKY_MUST_CHECK int sky_kill_with(sky_ctx *ctx, sky_addr_t who, int reason, const char *text);
 
+/* Sends `who` an exit signal with `reason` and `text`, as if a linked
+ * service had exited (Erlang's exit/2): a service that traps exits gets a
+ * SKY_EXIT message from this one; one that does not ignores a normal
+ * reason and exits with any other. No link is needed, and this service
+ * goes on. (A supervisor asks a child to stop this way, with
+ * SKY_REASON_SHUTDOWN, before it kills it.) Returns 0, SKY_EINVAL or
+ * SKY_ENOSVC. */
+SKY_MUST_CHECK int sky_send_exit(sky_ctx *ctx, sky_addr_t who, int reason, const char *text);
+
 /* Links this service and `peer`, both ways (a no-op if linked already, or
  * peer is this service). When either exits, the other gets an exit signal
  * with the reason: a service that does not trap exits ignores a normal

@@ -87,13 +87,18 @@ static const char *push_args(lua_State *L, int first, const char *lead)
     return lua_tostring(L, -1);
 }
 
-static int l_spawn(lua_State *L)
+const char *sky__lua_spawn_arg(lua_State *L)
 {
-    sky_ctx *ctx = ctx_of(L);
     char opts[64] = "";
     if (lua_type(L, 1) == LUA_TTABLE) sky__lua_spawn_opts(L, 1, opts, sizeof opts);
     luaL_checkstring(L, 1);
-    const char *args = push_args(L, 1, opts);
+    return push_args(L, 1, opts);
+}
+
+static int l_spawn(lua_State *L)
+{
+    sky_ctx *ctx = ctx_of(L);
+    const char *args = sky__lua_spawn_arg(L);
     sky_addr_t addr;
     int rc = sky_spawn(ctx, "lua", args, &addr);
     if (rc < 0) {
@@ -167,12 +172,6 @@ static int l_whereis(lua_State *L)
     if (a == SKY_ADDR_NONE) lua_pushnil(L);
     else lua_pushinteger(L, (lua_Integer)a);
     return 1;
-}
-
-static int l_exit(lua_State *L)
-{
-    sky_exit(ctx_of(L));
-    return 0;
 }
 
 static int l_log(lua_State *L)
@@ -509,11 +508,12 @@ void sky__lua_openlib(lua_State *L)
     static const luaL_Reg fns[] = {
         {"start", l_start},       {"self", l_self},       {"now", l_now},         {"spawn", l_spawn},
         {"sleep", l_sleep},       {"timeout", l_timeout}, {"register", l_register}, {"whereis", l_whereis},
-        {"exit", l_exit},         {"log", l_log},         {"dispatch", l_dispatch}, {"rawsend", l_rawsend},
+        {"log", l_log},         {"dispatch", l_dispatch}, {"rawsend", l_rawsend},
         {"rawcall", l_rawcall},   {"send", l_send},       {"call", l_call},       {"serve", l_serve},
         {"defer", l_defer},       {"schema", l_schema},   {"launch", l_launch},   {"shutdown", l_shutdown},
         {NULL, NULL}};
     luaL_newlib(L, fns);
+    sky__lua_openproc(L); /* links and monitors (proclib.c); its sky.exit takes a reason */
 }
 
 int sky__lua_started(lua_State *L)
@@ -543,6 +543,10 @@ void sky__lua_dispatch(lua_State *L, const sky_msg *m)
     sky_ctx *ctx = ctx_of(L);
     if (m->kind == SKY_TIMER) {
         sky__lua_wake(L, m->session, 0);
+        return;
+    }
+    if (m->kind == SKY_EXIT || m->kind == SKY_DOWN) {
+        sky__lua_proc_signal(L, m);
         return;
     }
     if (m->kind != SKY_REQUEST && m->kind != SKY_ONEWAY && m->kind != SKY_TEXT) return;

@@ -25,4 +25,16 @@ void sky__lua_dispatch(lua_State *L, const sky_msg *m);
  * pushed (a result that is not an answer). */
 int sky__lua_answer(lua_State *L, sky_ctx *ctx, sky_token tok, uint32_t type_id, const void *method, int n);
 
+/* The "lua" spawn argument of sky.spawn's arguments (a name or an
+ * options table, then the service's arguments), pushed and returned;
+ * raises EINVAL for a bad one. */
+const char *sky__lua_spawn_arg(lua_State *L);
+
+/* proclib.c: adds sky.link, sky.monitor, ... to the table on top of L. */
+void sky__lua_openproc(lua_State *L);
+
+/* proclib.c: a SKY_EXIT or SKY_DOWN message for the service of L: runs its
+ * sky.on_exit or sky.on_down function in a fiber. */
+void sky__lua_proc_signal(lua_State *L, const sky_msg *m);
+
 #endif

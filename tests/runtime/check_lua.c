@@ -374,6 +374,19 @@ static void stubs_run(const char *server, const char *target)
     lua_node_free(n);
 }
 
+/* The process model from Lua: process_test.lua runs its cases. */
+START_TEST(test_process_from_lua)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t t = tu_spawn(n, "lua", "process_test");
+    char out[4096];
+    int rc = lcall(n, t, "run", out, sizeof out);
+    ck_assert_msg(rc == 0, "%s (%s)", sky_strerror(rc), out);
+    ck_assert_msg(strncmp(out, "ok ", 3) == 0 && atoi(out + 3) >= 10, "%s", out);
+    lua_node_free(n);
+}
+END_TEST
+
 START_TEST(test_stubs_lua_to_lua) { stubs_run("stub_echo", "lua"); }
 END_TEST
 
@@ -530,6 +543,7 @@ Suite *lua_suite(void)
     tcase_add_test(tc, test_typed_c_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_c);
+    tcase_add_test(tc, test_process_from_lua);
     tcase_add_test(tc, test_budget_per_message);
     tcase_add_test(tc, test_limits_from_node_config);
     tcase_add_test(tc, test_spawn_options);

@@ -101,6 +101,11 @@ static int run(actor *a, sky_ctx *ctx, const char *cmd, char *out, size_t size)
         snprintf(out, size, "%" PRIu64 " %u", (uint64_t)child, ref);
         return rc;
     }
+    if (strcmp(verb, "sendexit") == 0) { /* sendexit ADDR REASON [TEXT] */
+        char reason[32] = "", text[128] = "";
+        sscanf(w2, "%31s %127[^\n]", reason, text);
+        return sky_send_exit(ctx, addr, reason_arg(reason), text[0] ? text : NULL);
+    }
     if (strcmp(verb, "register") == 0) return sky_register(ctx, w1);
     if (strcmp(verb, "events") == 0) {
         pthread_mutex_lock(&a->mu);
@@ -341,6 +346,27 @@ START_TEST(kill_through_trap_exit)
     sky_addr_t w = watch(v2, &ref);
     DO(k, "kill %llu shutdown time to go", (unsigned long long)v2);
     EXPECT_EVENT(w, "DOWN %llu %u shutdown time to go;", serial(v2), ref);
+    stop();
+}
+END_TEST
+
+/* send_exit (Erlang's exit/2): trappable, needs no link, leaves the
+ * sender alive; a normal reason is ignored by a service that does not trap. */
+START_TEST(send_exit_is_trappable)
+{
+    start();
+    sky_addr_t s1 = actor_spawn(""), t = actor_spawn("trap 1"), v = actor_spawn("");
+    DO(s1, "sendexit %llu shutdown please stop", (unsigned long long)t);
+    EXPECT_EVENT(t, "EXIT %llu shutdown please stop;", serial(s1));
+    uint32_t ref;
+    sky_addr_t w = watch(v, &ref);
+    DO(s1, "sendexit %llu normal", (unsigned long long)v);
+    tu_sleep_ms(tu_ms(50));
+    ck_assert(tu_alive(node, v));
+    DO(s1, "sendexit %llu shutdown", (unsigned long long)v);
+    EXPECT_EVENT(w, "DOWN %llu %u shutdown;", serial(v), ref);
+    ck_assert(tu_alive(node, s1));
+    ck_assert(tu_alive(node, t));
     stop();
 }
 END_TEST
@@ -595,6 +621,7 @@ Suite *process_suite(void)
     tcase_add_test(tc, unlink_stops_signals);
     tcase_add_test(tc, link_dead_address_noproc);
     tcase_add_test(tc, kill_through_trap_exit);
+    tcase_add_test(tc, send_exit_is_trappable);
     tcase_add_test(tc, kill_propagates_along_a_chain);
     suite_add_tcase(s, tc);
     tc = tu_tcase("monitors");

@@ -1,0 +1,174 @@
+/* The process model in the `sky` Lua module (docs/process-model.md):
+ * sky.link, unlink, monitor, demonitor, kill, trap_exit, spawn_link,
+ * spawn_monitor, exit with a reason, and on_exit / on_down, the functions
+ * that get trapped exits and downs. Reasons are their names ("killed"). */
+#include <string.h>
+#include <lauxlib.h>
+#include "host.h"
+#include "skylib.h"
+
+#define ON_EXIT_KEY "sky.on_exit"
+#define ON_DOWN_KEY "sky.on_down"
+
+static sky_addr_t check_addr(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        const char *name = lua_tostring(L, idx);
+        sky_addr_t a = sky_whereis(sky__lua_ctx(L), name);
+        if (a == SKY_ADDR_NONE) sky__lua_raise(L, SKY_ENOSVC, "no service named '%s'", name);
+        return a;
+    }
+    int ok;
+    lua_Integer a = lua_tointegerx(L, idx, &ok);
+    if (!ok || a == 0) sky__lua_raise(L, SKY_EINVAL, "bad address (argument %d): an integer or a name", idx);
+    return (sky_addr_t)a;
+}
+
+/* An optional reason name at idx (default `def`). */
+static int check_reason(lua_State *L, int idx, int def)
+{
+    if (lua_isnoneornil(L, idx)) return def;
+    const char *name = luaL_checkstring(L, idx);
+    int r = sky_reason_of(name);
+    if (r < 0)
+        sky__lua_raise(L, SKY_EINVAL, "unknown exit reason '%s' (normal, error, killed, noproc, timeout, "
+                       "noconnection, shutdown)", name);
+    return r;
+}
+
+static int l_link(lua_State *L)
+{
+    int rc = sky_link(sky__lua_ctx(L), check_addr(L, 1));
+    if (rc < 0) return sky__lua_raise(L, rc, "sky.link: %s", sky_strerror(rc));
+    return 0;
+}
+
+static int l_unlink(lua_State *L)
+{
+    (void)sky_unlink(sky__lua_ctx(L), check_addr(L, 1));
+    return 0;
+}
+
+static int l_monitor(lua_State *L)
+{
+    uint32_t ref;
+    int rc = sky_monitor(sky__lua_ctx(L), check_addr(L, 1), &ref);
+    if (rc < 0) return sky__lua_raise(L, rc, "sky.monitor: %s", sky_strerror(rc));
+    lua_pushinteger(L, ref);
+    return 1;
+}
+
+static int l_demonitor(lua_State *L)
+{
+    lua_Integer ref = luaL_checkinteger(L, 1);
+    lua_pushboolean(L, ref > 0 && ref <= UINT32_MAX && sky_demonitor(sky__lua_ctx(L), (uint32_t)ref) == 0);
+    return 1;
+}
+
+/* sky.kill(addr [, reason [, text]]) */
+static int l_kill(lua_State *L)
+{
+    sky_addr_t who = check_addr(L, 1);
+    int reason = check_reason(L, 2, SKY_REASON_KILLED);
+    const char *text = luaL_optstring(L, 3, NULL);
+    int rc = sky_kill_with(sky__lua_ctx(L), who, reason, text);
+    if (rc < 0) return sky__lua_raise(L, rc, "sky.kill: %s", sky_strerror(rc));
+    return 0;
+}
+
+/* sky.send_exit(addr, reason [, text]): a trappable exit signal. */
+static int l_send_exit(lua_State *L)
+{
+    sky_addr_t who = check_addr(L, 1);
+    luaL_checkstring(L, 2);
+    int rc = sky_send_exit(sky__lua_ctx(L), who, check_reason(L, 2, SKY_REASON_NORMAL), luaL_optstring(L, 3, NULL));
+    if (rc < 0) return sky__lua_raise(L, rc, "sky.send_exit: %s", sky_strerror(rc));
+    return 0;
+}
+
+/* sky.exit([reason [, text]]): ends this service after the current job. */
+static int l_exit(lua_State *L)
+{
+    int reason = check_reason(L, 1, SKY_REASON_NORMAL);
+    sky_exit_with(sky__lua_ctx(L), reason, luaL_optstring(L, 2, NULL));
+    return 0;
+}
+
+static int l_trap_exit(lua_State *L)
+{
+    lua_pushboolean(L, sky_trap_exit(sky__lua_ctx(L), lua_toboolean(L, 1)));
+    return 1;
+}
+
+/* sky.spawn_link(name, ...) -> addr; sky.spawn_monitor(name, ...) -> addr, ref */
+static int spawn_watched(lua_State *L, int monitor)
+{
+    sky_ctx *ctx = sky__lua_ctx(L);
+    const char *args = sky__lua_spawn_arg(L);
+    sky_addr_t addr;
+    uint32_t ref = 0;
+    int rc = monitor ? sky_spawn_monitor(ctx, "lua", args, &addr, &ref) : sky_spawn_link(ctx, "lua", args, &addr);
+    if (rc < 0) {
+        const char *why = sky__lua_last_error();
+        return sky__lua_raise(L, rc, "spawn %s: %s", args, why[0] ? why : sky_strerror(rc));
+    }
+    lua_pushinteger(L, (lua_Integer)addr);
+    if (!monitor) return 1;
+    lua_pushinteger(L, ref);
+    return 2;
+}
+
+static int l_spawn_link(lua_State *L) { return spawn_watched(L, 0); }
+static int l_spawn_monitor(lua_State *L) { return spawn_watched(L, 1); }
+
+static int set_handler(lua_State *L, const char *key)
+{
+    if (!lua_isnil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, key);
+    return 0;
+}
+
+static int l_on_exit(lua_State *L) { return set_handler(L, ON_EXIT_KEY); }
+static int l_on_down(lua_State *L) { return set_handler(L, ON_DOWN_KEY); }
+
+void sky__lua_openproc(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"link", l_link},
+                                   {"unlink", l_unlink},
+                                   {"monitor", l_monitor},
+                                   {"demonitor", l_demonitor},
+                                   {"kill", l_kill},
+                                   {"send_exit", l_send_exit},
+                                   {"exit", l_exit},
+                                   {"trap_exit", l_trap_exit},
+                                   {"spawn_link", l_spawn_link},
+                                   {"spawn_monitor", l_spawn_monitor},
+                                   {"on_exit", l_on_exit},
+                                   {"on_down", l_on_down},
+                                   {NULL, NULL}};
+    luaL_setfuncs(L, fns, 0);
+}
+
+void sky__lua_proc_signal(lua_State *L, const sky_msg *m)
+{
+    int down = m->kind == SKY_DOWN;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, down ? ON_DOWN_KEY : ON_EXIT_KEY) != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        sky_log(sky__lua_ctx(L), SKY_LOG_DEBUG, "lua %s: a %s of %llx (%s) and no sky.%s function",
+                sky__lua_name(L), down ? "down" : "trapped exit", (unsigned long long)m->source,
+                sky_reason_name((int)m->type_id), down ? "on_down" : "on_exit");
+        return;
+    }
+    int n = 0;
+    if (down) {
+        lua_pushinteger(L, m->session);
+        n++;
+    }
+    lua_pushinteger(L, (lua_Integer)m->source);
+    lua_pushstring(L, sky_reason_name((int)m->type_id));
+    if (m->size) lua_pushlstring(L, m->data, m->size);
+    else lua_pushnil(L);
+    n += 3;
+    sky__lua_run(L, n, NULL, NULL);
+}
