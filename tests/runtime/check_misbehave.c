@@ -195,34 +195,12 @@ static void stop(void)
 }
 
 /* How many times the node's log holds `text`. */
-static int log_count(const char *text)
-{
-    FILE *f = fopen(log_file, "r");
-    if (!f) return 0;
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    int count = 0;
-    for (const char *p = buf; (p = strstr(p, text)) != NULL; p += strlen(text)) count++;
-    return count;
-}
+static int log_count(const char *text) { return tu_file_count(log_file, text); }
 
 /* Calls `to` with `text`; the answer's text (or the error's) in out. */
 static int mcall(sky_addr_t to, const char *text, char *out, size_t size)
 {
-    sky_msg req = {0};
-    req.size = strlen(text);
-    req.data = malloc(req.size + 1);
-    memcpy(req.data, text, req.size + 1);
-    sky_msg reply = {0};
-    out[0] = '\0';
-    int rc = sky_node_call(node, to, &req, tu_ms(5000), &reply, out, size);
-    if (rc == 0) {
-        snprintf(out, size, "%.*s", (int)reply.size, reply.data ? (char *)reply.data : "");
-        free(reply.data);
-    }
-    return rc;
+    return tu_call_text(node, to, 0, text, out, size);
 }
 
 /* mcall that must answer `want`. */
@@ -332,28 +310,44 @@ static void *call_thread(void *arg)
     return NULL;
 }
 
+/* A watched Lua service whose budget is far out of reach, so that only a
+ * kill stops it, stuck in a call of `cmd` made in the background. */
+static sky_addr_t stuck_spinner(stuck_call *c, const char *cmd, pthread_t *t)
+{
+    sky_addr_t spin = tu_spawn(node, "lua", "budget=1000000000000 spinner");
+    watch(spin);
+    *c = (stuck_call){spin, cmd, 0, ""};
+    ck_assert_int_eq(pthread_create(t, NULL, call_thread, c), 0);
+    return spin;
+}
+
+/* The stuck call ends with EEXIT once the spinner is killed; it goes,
+ * and its watcher sees `event`. */
+static void expect_killed(stuck_call *c, pthread_t t, const char *event)
+{
+    pthread_join(t, NULL);
+    ck_assert_msg(c->rc == SKY_EEXIT, "%s: %s (%s)", c->text, sky_strerror(c->rc), c->out);
+    ck_assert_msg(strstr(c->out, "killed while handling a message") != NULL, "%s", c->out);
+    ck_assert(TU_WAIT(!tu_alive(node, c->to), 3000));
+    ck_assert_msg(TU_WAIT(watched(event), 3000), "%s", watch_events);
+}
+
 /* A Lua handler in `while true do end` (or looping through pcall) is
  * reported, then killed: its instruction hook sees the kill, the caller
- * gets EEXIT, its link and monitor see `killed`, the node goes on. The
- * budget is far out of reach, so it is the kill that stops it. */
+ * gets EEXIT, its link and monitor see `killed`, the node goes on. */
 static void lua_loop_killed(const char *cmd)
 {
     start(40);
-    sky_addr_t spin = tu_spawn(node, "lua", "budget=1000000000000 spinner");
-    watch(spin);
-    stuck_call c = {spin, cmd, 0, ""};
+    stuck_call c;
     pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, call_thread, &c), 0);
+    sky_addr_t spin = stuck_spinner(&c, cmd, &t);
     ck_assert_msg(TU_WAIT(log_count("(lua spinner) has been handling one message for") == 1, 3000), "no report");
     ck_assert_msg(TU_WAIT(log_count("(lua spinner) is still handling one message") >= 1, 3000), "no 2nd report");
     node_answers();
     ck_assert(tu_alive(node, spin));
     ck_assert_int_eq(sky_node_kill(node, spin), 0);
-    pthread_join(t, NULL);
-    ck_assert_msg(c.rc == SKY_EEXIT, "%s: %s (%s)", cmd, sky_strerror(c.rc), c.out);
-    ck_assert_msg(strstr(c.out, "killed while handling a message") != NULL, "%s", c.out);
-    ck_assert(TU_WAIT(!tu_alive(node, spin), 3000));
-    ck_assert_msg(TU_WAIT(watched("EXIT killed;") && watched("DOWN killed;"), 3000), "%s", watch_events);
+    expect_killed(&c, t, "EXIT killed;");
+    ck_assert(watched("DOWN killed;"));
     ck_assert_uint_eq(overruns(), 1);
     node_answers();
     stop();
@@ -370,20 +364,15 @@ END_TEST
 START_TEST(lua_endless_loop_killed_with_reason)
 {
     start(1000);
-    sky_addr_t spin = tu_spawn(node, "lua", "budget=1000000000000 spinner");
     sky_addr_t killer = tu_spawn(node, "lua", "killer");
-    watch(spin);
-    stuck_call c = {spin, "spin", 0, ""};
+    stuck_call c;
     pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, call_thread, &c), 0);
+    sky_addr_t spin = stuck_spinner(&c, "spin", &t);
     tu_sleep_ms(50);
     char addr[32];
     snprintf(addr, sizeof addr, "%llu", (unsigned long long)spin);
     expect(killer, addr, "sent");
-    pthread_join(t, NULL);
-    ck_assert_msg(c.rc == SKY_EEXIT, "%s (%s)", sky_strerror(c.rc), c.out);
-    ck_assert(TU_WAIT(!tu_alive(node, spin), 3000));
-    ck_assert_msg(TU_WAIT(watched("DOWN shutdown time to go;"), 3000), "%s", watch_events);
+    expect_killed(&c, t, "DOWN shutdown time to go;");
     node_answers();
     stop();
 }
