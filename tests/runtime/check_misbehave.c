@@ -1,4 +1,4 @@
-/* Services that misbehave (docs/misbehave.md): endless loops (reported by
+/* Services that misbehave (docs/process-model.md ("Services that misbehave")): endless loops (reported by
  * the endless-loop monitor, runtime/overrun.c; a Lua one killed through
  * its instruction hook), unbounded allocation, floods past the mailbox
  * bound, handler errors. Every test ends by checking that the node still
