@@ -60,6 +60,7 @@ static const struct key keys[] = {
     {"max_services", K_INT, OFF(max_services), 1, SIZE_LIMIT, 0},
     {"lua_mem_limit", K_INT, OFF(lua_mem_limit), 65536, SIZE_LIMIT, 0},
     {"lua_budget", K_INT, OFF(lua_budget), 1, SIZE_LIMIT, 0},
+    {"loop_warn_ms", K_INT, OFF(loop_warn_ms), 0, INT_MAX, 0},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -137,6 +138,8 @@ void sky_launcher_apply(const struct sky_launcher_config *lc, sky_config *cfg)
         cfg->lua_mem_limit = (size_t)lc->lua_mem_limit;
     if (lc->lua_budget >= 0)
         cfg->lua_budget = (int64_t)lc->lua_budget;
+    if (lc->loop_warn_ms >= 0)
+        cfg->loop_warn_ms = (int)lc->loop_warn_ms;
 }
 
 /* ---- the sandbox ---------------------------------------------------------- */

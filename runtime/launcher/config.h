@@ -39,6 +39,7 @@ struct sky_launcher_config {
     long long max_services;
     long long lua_mem_limit;
     long long lua_budget;
+    long long loop_warn_ms; /* 0 = the endless-loop monitor is off */
 };
 
 /* Runs the config file at `path` and checks every key. On success fills
