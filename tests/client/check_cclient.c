@@ -8,10 +8,10 @@
 #include "check_client.h"
 #include "fakegate.h"
 
-static fakegate *gate;
-static sky_client *cl;
+fakegate *gate;
+sky_client *cl;
 
-static void setup(void)
+void client_setup(void)
 {
     fakegate_opts o = {0};
 
@@ -22,7 +22,7 @@ static void setup(void)
     ck_assert_int_eq(sky_client_connect(cl, 2000), 0);
 }
 
-static void teardown(void)
+void client_teardown(void)
 {
     sky_client_free(cl);
     fakegate_stop(gate);
@@ -295,7 +295,7 @@ Suite *cclient_suite(void)
     Suite *s = suite_create("cclient");
     TCase *tc = tcase_create("gate");
 
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, client_setup, client_teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, wire_format);
     tcase_add_test(tc, empty_payload);

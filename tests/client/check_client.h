@@ -8,6 +8,16 @@ Suite *cclient_suite(void);
 Suite *stubs_suite(void);
 Suite *nano_suite(void);
 
+struct fakegate;
+struct sky_client;
+
+/* The fixture of the libsky-client suites: a test gate (fakegate.h) and
+ * a client connected to it. */
+extern struct fakegate *gate;
+extern struct sky_client *cl;
+void client_setup(void);
+void client_teardown(void);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 long test_now_ms(void);
 

@@ -10,7 +10,6 @@
 #include "posix_io.h"
 #include "sky/client.h"
 
-static fakegate *gate;
 static int fd = -1;
 static sky_nano nc;
 static uint8_t frame[16 + 128];

@@ -7,26 +7,6 @@
 #include "fake.sky-client.h"
 #include "fakegate.h"
 
-static fakegate *gate;
-static sky_client *cl;
-
-static void setup(void)
-{
-    fakegate_opts o = {0};
-
-    gate = fakegate_start(&o);
-    ck_assert_ptr_nonnull(gate);
-    cl = sky_client_new("127.0.0.1", fakegate_port(gate));
-    ck_assert_ptr_nonnull(cl);
-    ck_assert_int_eq(sky_client_connect(cl, 2000), 0);
-}
-
-static void teardown(void)
-{
-    sky_client_free(cl);
-    fakegate_stop(gate);
-}
-
 START_TEST(typed_call)
 {
     Test__Msg req = TEST__MSG__INIT, *resp = NULL;
@@ -100,7 +80,7 @@ Suite *stubs_suite(void)
     Suite *s = suite_create("stubs");
     TCase *tc = tcase_create("gate");
 
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, client_setup, client_teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, typed_call);
     tcase_add_test(tc, typed_error);
