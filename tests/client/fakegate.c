@@ -100,7 +100,8 @@ static void answer(int fd, uint32_t length, uint8_t kind, uint32_t session, uint
     put32(f + 12, method);
     if (n > sizeof f - 16)
         n = sizeof f - 16;
-    memcpy(f + 16, payload, n);
+    if (n)
+        memcpy(f + 16, payload, n);
     if (!trickle) {
         write_n(fd, f, 16 + n);
         return;
