@@ -22,6 +22,7 @@
 #include "service.h"
 #include "sky/alloc.h"
 #include "skylib.h"
+#include "stdmods.h"
 
 /* Longest service file read. */
 #define FILE_MAX ((size_t)16 << 20)
@@ -390,13 +391,15 @@ static void open_libs(lua_State *L)
     lua_setfield(L, -2, "cpath");
     lua_pushnil(L);
     lua_setfield(L, -2, "loadlib");
-    lua_createtable(L, 2, 0);
+    lua_createtable(L, 3, 0);
     lua_getfield(L, -2, "searchers");
     lua_rawgeti(L, -1, 1); /* the preload searcher */
     lua_rawseti(L, -3, 1);
     lua_pop(L, 1);
-    lua_pushcfunction(L, search_module);
+    lua_pushcfunction(L, sky__lua_search_stdmod);
     lua_rawseti(L, -2, 2);
+    lua_pushcfunction(L, search_module);
+    lua_rawseti(L, -2, 3);
     lua_setfield(L, -2, "searchers");
     lua_pop(L, 1);
 }

@@ -25,6 +25,11 @@ void sky__lua_dispatch(lua_State *L, const sky_msg *m);
  * pushed (a result that is not an answer). */
 int sky__lua_answer(lua_State *L, sky_ctx *ctx, sky_token tok, uint32_t type_id, const void *method, int n);
 
+/* Pushes the arguments from `first` on, joined by blanks (after `lead`),
+ * and returns the string: a spawn argument. None may be empty or hold a
+ * blank (raises EINVAL). */
+const char *sky__lua_join_args(lua_State *L, int first, const char *lead);
+
 /* The "lua" spawn argument of sky.spawn's arguments (a name or an
  * options table, then the service's arguments), pushed and returned;
  * raises EINVAL for a bad one. */
