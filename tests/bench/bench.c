@@ -2,13 +2,14 @@
  * (shared/peers/peer_bench.erl) so the figures can be set side by side.
  *
  *   sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|
- *             lua|lua_call|lua_send|lua_spawn|all
+ *             lua|lua_call|lua_send|lua_spawn|supervisor|all
  *             [--threads N] [--batch N]
  *             [--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]
  *
  * `fanin` runs both fan-in variants (fanin_timer, keys fanin_*, and
  * fanin_spin, keys fanin_spin_*); `lua` the three Lua service ones
- * (bench_lua.c). --threads defaults to the number of
+ * (bench_lua.c); `supervisor` the restart of a supervised child
+ * (bench_super.c). --threads defaults to the number of
  * cores, --batch to the node default; the fanin options default to a
  * consumer bound of 262144, chunks of 256 and a 0 ms retry timer.
  *
@@ -695,6 +696,8 @@ static sky_node *node_up(void)
      * for that (the refusals are counted as fanin_busy_retries) */
     if (cfg.overload_warn <= opt.fanin_bound) cfg.overload_warn = opt.fanin_bound + 1;
     cfg.service_path = SKY_BENCH_LUADIR "/?.lua";
+    /* a supervisor logs every restart at INFO: not thousands of lines */
+    cfg.log_level = SKY_LOG_WARN;
     sky_node *node = sky_node_new(&cfg, err, sizeof err);
     if (!node) die("node: %s", err);
     for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++)
@@ -723,7 +726,7 @@ static void run(const char *name, void (*fn)(sky_node *))
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|lua|lua_call|lua_send|lua_spawn|all [--threads N] [--batch N] "
+    fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|lua|lua_call|lua_send|lua_spawn|supervisor|all [--threads N] [--batch N] "
                     "[--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]\n");
     exit(2);
 }
@@ -773,7 +776,8 @@ int main(int argc, char **argv)
                    {"payload", "payload", bench_payload},
                    {"lua", "lua_call", bench_lua_call},
                    {"lua", "lua_send", bench_lua_send},
-                   {"lua", "lua_spawn", bench_lua_spawn}};
+                   {"lua", "lua_spawn", bench_lua_spawn},
+                   {"supervisor", "supervisor", bench_supervisor}};
 #define PICKED(i) (all || strcmp(which, benches[i].name) == 0 || strcmp(which, benches[i].label) == 0)
     int all = strcmp(which, "all") == 0, found = 0;
     for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) found |= PICKED(i);

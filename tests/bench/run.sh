@@ -9,9 +9,11 @@
 # Environment:
 #   SKY_BENCH         the sky_bench binary (required; make bench sets it)
 #   SKY_BENCH_ROUNDS  rounds (default 3)
-#   SKY_BENCH_ONLY    benchmarks to run (default "ring pingpong fanin spawn payload lua";
-#                     the Erlang peer has no lua* benchmarks: Skynet's figures
-#                     for them are in docs/benchmarks.md)
+#   SKY_BENCH_ONLY    benchmarks to run (default "ring pingpong fanin spawn payload lua
+#                     supervisor"; the Erlang peer has no lua* benchmarks:
+#                     Skynet's figures for them are in docs/benchmarks.md; Erlang's
+#                     supervisor figures come from tests/bench/sup_bench.erl,
+#                     run with escript)
 #   SKY_BENCH_ARGS    extra sky_bench options, e.g. "--threads 1"
 #   SKY_PEERS         the peers directory (default: <srcdir>/../shared/peers)
 #   SKY_BENCH_ERLANG  set to 0 to skip the Erlang peer
@@ -19,7 +21,7 @@ set -u
 
 bench=${SKY_BENCH:?SKY_BENCH must name the sky_bench binary}
 rounds=${SKY_BENCH_ROUNDS:-3}
-only=${SKY_BENCH_ONLY:-ring pingpong fanin spawn payload lua}
+only=${SKY_BENCH_ONLY:-ring pingpong fanin spawn payload lua supervisor}
 extra=${SKY_BENCH_ARGS:-}
 srcdir=${SKY_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 peers=${SKY_PEERS:-$(dirname "$srcdir")/shared/peers}
@@ -69,11 +71,24 @@ run_one() {
     cat "$log" >>"$out.log"
 }
 
+# The supervisor benchmark's Erlang side: tests/bench/sup_bench.erl (a
+# supervisor and a gen_server), when escript is there.
+run_sup_erlang() {
+    [ "${SKY_BENCH_ERLANG:-1}" != 0 ] || return 0
+    if ! command -v escript >/dev/null; then
+        [ "$1" = 1 ] && echo "# Erlang supervisor benchmark skipped (needs escript)"
+        return 0
+    fi
+    run_one "$tmp/erlang.txt" "round $1 erlang" escript "$srcdir/tests/bench/sup_bench.erl"
+}
+
 for ((r = 1; r <= rounds; r++)); do
     for b in $only; do
         # shellcheck disable=SC2086 # extra holds separate options
         run_one "$tmp/sky.txt" "round $r sky" "$bench" "$b" $extra
-        if [ $erlang = 1 ] && [ "${b#lua}" = "$b" ]; then
+        if [ "$b" = supervisor ]; then
+            run_sup_erlang "$r"
+        elif [ $erlang = 1 ] && [ "${b#lua}" = "$b" ]; then
             run_one "$tmp/erlang.txt" "round $r erlang" erl -noshell -pa "$tmp" -run peer_bench main "$b"
         fi
     done
@@ -103,7 +118,7 @@ best "$tmp/sky.txt" >"$tmp/sky.best"
 echo "# sky: best of $rounds rounds (max for *_per_s, min otherwise)"
 cat "$tmp/sky.best"
 
-if [ $erlang = 1 ] && [ -s "$tmp/erlang.txt" ]; then
+if [ -s "$tmp/erlang.txt" ]; then
     rounds "$tmp/erlang.txt" erlang
     best "$tmp/erlang.txt" >"$tmp/erlang.best"
     echo "# erlang: best of $rounds rounds"
@@ -112,7 +127,7 @@ if [ $erlang = 1 ] && [ -s "$tmp/erlang.txt" ]; then
     # fanin_spin_* (our other fan-in variant) is set against Erlang's fanin_*
     awk 'NR == FNR { e[$1] = $2; next }
          { k = $1; sub(/^fanin_spin_/, "fanin_", k) }
-         (k in e) && e[k] != 0 && k !~ /^(spawn_n|fanin_producers)$/ {
+         (k in e) && e[k] != 0 && k !~ /^(spawn_n|fanin_producers|supervisor_restarts)$/ {
              printf "ratio_%s %.3f\n", $1, $2 / e[k] }' "$tmp/erlang.best" "$tmp/sky.best"
 fi
 exit $status
