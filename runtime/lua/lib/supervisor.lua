@@ -45,6 +45,9 @@ end
 
 local function is_int(v) return math.type(v) == "integer" end
 
+-- An address as the node's log shows one: node:serial in hex.
+local function show(a) return ("%04x:%08x"):format(a >> 48, a & 0xffffffffffff) end
+
 -- A child's start arguments as a list of words.
 local function words(args, id)
     if args == nil then return {} end
@@ -235,7 +238,7 @@ function supervisor.run(spec)
                     queue[#queue + 1] = { kind = "retry", child = g }
                     return
                 end
-                log("child %s restarted as %d", g.id, a)
+                log("child %s restarted as %s", g.id, show(a))
             end
         end
     end
