@@ -12,6 +12,7 @@ local function tell(what)
 end
 
 if fail == "fail" or mode == "fail" then error("asked to fail") end
+if sky.whereis(id .. "_nomore") then error("told not to start again") end
 sky.register(id)
 tell("start")
 
