@@ -20,6 +20,7 @@
 #include <string.h>
 #include <lauxlib.h>
 #include "pbdepth.h"
+#include "lua/wire.h"
 #include "sky/alloc.h"
 #include "sky/typed.h"
 #include "msginit.h"
@@ -324,8 +325,8 @@ static int owns_memory(const ProtobufCFieldDescriptor *f, const void *slot)
     return f->type == PROTOBUF_C_TYPE_MESSAGE && *(void *const *)slot != NULL;
 }
 
-/* Frees what encode allocated for m: m, its messages and its arrays, not
- * the strings and bytes (borrowed). */
+/* Frees what encode allocated for m: m, its messages, its arrays and its
+ * unknown fields (a -0.0 kept), not the strings and bytes (borrowed). */
 static void enc_free(ProtobufCMessage *m)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -583,6 +584,9 @@ int sky__lua_encode(lua_State *L, int idx, const ProtobufCMessageDescriptor *d,
     enc e = { .L = L };
     int top = lua_gettop(L);
     idx = lua_absindex(L, idx);
+    /* the common messages straight to bytes; the rest, and errors, here */
+    if (sky__wire_encode(L, idx, d, out, len))
+        return 0;
     path_push(&e, "%s", d->short_name);
     *out = NULL;
     *len = 0;
@@ -852,6 +856,8 @@ static int dec_protected(lua_State *L)
 int sky__lua_decode(lua_State *L, const ProtobufCMessageDescriptor *d,
                     const void *data, size_t len)
 {
+    if (sky__wire_decode(L, d, data, len)) /* the common messages, straight from the bytes */
+        return 0;
     if (!sky__pb_depth_ok(d, data, len, SKY_PB_MAX_DEPTH)) {
         lua_pushfstring(L, "%s: messages nested more than %d levels deep", d->short_name, SKY_PB_MAX_DEPTH);
         return SKY_EBADMSG;

@@ -180,18 +180,18 @@ static int co_close(lua_State *L)
     return lua_gettop(L);
 }
 
-void sky__lua_opencoro(lua_State *L)
+int sky__luaopen_coro(lua_State *L)
 {
     static const luaL_Reg plain[] = {{"resume", co_resume},         {"wrap", co_wrap},
                                      {"yield", co_yield},           {"isyieldable", co_isyieldable},
                                      {"running", co_running},       {NULL, NULL}};
     static const luaL_Reg over[] = {{"status", co_status}, {"close", co_close}, {NULL, NULL}};
-    luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
+    luaopen_coroutine(L);
     luaL_setfuncs(L, plain, 0);
     for (const luaL_Reg *r = over; r->name; r++) {
         lua_getfield(L, -1, r->name); /* the original, as the upvalue */
         lua_pushcclosure(L, r->func, 1);
         lua_setfield(L, -2, r->name);
     }
-    lua_pop(L, 1);
+    return 1;
 }

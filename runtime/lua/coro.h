@@ -18,8 +18,8 @@
 
 #include <lua.h>
 
-/* Replaces the functions of the loaded `coroutine` library (the global
- * and package.loaded's) with the wrapped ones. */
-void sky__lua_opencoro(lua_State *L);
+/* Opens the wrapped `coroutine` library: pushes its table (a
+ * lua_CFunction, for luaL_requiref). */
+int sky__luaopen_coro(lua_State *L);
 
 #endif

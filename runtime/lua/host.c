@@ -17,12 +17,14 @@
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include "arena.h"
 #include "coro.h"
+#include "libs.h"
 #include "node.h"
 #include "service.h"
 #include "sky/alloc.h"
+#include "sky/typed.h"
 #include "skylib.h"
-#include "stdmods.h"
 
 /* Longest service file read. */
 #define FILE_MAX ((size_t)16 << 20)
@@ -32,6 +34,8 @@
 /* Instructions between two calls of the budget hook: the budget is
  * counted in steps of this many (or of the budget, if smaller). */
 #define BUDGET_STEP 1000
+/* Methods remembered per state (a power of two). */
+#define METHOD_CACHE 16
 
 typedef struct lhost lhost;
 
@@ -56,12 +60,17 @@ struct lhost {
     int step;          /* the budget hook's count */
     int64_t init_used; /* instructions run outside fibers (the load) */
     fiber *running;    /* the fiber resumed now, NULL outside fibers */
-    int loop_ref;  /* the coroutine body */
     int waits_ref; /* session -> fiber (waiting) or function (a timeout) */
     uint32_t session;
     fiber *pool[POOL_MAX];
     int npool;
     char name[NAME_MAX_];
+    struct {
+        uint32_t id;
+        const sky_method_desc *desc;
+    } methods[METHOD_CACHE]; /* sky__lua_method's */
+    void *block;             /* the arena's memory (arena.h), or NULL */
+    sky__lua_arena arena; /* allocations of the state, while it has room */
 };
 
 /* The last init failure on this thread, for sky.spawn's error message:
@@ -170,12 +179,29 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     lhost *h = ud;
     if (!ptr) osize = 0;
     if (nsize == 0) {
-        free(ptr);
+        if (sky__lua_arena_owns(&h->arena, ptr)) sky__lua_arena_release(&h->arena, ptr, osize);
+        else free(ptr);
         h->mem -= osize;
         return NULL;
     }
     if (nsize > osize && h->mem + (nsize - osize) > h->mem_limit) return NULL;
-    void *p = realloc(ptr, nsize);
+    void *p;
+    if (!ptr) {
+        p = sky__lua_arena_alloc(&h->arena, nsize);
+        if (!p) p = malloc(nsize);
+    } else if (sky__lua_arena_owns(&h->arena, ptr)) {
+        p = sky__lua_arena_resize(&h->arena, ptr, osize, nsize);
+        if (!p) { /* moves out: to a new block of the arena, or the heap */
+            p = sky__lua_arena_alloc(&h->arena, nsize);
+            if (!p) p = malloc(nsize);
+            if (p) {
+                memcpy(p, ptr, osize < nsize ? osize : nsize);
+                sky__lua_arena_release(&h->arena, ptr, osize);
+            }
+        }
+    } else {
+        p = realloc(ptr, nsize);
+    }
     if (!p) return NULL;
     h->mem = h->mem - osize + nsize;
     return p;
@@ -281,8 +307,7 @@ static char *find_file(const char *path, const char *name, size_t *len, char *fo
     return NULL;
 }
 
-/* require: Lua modules from the service path, as text only. */
-static int search_module(lua_State *L)
+int sky__lua_search_module(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     char file[NAME_MAX_], found[1024], tried[2048];
@@ -310,107 +335,34 @@ static int search_module(lua_State *L)
     return 2;
 }
 
-/* load(): never bytecode. */
-static int load_text(lua_State *L)
-{
-    lua_settop(L, 4);
-    lua_pushstring(L, "t");
-    lua_replace(L, 3);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, 4, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
-/* os without what ends the process or reaches the file system */
-static int open_os(lua_State *L)
-{
-    static const char *const os_out[] = {"exit", "execute", "remove", "rename", "tmpname", "setlocale", NULL};
-    luaopen_os(L);
-    for (int i = 0; os_out[i]; i++) {
-        lua_pushnil(L);
-        lua_setfield(L, -2, os_out[i]);
-    }
-    return 1;
-}
-
-/* Opened on first use, through _G's __index or require: a service that
- * never names them does not pay for them at spawn, in time or memory. */
-static const luaL_Reg lazy_libs[] = {{LUA_TABLIBNAME, luaopen_table},
-                                     {LUA_MATHLIBNAME, luaopen_math},
-                                     {LUA_UTF8LIBNAME, luaopen_utf8},
-                                     {LUA_OSLIBNAME, open_os},
-                                     {NULL, NULL}};
-
-static int lazy_global(lua_State *L)
-{
-    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
-    for (const luaL_Reg *l = lazy_libs; l->func; l++) {
-        if (strcmp(k, l->name) == 0) {
-            luaL_requiref(L, l->name, l->func, 1);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void open_libs(lua_State *L)
-{
-    /* string now: its metatable gives strings their methods */
-    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
-                                    {LUA_LOADLIBNAME, luaopen_package},
-                                    {LUA_COLIBNAME, luaopen_coroutine},
-                                    {LUA_STRLIBNAME, luaopen_string},
-                                    {NULL, NULL}};
-    for (const luaL_Reg *l = libs; l->func; l++) {
-        luaL_requiref(L, l->name, l->func, 1);
-        lua_pop(L, 1);
-    }
-    lua_getfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    for (const luaL_Reg *l = lazy_libs; l->func; l++) {
-        lua_pushcfunction(L, l->func);
-        lua_setfield(L, -2, l->name);
-    }
-    lua_pop(L, 1);
-    lua_pushglobaltable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, lazy_global);
-    lua_setfield(L, -2, "__index");
-    lua_setmetatable(L, -2);
-    lua_pop(L, 1);
-    /* nothing that reaches the file system, or loads bytecode or C code */
-    lua_pushnil(L);
-    lua_setglobal(L, "dofile");
-    lua_pushnil(L);
-    lua_setglobal(L, "loadfile");
-    lua_getglobal(L, "load");
-    lua_pushcclosure(L, load_text, 1);
-    lua_setglobal(L, "load");
-    lua_getglobal(L, "package");
-    lua_pushliteral(L, "");
-    lua_setfield(L, -2, "cpath");
-    lua_pushnil(L);
-    lua_setfield(L, -2, "loadlib");
-    lua_createtable(L, 3, 0);
-    lua_getfield(L, -2, "searchers");
-    lua_rawgeti(L, -1, 1); /* the preload searcher */
-    lua_rawseti(L, -3, 1);
-    lua_pop(L, 1);
-    lua_pushcfunction(L, sky__lua_search_stdmod);
-    lua_rawseti(L, -2, 2);
-    lua_pushcfunction(L, search_module);
-    lua_rawseti(L, -2, 3);
-    lua_setfield(L, -2, "searchers");
-    lua_pop(L, 1);
-}
-
 /* ---- fibers ------------------------------------------------------------ */
 
-/* The coroutine body: runs a job, yields done_key and the job's results,
- * and is resumed with the next job. */
-static const char loop_src[] = "local done, yield = ...\n"
-                               "local function loop(f, ...) return loop(yield(done, f(...))) end\n"
-                               "return loop\n";
+/* The coroutine body, a C function (nothing to compile at spawn, and no
+ * vararg Lua frame per job): calls the job's function with its arguments
+ * (the whole stack), yields done_key and the job's results, and is resumed
+ * with the next job's function and arguments. lua_callk lets the job
+ * yield for its sky waits. */
+static int body_run(lua_State *co, int status, lua_KContext kctx);
+
+static int body_done(lua_State *co, int status, lua_KContext kctx)
+{
+    (void)status;
+    (void)kctx;
+    int n = lua_gettop(co);
+    luaL_checkstack(co, 1, "too many results");
+    lua_pushlightuserdata(co, &done_key);
+    lua_insert(co, 1);
+    return lua_yieldk(co, n + 1, 0, body_run);
+}
+
+static int body_run(lua_State *co, int status, lua_KContext kctx)
+{
+    (void)status;
+    lua_callk(co, lua_gettop(co) - 1, LUA_MULTRET, kctx, body_done);
+    return body_done(co, LUA_OK, kctx);
+}
+
+static int fiber_body(lua_State *co) { return body_run(co, LUA_OK, 0); }
 
 static fiber *fiber_get(lhost *h)
 {
@@ -422,7 +374,7 @@ static fiber *fiber_get(lhost *h)
     lua_setiuservalue(L, -2, 1);
     f->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     *(fiber **)lua_getextraspace(f->co) = f;
-    lua_rawgeti(f->co, LUA_REGISTRYINDEX, h->loop_ref);
+    lua_pushcfunction(f->co, fiber_body);
     return f;
 }
 
@@ -683,7 +635,7 @@ void sky__lua_spawn_opts(lua_State *L, int idx, char *out, size_t size)
 static void *host_create(void)
 {
     lhost *h = sky_calloc(1, sizeof *h);
-    h->loop_ref = h->waits_ref = LUA_NOREF;
+    h->waits_ref = LUA_NOREF;
     return h;
 }
 
@@ -700,7 +652,8 @@ static int init_protected(lua_State *L)
 {
     init_args *a = lua_touserdata(L, 1);
     lhost *h = host_of(L);
-    open_libs(L);
+    lua_gc(L, LUA_GCSTOP);
+    sky__lua_openlibs(L);
     sky__lua_openlib(L); /* the global sky, and require "sky" */
     lua_pushvalue(L, -1);
     lua_setglobal(L, "sky");
@@ -710,14 +663,6 @@ static int init_protected(lua_State *L)
     lua_pop(L, 1);
     lua_newtable(L);
     h->waits_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    if (luaL_loadbufferx(L, loop_src, sizeof loop_src - 1, "=fiber", "t") != LUA_OK) return lua_error(L);
-    lua_pushlightuserdata(L, &done_key);
-    lua_getglobal(L, "coroutine");
-    lua_getfield(L, -1, "yield");
-    lua_remove(L, -2);
-    lua_call(L, 2, 1);
-    h->loop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    sky__lua_opencoro(L); /* after the loop took the plain yield */
 
     if (a->len && a->text[0] == LUA_SIGNATURE[0]) {
         a->rc = SKY_EINVAL;
@@ -740,6 +685,7 @@ static int init_protected(lua_State *L)
             n++;
         }
     }
+    lua_gc(L, LUA_GCRESTART);
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, h->step);
     int st = lua_pcall(L, n, 0, 0);
     lua_sethook(L, NULL, 0, 0);
@@ -842,6 +788,8 @@ static int host_init(void *st, sky_ctx *ctx, const char *args)
         sky_log(ctx, SKY_LOG_ERROR, "lua: %s", last_error);
         return SKY_ENOENT;
     }
+    h->block = sky__lua_arena_block_get();
+    sky__lua_arena_init(&h->arena, h->block, h->block ? SKY_LUA_ARENA_BLOCK : 0);
     h->L = lua_newstate(limited_alloc, h);
     if (!h->L) {
         free(text);
@@ -904,7 +852,21 @@ static void host_release(void *st)
     if (!h) return;
     h->ctx = NULL;
     if (h->L) lua_close(h->L);
+    sky__lua_arena_block_put(h->block);
     free(h);
+}
+
+const sky_method_desc *sky__lua_method(lua_State *L, uint32_t id)
+{
+    lhost *h = host_of(L);
+    unsigned slot = (id ^ id >> 16) & (METHOD_CACHE - 1);
+    if (h->methods[slot].desc && h->methods[slot].id == id) return h->methods[slot].desc;
+    const sky_method_desc *m = sky_schema_method(id);
+    if (m) {
+        h->methods[slot].id = id;
+        h->methods[slot].desc = m;
+    }
+    return m;
 }
 
 const char *sky__lua_last_error(void) { return last_error; }

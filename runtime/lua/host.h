@@ -86,6 +86,13 @@ int sky__lua_yield(lua_State *L, lua_KContext kctx, lua_KFunction k);
  * integer, or a missing name. */
 void sky__lua_spawn_opts(lua_State *L, int idx, char *out, size_t size);
 
+/* ---- for libs.c --------------------------------------------------------- */
+
+/* A package.searchers function: finds module NAME in the service path
+ * (dots as '/'), text only; returns its loader and file name, or a string
+ * saying where it looked. */
+int sky__lua_search_module(lua_State *L);
+
 /* ---- for coro.c --------------------------------------------------------- */
 
 /* After lua_resume(co) yielded nres values: 1 if it was a sky wait (the
@@ -117,6 +124,11 @@ void sky__lua_unwait(lua_State *L, uint32_t session);
  * main thread): resumes the fiber with them, or runs the function with
  * them in a new fiber. Nothing waits: drops them. */
 void sky__lua_wake(lua_State *L, uint32_t session, int nargs);
+
+/* sky_schema_method(id) through a small cache of the state's, so that a
+ * message does not take the schema registry's lock. (Schemas are never
+ * unregistered: an entry stays true.) */
+const struct sky_method_desc *sky__lua_method(lua_State *L, uint32_t id);
 
 /* The reason the last Lua service init on this thread failed ("" if none). */
 const char *sky__lua_last_error(void);

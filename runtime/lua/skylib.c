@@ -10,9 +10,9 @@
 #include "sky/alloc.h"
 #include "sky/typed.h"
 
-#define START_KEY "sky.start"
-#define DISPATCH_KEY "sky.dispatch"
-#define SERVED_KEY "sky.served" /* method id -> impl table */
+/* Registry keys (their addresses): light, no string to look up per message. */
+static const char start_key, dispatch_key;
+static const char served_key; /* method id -> impl table */
 
 static sky_ctx *ctx_of(lua_State *L) { return sky__lua_ctx(L); }
 
@@ -43,7 +43,7 @@ static int l_start(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     lua_settop(L, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, START_KEY);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &start_key);
     return 0;
 }
 
@@ -51,7 +51,7 @@ static int l_dispatch(lua_State *L)
 {
     if (!lua_isnil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
     lua_settop(L, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, DISPATCH_KEY);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &dispatch_key);
     return 0;
 }
 
@@ -203,29 +203,46 @@ static int l_rawsend(lua_State *L)
 typedef struct reply_args {
     uint32_t session;
     int status;
+    int typed; /* the answer as (light userdata, length): decoded at once */
     const sky_msg *reply;
 } reply_args;
 
+/* Wakes the caller with (true, answer) or (false, error object). A typed
+ * call's answer is its bytes as a light userdata and a length, which the
+ * continuation decodes while the reply is alive: the wake-up resumes it
+ * within this call. */
 static int reply_protected(lua_State *L)
 {
     reply_args *r = lua_touserdata(L, 1);
     lua_settop(L, 0);
     if (r->status == 0) {
+        const char *data = r->reply->data ? r->reply->data : "";
         lua_pushboolean(L, 1);
-        lua_pushlstring(L, r->reply->data ? r->reply->data : "", r->reply->size);
+        if (r->typed) {
+            lua_pushlightuserdata(L, (void *)data);
+            lua_pushinteger(L, (lua_Integer)r->reply->size);
+        } else {
+            lua_pushlstring(L, data, r->reply->size);
+        }
     } else {
         char buf[256];
         const char *text = r->reply ? sky_error_text(r->reply, r->status, buf, sizeof buf) : sky_strerror(r->status);
         lua_pushboolean(L, 0);
         sky__lua_pusherror(L, r->status, "%s", text);
     }
-    sky__lua_wake(L, r->session, 2);
+    sky__lua_wake(L, r->session, lua_gettop(L));
     return 0;
 }
 
 static void on_reply(sky_ctx *ctx, int status, const sky_msg *reply, void *ud)
 {
-    reply_args r = {(uint32_t)(uintptr_t)ud, status, reply};
+    reply_args r = {(uint32_t)(uintptr_t)ud, status, 0, reply};
+    (void)sky__lua_protect(sky__lua_state(ctx), reply_protected, &r);
+}
+
+static void on_typed_reply(sky_ctx *ctx, int status, const sky_msg *reply, void *ud)
+{
+    reply_args r = {(uint32_t)(uintptr_t)ud, status, 1, reply};
     (void)sky__lua_protect(sky__lua_state(ctx), reply_protected, &r);
 }
 
@@ -271,12 +288,12 @@ static const sky_method_desc *check_method(lua_State *L, int idx)
 {
     if (lua_type(L, idx) == LUA_TNUMBER) {
         lua_Integer id = luaL_checkinteger(L, idx);
-        const sky_method_desc *m = id >= 0 && id <= UINT32_MAX ? sky_schema_method((uint32_t)id) : NULL;
+        const sky_method_desc *m = id >= 0 && id <= UINT32_MAX ? sky__lua_method(L, (uint32_t)id) : NULL;
         if (!m) sky__lua_raise(L, SKY_ENOENT, "unknown method id 0x%08llx (is its schema registered?)", (unsigned long long)id);
         return m;
     }
     const char *name = luaL_checkstring(L, idx);
-    const sky_method_desc *m = sky_schema_method(sky_method_id(name));
+    const sky_method_desc *m = sky__lua_method(L, sky_method_id(name));
     if (!m || strcmp(m->full_name, name) != 0)
         sky__lua_raise(L, SKY_ENOENT, "unknown method '%s' (is its schema registered?)", name);
     return m;
@@ -307,14 +324,15 @@ static int l_send(lua_State *L)
     return 0;
 }
 
-/* Resumed with (true, bytes) or (false, error object). */
+/* Resumed with (true, bytes as light userdata, length) or (false, error
+ * object). */
 static int typed_call_k(lua_State *L, int status, lua_KContext kctx)
 {
     (void)status;
     const sky_method_desc *m = (const sky_method_desc *)kctx;
-    if (!lua_toboolean(L, -2)) return lua_error(L);
-    size_t len;
-    const char *data = lua_tolstring(L, -1, &len);
+    if (lua_type(L, -1) != LUA_TNUMBER) return lua_error(L); /* the error object */
+    const char *data = lua_touserdata(L, -2);
+    size_t len = (size_t)lua_tointeger(L, -1);
     if (sky__lua_decode(L, m->output, data, len) != 0)
         return sky__lua_raise(L, SKY_EBADMSG, "%s: bad response: %s", m->full_name, lua_tostring(L, -1));
     return 1;
@@ -331,7 +349,7 @@ static int l_call(lua_State *L)
     encode(L, 3, m->input, m->full_name, &req);
     req.type_id = m->id;
     uint32_t session = sky__lua_wait(L, 0);
-    int rc = sky_call(ctx_of(L), to, &req, timeout ? (int)timeout : m->timeout_ms, on_reply,
+    int rc = sky_call(ctx_of(L), to, &req, timeout ? (int)timeout : m->timeout_ms, on_typed_reply,
                       (void *)(uintptr_t)session);
     if (rc < 0) {
         sky__lua_unwait(L, session);
@@ -346,11 +364,11 @@ static int l_serve(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     const sky_service_desc *sd = sky_schema_service(name);
     if (!sd) return sky__lua_raise(L, SKY_ENOENT, "unknown service '%s' (is its schema registered?)", name);
-    if (lua_getfield(L, LUA_REGISTRYINDEX, SERVED_KEY) != LUA_TTABLE) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &served_key) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_newtable(L);
         lua_pushvalue(L, -1);
-        lua_setfield(L, LUA_REGISTRYINDEX, SERVED_KEY);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &served_key);
     }
     for (size_t i = 0; i < sd->n_methods; i++)
         if (lua_rawgeti(L, -1 - (int)i, sd->methods[i].id) != LUA_TNIL)
@@ -367,14 +385,26 @@ static int l_serve(lua_State *L)
     return 0;
 }
 
+/* 1 if the handler at idx can see a second argument: it declares two
+ * parameters or more, or takes `...` (so does a C function). A handler
+ * that cannot is spared the context table: function(req) is the common
+ * case. */
+static int sees_ctx(lua_State *L, int idx)
+{
+    lua_Debug ar;
+    lua_pushvalue(L, idx);
+    if (!lua_getinfo(L, ">u", &ar)) return 1;
+    return ar.nparams >= 2 || ar.isvararg;
+}
+
 /* A request or oneway for a served method: 1 if it was one (handled). */
 static int dispatch_typed(lua_State *L, sky_ctx *ctx, const sky_msg *m)
 {
-    if (lua_getfield(L, LUA_REGISTRYINDEX, SERVED_KEY) != LUA_TTABLE || lua_rawgeti(L, -1, m->type_id) != LUA_TTABLE) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &served_key) != LUA_TTABLE || lua_rawgeti(L, -1, m->type_id) != LUA_TTABLE) {
         lua_settop(L, 0);
         return 0;
     }
-    const sky_method_desc *md = sky_schema_method(m->type_id);
+    const sky_method_desc *md = sky__lua_method(L, m->type_id);
     if (!md) {
         lua_settop(L, 0);
         return 0;
@@ -396,6 +426,10 @@ static int dispatch_typed(lua_State *L, sky_ctx *ctx, const sky_msg *m)
         lua_settop(L, 0);
         if (m->kind == SKY_REQUEST) (void)sky_reply_error(ctx, m, SKY_EBADMSG, text);
         sky_log(ctx, SKY_LOG_WARN, "lua %s: bad payload: %s", sky__lua_name(L), text);
+        return 1;
+    }
+    if (!sees_ctx(L, 1)) {
+        sky__lua_run(L, 1, m, md);
         return 1;
     }
     lua_createtable(L, 0, 2);
@@ -516,7 +550,7 @@ void sky__lua_openlib(lua_State *L)
 
 int sky__lua_started(lua_State *L)
 {
-    if (lua_getfield(L, LUA_REGISTRYINDEX, START_KEY) != LUA_TFUNCTION) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &start_key) != LUA_TFUNCTION) {
         lua_pop(L, 1);
         return 0;
     }
@@ -549,7 +583,7 @@ void sky__lua_dispatch(lua_State *L, const sky_msg *m)
     }
     if (m->kind != SKY_REQUEST && m->kind != SKY_ONEWAY && m->kind != SKY_TEXT) return;
     if (m->kind != SKY_TEXT && dispatch_typed(L, ctx, m)) return;
-    if (lua_getfield(L, LUA_REGISTRYINDEX, DISPATCH_KEY) != LUA_TFUNCTION) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatch_key) != LUA_TFUNCTION) {
         lua_pop(L, 1);
         if (m->kind == SKY_REQUEST)
             (void)sky_reply_error(ctx, m, SKY_ENOTSUP, "this Lua service handles no such message");

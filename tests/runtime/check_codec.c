@@ -11,6 +11,7 @@
 #include <lualib.h>
 #include "testutil.h"
 #include "lua/codec.h"
+#include "lua/wire.h"
 #include "pbdepth.h"
 #include "sky/typed.h"
 #include "codec_test.pb-c.h"
@@ -752,6 +753,107 @@ START_TEST(decode_out_of_memory)
 }
 END_TEST
 
+/* ---- the fast paths (wire.c) against the general path ------------------- */
+
+static int l_general(lua_State *L)
+{
+    sky__wire_off = lua_toboolean(L, 1);
+    return 0;
+}
+
+/* both(name, t): the fast and the general path encode t to the same bytes
+ * and decode them to the same table; same_decode(name, bytes): the same
+ * table, or the same error. */
+static const char BOTH[] =
+    "local function hex(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end\n"
+    "function same_decode(name, bytes)\n"
+    "  local ok1, a = pcall(codec.decode, name, bytes)\n"
+    "  general(true); local ok2, b = pcall(codec.decode, name, bytes); general(false)\n"
+    "  assert(ok1 == ok2, hex(bytes) .. ': ' .. tostring(a) .. ' / ' .. tostring(b))\n"
+    "  if ok1 then same(a, b) else assert(a == b, a .. ' / ' .. b) end\n"
+    "end\n"
+    "function both(name, t)\n"
+    "  local ok1, fast = pcall(codec.encode, name, t)\n"
+    "  general(true); local ok2, slow = pcall(codec.encode, name, t); general(false)\n"
+    "  assert(ok1 == ok2 and (ok1 or fast == slow), tostring(fast) .. ' / ' .. tostring(slow))\n"
+    "  if not ok1 then return end\n"
+    "  assert(fast == slow, name .. ': ' .. hex(fast) .. ' ~= ' .. hex(slow))\n"
+    "  same_decode(name, fast)\n"
+    "end\n";
+
+START_TEST(fast_path_matches_general)
+{
+    lua_State *L = new_lua();
+    lua_register(L, "general", l_general);
+    run(L, BOTH);
+    run(L,
+        "local I = 'skycodec.Item'\n"
+        "both(I, {})\n"
+        "both(I, { i32 = -2147483648, s32 = -7, sf32 = 2147483647, u32 = 4294967295, f32 = 123,\n"
+        "  i64 = math.mininteger, s64 = math.maxinteger, sf64 = math.mininteger, u64 = -1,\n"
+        "  f64 = math.mininteger, fl = 1.5, db = -0.1, ok = true, name = 'h\\195\\169llo',\n"
+        "  data = 'a\\0b\\255', color = 'COLOR_BLUE' })\n"
+        "both(I, { i32 = -5, s32 = -1, s64 = -1, sf32 = -1, color = 'COLOR_NEG',\n"
+        "  colors = { 'COLOR_NEG', 1, 'COLOR_RED', 7 }, i64 = 3.0, db = 3 })\n"
+        "both(I, { i32 = 0, name = '', ok = false, fl = 0.0, db = 0, data = '', color = 0,\n"
+        "  nums = {}, tags = {}, prices = {} })\n"
+        "both(I, { fl = 1e-50, db = 1/0 }); both(I, { fl = -1.5, db = -1/0 })\n"
+        "both(I, { price = { units = 1, nanos = -2, currency = 'EUR' }, prices = { { units = 1 }, {},\n"
+        "  { currency = '' } }, nums = { 1, -1, 300, 2147483647 }, tags = { 'a', '', 'c' },\n"
+        "  blobs = { '', '\\0' } })\n"
+        "both(I, { text = '' }); both(I, { number = 0 }); both(I, { cost = {} })\n"
+        "both(I, { cost = { units = -1 }, maybe = 0, maybe_name = '' })\n"
+        "local many, long = {}, string.rep('x', 300)\n"
+        "for i = 1, 300 do many[i] = i * 1000 end\n"
+        "both(I, { nums = many, tags = { long, long }, price = { currency = long }, name = long })\n"
+        "both(I, { counts = { a = 1 } })  -- a map: the general path\n"
+        "both(I, { db = -0.0 }); both(I, { number = -0.0 })\n"
+        "both(I, { nums = { 1, 2, [4] = 4 } }); both(I, { nums = { 1, x = 2 } }); both(I, { i32 = 2^31 })\n"
+        "both(I, { name = 'a\\0b' }); both(I, { nope = 1 }); both(I, { text = 'a', number = 1 })\n"
+        "both(I, { color = 'COLOR_NOPE' }); both(I, { price = 1 }); both(I, { [1] = 1 })\n"
+        "local t = { v = 0 }\n"
+        "for i = 1, 10 do t = { v = i, child = t, kids = { { v = -i }, {} } } end\n"
+        "both('skycodec.Tree', t)\n"
+        "local D = 'skycodec2.Defaults'\n"
+        "both(D, { req = 1 }); both(D, {})\n"
+        "both(D, { req = 0, a = 0, s = '', level = 'LEVEL_LOW', b = false, raw = '', big = 0,\n"
+        "  child = { req = 2, plain = 3 } })\n"
+        "both('skycodec2.Order', { id = 1, lines = { { sku = 'a', qty = 2 }, { sku = 'b' } },\n"
+        "  gift = { sku = 'g' } })\n"
+        "both('skycodec2.Order', { id = 1, lines = { { qty = 2 } } })\n");
+    /* bytes protobuf-c takes that encode does not make */
+    run(L,
+        "local I, c = 'skycodec.Item', string.char\n"
+        "same_decode(I, '')\n"
+        "same_decode(I, c(0x90, 0x01, 0x05, 0x92, 0x01, 0x03, 0x01, 0xac, 0x02, 0x90, 0x01, 0x07))\n"
+        "same_decode(I, c(0x08, 0x01, 0x08, 0x02, 0x72, 0x01, 0x61, 0x72, 0x01, 0x62))\n"
+        "same_decode(I, c(0xc2, 0x01, 0x01, 0x61, 0xc8, 0x01, 0x05))\n"
+        "same_decode(I, c(0xc8, 0x01, 0x05, 0xc2, 0x01, 0x01, 0x61))\n"
+        "same_decode(I, c(0x98, 0x06, 0x01, 0x08, 0x03, 0xfd, 0x06, 1, 2, 3, 4))\n"
+        "same_decode(I, c(0x8a, 0x01, 0x02, 0x08, 0x01, 0x8a, 0x01, 0x02, 0x10, 0x02))\n"
+        "same_decode(I, c(0x68, 0x02, 0x80, 0x01, 0x07))\n"
+        "same_decode(I, c(0x68, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02))\n"
+        "same_decode(I, c(0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01))\n"
+        "same_decode(I, c(0x10, 0x03, 0x38, 0x03, 0xaa, 0x01, 0x02, 0x07, 0xfd))\n"
+        "same_decode(I, c(0x72, 0x01)); same_decode(I, c(0x08)); same_decode(I, c(0x0a, 0x00))\n"
+        "same_decode(I, c(0x72, 0x02, 0x61, 0x00)); same_decode(I, c(0x0b, 0x0c))\n"
+        "same_decode(I, c(0x92, 0x01, 0x02, 0x01)); same_decode(I, c(0x2a, 0x03, 1, 2, 3))\n"
+        "same_decode(I, c(0x00, 0x01)); same_decode(I, c(0xb2, 0x01, 0x02, 0x08, 0x01))\n"
+        "same_decode('skycodec2.Defaults', c(0x08, 0x01)); same_decode('skycodec2.Defaults', c(0x48, 0x00))\n");
+    /* and the fast paths do take the common messages */
+    ck_assert_int_eq(luaL_dostring(L, "return { i32 = 1, name = 'x', nums = { 1, 2 }, price = { units = 3 } }"), 0);
+    void *buf = NULL;
+    size_t len = 0;
+    const ProtobufCMessageDescriptor *d = sky_schema_message("skycodec.Item");
+    ck_assert_int_eq(sky__wire_encode(L, 1, d, &buf, &len), 1);
+    ck_assert_int_eq(lua_gettop(L), 1);
+    ck_assert_int_eq(sky__wire_decode(L, d, buf, len), 1);
+    ck_assert_int_eq(lua_gettop(L), 2);
+    free(buf);
+    lua_close(L);
+}
+END_TEST
+
 Suite *codec_suite(void)
 {
     Suite *s = suite_create("codec");
@@ -769,6 +871,7 @@ Suite *codec_suite(void)
     tc = tu_tcase("cross_check");
     tcase_add_test(tc, lua_bytes_unpack_in_c);
     tcase_add_test(tc, c_bytes_decode_in_lua);
+    tcase_add_test(tc, fast_path_matches_general);
     suite_add_tcase(s, tc);
     tc = tu_tcase("errors");
     tcase_add_test(tc, encode_errors);

@@ -3,6 +3,7 @@
  * with raw requests whose text names what to do, and typed calls between
  * Lua services and from C (skytest.Echo of typed_test.proto). */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include "testutil.h"
+#include "lua/arena.h"
 #include "sky/typed.h"
 #include "typed_test.sky.h"
 
@@ -308,6 +310,22 @@ START_TEST(test_handler_error)
 }
 END_TEST
 
+/* string, coroutine and package open on first use, whatever the script
+ * meets first (tests/lua/lazylibs.lua checks each order). */
+START_TEST(test_lazy_libraries)
+{
+    sky_node *n = lua_node(NULL);
+    static const char *const modes[] = {"methods", "arith", "require", "global"};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        char args[64];
+        snprintf(args, sizeof args, "lazylibs %s", modes[i]);
+        sky_addr_t a = tu_spawn(n, "lua", args);
+        expect(n, a, "x", "ok");
+    }
+    lua_node_free(n);
+}
+END_TEST
+
 START_TEST(test_typed_lua_to_lua)
 {
     ck_assert_int_eq(sky_schema_register(&skytest_typed_test_file), 0);
@@ -319,7 +337,7 @@ START_TEST(test_typed_lua_to_lua)
            "42 k skytest.Echo.Bump|notes 2|EEXIST fail x|ENOTSUP skytest.Echo.Hold has no handler in the served table"
            "|EINVAL skytest.Echo.Bump: Payload.id: expected integer, got string"
            "|ENOENT unknown method 'skytest.Echo.Nope' (is its schema registered?)"
-           "|ENOSVC no service named 'nobody'|later|co 10");
+           "|ENOSVC no service named 'nobody'|later skytest.Echo.Later|co 10");
     lua_node_free(n);
 }
 END_TEST
@@ -624,12 +642,56 @@ START_TEST(test_coroutines_abandoned)
 }
 END_TEST
 
+/* The arena of Lua states (runtime/lua/arena.c): blocks carved in order
+ * and aligned; the last one resized in place or given back for reuse,
+ * the others kept; NULL once full; the pool hands a returned block out
+ * again (no pool in ASan builds: nothing to check there). */
+START_TEST(test_arena)
+{
+    static unsigned char buf[256 + 32];
+    sky__lua_arena a;
+    sky__lua_arena_init(&a, buf + 1, 256); /* a start that is not aligned */
+    unsigned char *p = sky__lua_arena_alloc(&a, 10), *q = sky__lua_arena_alloc(&a, 20);
+    ck_assert_uint_eq((uintptr_t)p % SKY_LUA_ARENA_ALIGN, 0);
+    ck_assert_ptr_eq(q, p + 16);
+    ck_assert(sky__lua_arena_owns(&a, p) && sky__lua_arena_owns(&a, q + 19));
+    ck_assert(!sky__lua_arena_owns(&a, buf + 280) && !sky__lua_arena_owns(&a, NULL));
+    ck_assert_ptr_eq(sky__lua_arena_resize(&a, q, 20, 40), q); /* the last block grows in place */
+    ck_assert_ptr_null(sky__lua_arena_resize(&a, p, 10, 40));  /* another one cannot */
+    ck_assert_ptr_eq(sky__lua_arena_resize(&a, p, 10, 5), p);  /* but shrinks */
+    sky__lua_arena_release(&a, q, 40);
+    ck_assert_ptr_eq(sky__lua_arena_alloc(&a, 8), q); /* the last one is reused */
+    sky__lua_arena_release(&a, p, 10);
+    ck_assert_ptr_eq(sky__lua_arena_alloc(&a, 8), q + 16); /* another one is not */
+    ck_assert_ptr_null(sky__lua_arena_alloc(&a, 256));
+    int n = 0;
+    while (sky__lua_arena_alloc(&a, 16)) n++;
+    ck_assert_int_gt(n, 8);
+    ck_assert(a.used <= a.size && a.size - a.used < SKY_LUA_ARENA_ALIGN); /* full, to the last block */
+    ck_assert_ptr_null(sky__lua_arena_alloc(&a, 1));
+    sky__lua_arena none;
+    sky__lua_arena_init(&none, NULL, 0);
+    ck_assert_ptr_null(sky__lua_arena_alloc(&none, 1));
+    ck_assert(!sky__lua_arena_owns(&none, p));
+    void *b = sky__lua_arena_block_get();
+    if (b) {
+        memset(b, 0xab, SKY_LUA_ARENA_BLOCK); /* writable, all of it */
+        sky__lua_arena_block_put(b);
+        void *again = sky__lua_arena_block_get();
+        ck_assert_ptr_eq(again, b);
+        sky__lua_arena_block_put(again);
+    }
+    sky__lua_arena_block_put(NULL);
+}
+END_TEST
+
 Suite *lua_suite(void)
 {
     Suite *s = suite_create("lua");
     TCase *tc = tu_tcase("host");
     tcase_add_test(tc, test_spawn_echo);
     tcase_add_test(tc, test_self_register_whereis);
+    tcase_add_test(tc, test_lazy_libraries);
     tcase_add_test(tc, test_spawn_from_lua);
     tcase_add_test(tc, test_bad_names);
     tcase_add_test(tc, test_bytecode_refused);
@@ -651,6 +713,7 @@ Suite *lua_suite(void)
     tcase_add_test(tc, test_spawn_options);
     tcase_add_test(tc, test_coroutines);
     tcase_add_test(tc, test_coroutines_abandoned);
+    tcase_add_test(tc, test_arena);
     suite_add_tcase(s, tc);
     return s;
 }
