@@ -145,6 +145,19 @@ t.case("restart types: permanent always, transient if abnormal, temporary never"
     stop(s, ref)
 end)
 
+t.case("a burst of exits is handled one by one, every child restarted", function()
+    local specs = {}
+    for i = 1, 10 do specs[i] = "k" .. i .. "/permanent/2000/-/lua" end
+    local s, ref = sup("one_for_one", 20, 5000, table.unpack(specs))
+    local before = addrs(s)
+    for i = 1, 10 do sky.kill(before["k" .. i], "error", "burst") end
+    for i = 1, 10 do renewed("k" .. i, before["k" .. i]) end
+    take(10)
+    for i = 1, 10 do t.eq(ping("k" .. i), "pong k" .. i) end
+    t.eq(downs[ref], nil, "the supervisor runs on")
+    stop(s, ref)
+end)
+
 t.case("intensity: past it the supervisor stops its children and exits with shutdown", function()
     local s, ref, name = sup("one_for_one", 2, 5000, "a/permanent/2000/-/lua", "b/permanent/2000/trap/lua")
     local a = sky.whereis("a")

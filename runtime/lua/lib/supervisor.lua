@@ -20,9 +20,9 @@
 -- way, with that reason.
 --
 -- Everything the supervisor does runs one event at a time (a child's
--- exit, a request), in order: a handler queues its event and the first
--- one processes the queue, so a restart that waits for children to stop
--- never interleaves with another.
+-- exit, a request), in order: a handler queues its event, and an event is
+-- handled only once the one before it is done, so a restart that waits
+-- for children to stop never interleaves with another.
 local supervisor = {}
 
 -- Raw request type ids: a request to a supervisor ("supv"), and its wait
@@ -290,19 +290,28 @@ function supervisor.run(spec)
         end
     end
 
+    -- Handles the first queued event, then hands the next to a job of its
+    -- own (sky.timeout 0): the instruction budget is per job, so a pile
+    -- of events cannot exhaust it.
+    local function drain()
+        local ok, err = pcall(handle, table.remove(queue, 1))
+        if not ok and not stopped then
+            log("failed: %s", tostring(err))
+            stop("error", tostring(err))
+        end
+        if #queue == 0 or stopped then
+            busy = false
+        elseif not pcall(sky.timeout, 0, drain) then
+            return drain()
+        end
+    end
+
     local function enqueue(e)
         if stopped then return end
         queue[#queue + 1] = e
         if busy then return end
         busy = true
-        while #queue > 0 and not stopped do
-            local ok, err = pcall(handle, table.remove(queue, 1))
-            if not ok and not stopped then
-                log("failed: %s", tostring(err))
-                stop("error", tostring(err))
-            end
-        end
-        busy = false
+        drain()
     end
 
     sky.trap_exit(true)
