@@ -119,7 +119,7 @@ function supervisor.run(spec)
     local sup = check_spec(spec)
     running = true
     local self = sky.self()
-    local label = sup.name or tostring(self)
+    local label = sup.name or show(self)
     local children = sup.children -- in start order
     local by_addr = {}            -- a running child's address -> its record
     local restarts = {}           -- times of the restarts in the period
