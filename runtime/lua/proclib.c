@@ -11,20 +11,6 @@
 #define ON_EXIT_KEY "sky.on_exit"
 #define ON_DOWN_KEY "sky.on_down"
 
-static sky_addr_t check_addr(lua_State *L, int idx)
-{
-    if (lua_type(L, idx) == LUA_TSTRING) {
-        const char *name = lua_tostring(L, idx);
-        sky_addr_t a = sky_whereis(sky__lua_ctx(L), name);
-        if (a == SKY_ADDR_NONE) sky__lua_raise(L, SKY_ENOSVC, "no service named '%s'", name);
-        return a;
-    }
-    int ok;
-    lua_Integer a = lua_tointegerx(L, idx, &ok);
-    if (!ok || a == 0) sky__lua_raise(L, SKY_EINVAL, "bad address (argument %d): an integer or a name", idx);
-    return (sky_addr_t)a;
-}
-
 /* An optional reason name at idx (default `def`). */
 static int check_reason(lua_State *L, int idx, int def)
 {
@@ -39,21 +25,21 @@ static int check_reason(lua_State *L, int idx, int def)
 
 static int l_link(lua_State *L)
 {
-    int rc = sky_link(sky__lua_ctx(L), check_addr(L, 1));
+    int rc = sky_link(sky__lua_ctx(L), sky__lua_check_addr(L, 1));
     if (rc < 0) return sky__lua_raise(L, rc, "sky.link: %s", sky_strerror(rc));
     return 0;
 }
 
 static int l_unlink(lua_State *L)
 {
-    (void)sky_unlink(sky__lua_ctx(L), check_addr(L, 1));
+    (void)sky_unlink(sky__lua_ctx(L), sky__lua_check_addr(L, 1));
     return 0;
 }
 
 static int l_monitor(lua_State *L)
 {
     uint32_t ref;
-    int rc = sky_monitor(sky__lua_ctx(L), check_addr(L, 1), &ref);
+    int rc = sky_monitor(sky__lua_ctx(L), sky__lua_check_addr(L, 1), &ref);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.monitor: %s", sky_strerror(rc));
     lua_pushinteger(L, ref);
     return 1;
@@ -69,7 +55,7 @@ static int l_demonitor(lua_State *L)
 /* sky.kill(addr [, reason [, text]]) */
 static int l_kill(lua_State *L)
 {
-    sky_addr_t who = check_addr(L, 1);
+    sky_addr_t who = sky__lua_check_addr(L, 1);
     int reason = check_reason(L, 2, SKY_REASON_KILLED);
     const char *text = luaL_optstring(L, 3, NULL);
     int rc = sky_kill_with(sky__lua_ctx(L), who, reason, text);
@@ -80,7 +66,7 @@ static int l_kill(lua_State *L)
 /* sky.send_exit(addr, reason [, text]): a trappable exit signal. */
 static int l_send_exit(lua_State *L)
 {
-    sky_addr_t who = check_addr(L, 1);
+    sky_addr_t who = sky__lua_check_addr(L, 1);
     luaL_checkstring(L, 2);
     int rc = sky_send_exit(sky__lua_ctx(L), who, check_reason(L, 2, SKY_REASON_NORMAL), luaL_optstring(L, 3, NULL));
     if (rc < 0) return sky__lua_raise(L, rc, "sky.send_exit: %s", sky_strerror(rc));

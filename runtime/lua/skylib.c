@@ -16,8 +16,7 @@ static const char served_key; /* method id -> impl table */
 
 static sky_ctx *ctx_of(lua_State *L) { return sky__lua_ctx(L); }
 
-/* An address argument: an integer, or a name registered on this node. */
-static sky_addr_t check_addr(lua_State *L, int idx)
+sky_addr_t sky__lua_check_addr(lua_State *L, int idx)
 {
     if (lua_type(L, idx) == LUA_TSTRING) {
         const char *name = lua_tostring(L, idx);
@@ -191,7 +190,7 @@ static int l_log(lua_State *L)
 
 static int l_rawsend(lua_State *L)
 {
-    sky_addr_t to = check_addr(L, 1);
+    sky_addr_t to = sky__lua_check_addr(L, 1);
     lua_Integer type = luaL_checkinteger(L, 2);
     size_t len;
     const char *data = luaL_optlstring(L, 3, "", &len);
@@ -257,7 +256,7 @@ static int call_k(lua_State *L, int status, lua_KContext kctx)
 
 static int l_rawcall(lua_State *L)
 {
-    sky_addr_t to = check_addr(L, 1);
+    sky_addr_t to = sky__lua_check_addr(L, 1);
     lua_Integer type = luaL_checkinteger(L, 2);
     size_t len;
     const char *data = luaL_optlstring(L, 3, "", &len);
@@ -313,7 +312,7 @@ static void encode(lua_State *L, int idx, const ProtobufCMessageDescriptor *d, c
 
 static int l_send(lua_State *L)
 {
-    sky_addr_t to = check_addr(L, 1);
+    sky_addr_t to = sky__lua_check_addr(L, 1);
     const sky_method_desc *m = check_method(L, 2);
     sky_msg msg = {0};
     encode(L, 3, m->input, m->full_name, &msg);
@@ -340,7 +339,7 @@ static int typed_call_k(lua_State *L, int status, lua_KContext kctx)
 
 static int l_call(lua_State *L)
 {
-    sky_addr_t to = check_addr(L, 1);
+    sky_addr_t to = sky__lua_check_addr(L, 1);
     const sky_method_desc *m = check_method(L, 2);
     lua_Integer timeout = luaL_optinteger(L, 4, 0);
     if (timeout < 0 || timeout > INT32_MAX) return sky__lua_raise(L, SKY_EINVAL, "sky.call: bad timeout");

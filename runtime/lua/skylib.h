@@ -25,6 +25,10 @@ void sky__lua_dispatch(lua_State *L, const sky_msg *m);
  * pushed (a result that is not an answer). */
 int sky__lua_answer(lua_State *L, sky_ctx *ctx, sky_token tok, uint32_t type_id, const void *method, int n);
 
+/* The address argument at idx: an integer, or a name registered on this
+ * node. Raises ENOSVC (no such name) or EINVAL. */
+sky_addr_t sky__lua_check_addr(lua_State *L, int idx);
+
 /* Pushes the arguments from `first` on, joined by blanks (after `lead`),
  * and returns the string: a spawn argument. None may be empty or hold a
  * blank (raises EINVAL). */
