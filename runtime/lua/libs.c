@@ -7,6 +7,7 @@
 #include <lualib.h>
 #include "coro.h"
 #include "host.h"
+#include "stdmods.h"
 
 #define REQUIRE_KEY "sky.require" /* package's own require, once opened */
 
@@ -36,9 +37,10 @@ static int open_os(lua_State *L)
 
 static int lazy_require(lua_State *L);
 
-/* package: no C modules, and require searches the preloaded libraries and
- * the service path (text only). Opening it sets the global require to
- * package's own, unless the script has put its own there. */
+/* package: no C modules, and require searches the preloaded libraries,
+ * sky's standard modules (stdmods.h) and the service path (text only).
+ * Opening it sets the global require to package's own, unless the script
+ * has put its own there. */
 static int open_package(lua_State *L)
 {
     lua_pushglobaltable(L);
@@ -51,13 +53,15 @@ static int open_package(lua_State *L)
     lua_setfield(L, -2, "cpath");
     lua_pushnil(L);
     lua_setfield(L, -2, "loadlib");
-    lua_createtable(L, 2, 0);
+    lua_createtable(L, 3, 0);
     lua_getfield(L, -2, "searchers");
     lua_rawgeti(L, -1, 1); /* the preload searcher */
     lua_rawseti(L, -3, 1);
     lua_pop(L, 1);
-    lua_pushcfunction(L, sky__lua_search_module);
+    lua_pushcfunction(L, sky__lua_search_stdmod);
     lua_rawseti(L, -2, 2);
+    lua_pushcfunction(L, sky__lua_search_module);
+    lua_rawseti(L, -2, 3);
     lua_setfield(L, -2, "searchers");
     lua_getfield(L, -3, "require");
     lua_setfield(L, LUA_REGISTRYINDEX, REQUIRE_KEY);

@@ -1,7 +1,8 @@
 /* The process model in the `sky` Lua module (docs/process-model.md):
  * sky.link, unlink, monitor, demonitor, kill, trap_exit, spawn_link,
- * spawn_monitor, exit with a reason, and on_exit / on_down, the functions
- * that get trapped exits and downs. Reasons are their names ("killed"). */
+ * spawn_monitor, launch_link, launch_monitor, exit with a reason, and
+ * on_exit / on_down, the functions that get trapped exits and downs.
+ * Reasons are their names ("killed"). */
 #include <string.h>
 #include <lauxlib.h>
 #include "host.h"
@@ -86,17 +87,19 @@ static int l_trap_exit(lua_State *L)
     return 1;
 }
 
-/* sky.spawn_link(name, ...) -> addr; sky.spawn_monitor(name, ...) -> addr, ref */
-static int spawn_watched(lua_State *L, int monitor)
+/* Spawns a service of `module` with `args`, linked to this one or
+ * monitored by it: pushes addr (and the ref). `what` names the function
+ * in errors; a Lua service's init failure says why. */
+static int spawn_watched(lua_State *L, const char *what, const char *module, const char *args, int monitor)
 {
     sky_ctx *ctx = sky__lua_ctx(L);
-    const char *args = sky__lua_spawn_arg(L);
     sky_addr_t addr;
     uint32_t ref = 0;
-    int rc = monitor ? sky_spawn_monitor(ctx, "lua", args, &addr, &ref) : sky_spawn_link(ctx, "lua", args, &addr);
+    int rc = monitor ? sky_spawn_monitor(ctx, module, args, &addr, &ref) : sky_spawn_link(ctx, module, args, &addr);
     if (rc < 0) {
-        const char *why = sky__lua_last_error();
-        return sky__lua_raise(L, rc, "spawn %s: %s", args, why[0] ? why : sky_strerror(rc));
+        const char *why = strcmp(module, "lua") == 0 ? sky__lua_last_error() : "";
+        return sky__lua_raise(L, rc, "%s %s%s%s: %s", what, module, args[0] ? " " : "", args,
+                              why[0] ? why : sky_strerror(rc));
     }
     lua_pushinteger(L, (lua_Integer)addr);
     if (!monitor) return 1;
@@ -104,8 +107,23 @@ static int spawn_watched(lua_State *L, int monitor)
     return 2;
 }
 
-static int l_spawn_link(lua_State *L) { return spawn_watched(L, 0); }
-static int l_spawn_monitor(lua_State *L) { return spawn_watched(L, 1); }
+/* sky.spawn_link(name, ...) -> addr; sky.spawn_monitor(name, ...) -> addr, ref */
+static int l_spawn_link(lua_State *L) { return spawn_watched(L, "sky.spawn_link", "lua", sky__lua_spawn_arg(L), 0); }
+static int l_spawn_monitor(lua_State *L)
+{
+    return spawn_watched(L, "sky.spawn_monitor", "lua", sky__lua_spawn_arg(L), 1);
+}
+
+/* sky.launch_link(module, ...) -> addr; sky.launch_monitor(module, ...) ->
+ * addr, ref: sky.launch (a C module's service), linked or monitored. */
+static int launch_watched(lua_State *L, const char *what, int monitor)
+{
+    const char *module = luaL_checkstring(L, 1);
+    return spawn_watched(L, what, module, sky__lua_join_args(L, 2, ""), monitor);
+}
+
+static int l_launch_link(lua_State *L) { return launch_watched(L, "sky.launch_link", 0); }
+static int l_launch_monitor(lua_State *L) { return launch_watched(L, "sky.launch_monitor", 1); }
 
 static int set_handler(lua_State *L, const char *key)
 {
@@ -130,6 +148,8 @@ void sky__lua_openproc(lua_State *L)
                                    {"trap_exit", l_trap_exit},
                                    {"spawn_link", l_spawn_link},
                                    {"spawn_monitor", l_spawn_monitor},
+                                   {"launch_link", l_launch_link},
+                                   {"launch_monitor", l_launch_monitor},
                                    {"on_exit", l_on_exit},
                                    {"on_down", l_on_down},
                                    {NULL, NULL}};

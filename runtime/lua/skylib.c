@@ -66,9 +66,7 @@ static int l_now(lua_State *L)
     return 1;
 }
 
-/* Pushes the arguments from `first` on, joined by blanks (after `lead`):
- * a spawn argument. None may be empty or hold a blank. */
-static const char *push_args(lua_State *L, int first, const char *lead)
+const char *sky__lua_join_args(lua_State *L, int first, const char *lead)
 {
     int n = lua_gettop(L);
     luaL_Buffer b;
@@ -91,7 +89,7 @@ const char *sky__lua_spawn_arg(lua_State *L)
     char opts[64] = "";
     if (lua_type(L, 1) == LUA_TTABLE) sky__lua_spawn_opts(L, 1, opts, sizeof opts);
     luaL_checkstring(L, 1);
-    return push_args(L, 1, opts);
+    return sky__lua_join_args(L, 1, opts);
 }
 
 static int l_spawn(lua_State *L)
@@ -114,7 +112,7 @@ static int l_launch(lua_State *L)
 {
     sky_ctx *ctx = ctx_of(L);
     const char *module = luaL_checkstring(L, 1);
-    const char *args = push_args(L, 2, "");
+    const char *args = sky__lua_join_args(L, 2, "");
     sky_addr_t addr;
     int rc = sky_spawn(ctx, module, args, &addr);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.launch %s: %s", module, sky_strerror(rc));

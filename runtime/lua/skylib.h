@@ -25,9 +25,14 @@ void sky__lua_dispatch(lua_State *L, const sky_msg *m);
  * pushed (a result that is not an answer). */
 int sky__lua_answer(lua_State *L, sky_ctx *ctx, sky_token tok, uint32_t type_id, const void *method, int n);
 
-/* An address argument: an integer, or a name registered on this node
- * (raises ENOSVC for an unknown name, EINVAL for anything else). */
+/* The address argument at idx: an integer, or a name registered on this
+ * node. Raises ENOSVC (no such name) or EINVAL. */
 sky_addr_t sky__lua_check_addr(lua_State *L, int idx);
+
+/* Pushes the arguments from `first` on, joined by blanks (after `lead`),
+ * and returns the string: a spawn argument. None may be empty or hold a
+ * blank (raises EINVAL). */
+const char *sky__lua_join_args(lua_State *L, int first, const char *lead);
 
 /* The "lua" spawn argument of sky.spawn's arguments (a name or an
  * options table, then the service's arguments), pushed and returned;

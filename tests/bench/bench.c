@@ -2,13 +2,14 @@
  * (shared/peers/peer_bench.erl) so the figures can be set side by side.
  *
  *   sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|
- *             lua|lua_call|lua_send|lua_spawn|process|link_exit|monitor_down|all
+ *             lua|lua_call|lua_send|lua_spawn|process|link_exit|monitor_down|supervisor|all
  *             [--threads N] [--batch N]
  *             [--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]
  *
  * `fanin` runs both fan-in variants (fanin_timer, keys fanin_*, and
  * fanin_spin, keys fanin_spin_*); `lua` the three Lua service ones
- * (bench_lua.c); `process` the process-model ones (bench_process.c). --threads defaults to the number of
+ * (bench_lua.c); `process` the process-model ones (bench_process.c);
+ * `supervisor` the restart of a supervised child (bench_super.c). --threads defaults to the number of
  * cores, --batch to the node default; the fanin options default to a
  * consumer bound of 262144, chunks of 256 and a 0 ms retry timer.
  *
@@ -700,6 +701,8 @@ static sky_node *node_up(void)
      * for that (the refusals are counted as fanin_busy_retries) */
     if (cfg.overload_warn <= opt.fanin_bound) cfg.overload_warn = opt.fanin_bound + 1;
     cfg.service_path = SKY_BENCH_LUADIR "/?.lua";
+    /* a supervisor logs every restart at INFO: not thousands of lines */
+    cfg.log_level = SKY_LOG_WARN;
     sky_node *node = sky_node_new(&cfg, err, sizeof err);
     if (!node) die("node: %s", err);
     for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++)
@@ -729,7 +732,7 @@ static void run(const char *name, void (*fn)(sky_node *))
 static void usage(void)
 {
     fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|lua|lua_call|lua_send|lua_spawn|"
-                    "process|link_exit|monitor_down|all [--threads N] [--batch N] "
+                    "process|link_exit|monitor_down|supervisor|all [--threads N] [--batch N] "
                     "[--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]\n");
     exit(2);
 }
@@ -780,9 +783,9 @@ int main(int argc, char **argv)
                    {"lua", "lua_call", bench_lua_call},
                    {"lua", "lua_send", bench_lua_send},
                    {"lua", "lua_spawn", bench_lua_spawn},
-                   /* `process`: supervisor_restart_us joins these with the supervisor */
                    {"process", "link_exit", bench_link_exit},
-                   {"process", "monitor_down", bench_monitor_down}};
+                   {"process", "monitor_down", bench_monitor_down},
+                   {"supervisor", "supervisor", bench_supervisor}};
 #define PICKED(i) (all || strcmp(which, benches[i].name) == 0 || strcmp(which, benches[i].label) == 0)
     int all = strcmp(which, "all") == 0, found = 0;
     for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) found |= PICKED(i);

@@ -47,4 +47,7 @@ void bench_lua_call(sky_node *node);
 void bench_lua_send(sky_node *node);
 void bench_lua_spawn(sky_node *node);
 
+/* bench_super.c: supervisor_restart_us. */
+void bench_supervisor(sky_node *node);
+
 #endif

@@ -10,9 +10,11 @@
 # Environment:
 #   SKY_BENCH         the sky_bench binary (required; make bench sets it)
 #   SKY_BENCH_ROUNDS  rounds (default 3)
-#   SKY_BENCH_ONLY    benchmarks to run (default "ring pingpong fanin spawn payload lua process";
-#                     the Erlang peer has no lua* benchmarks: Skynet's figures
-#                     for them are in docs/benchmarks.md)
+#   SKY_BENCH_ONLY    benchmarks to run (default "ring pingpong fanin spawn payload lua process
+#                     supervisor"; the Erlang peer has no lua* benchmarks:
+#                     Skynet's figures for them are in docs/benchmarks.md; Erlang's
+#                     process and supervisor figures come from tests/bench/process_bench.erl
+#                     and tests/bench/sup_bench.erl)
 #   SKY_BENCH_ARGS    extra sky_bench options, e.g. "--threads 1"
 #   SKY_PEERS         the peers directory (default: <srcdir>/../shared/peers)
 #   SKY_BENCH_ERLANG  set to 0 to skip the Erlang peer
@@ -20,7 +22,7 @@ set -u
 
 bench=${SKY_BENCH:?SKY_BENCH must name the sky_bench binary}
 rounds=${SKY_BENCH_ROUNDS:-3}
-only=${SKY_BENCH_ONLY:-ring pingpong fanin spawn payload lua process}
+only=${SKY_BENCH_ONLY:-ring pingpong fanin spawn payload lua process supervisor}
 extra=${SKY_BENCH_ARGS:-}
 srcdir=${SKY_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 peers=${SKY_PEERS:-$(dirname "$srcdir")/shared/peers}
@@ -78,12 +80,24 @@ run_one() {
     cat "$log" >>"$out.log"
 }
 
+# The supervisor benchmark's Erlang side: tests/bench/sup_bench.erl (a
+# supervisor and a gen_server), when escript is there.
+run_sup_erlang() {
+    [ "${SKY_BENCH_ERLANG:-1}" != 0 ] || return 0
+    if ! command -v escript >/dev/null; then
+        [ "$1" = 1 ] && echo "# Erlang supervisor benchmark skipped (needs escript)"
+        return 0
+    fi
+    run_one "$tmp/erlang.txt" "round $1 erlang" escript "$srcdir/tests/bench/sup_bench.erl"
+}
+
 for ((r = 1; r <= rounds; r++)); do
     for b in $only; do
         # shellcheck disable=SC2086 # extra holds separate options
         run_one "$tmp/sky.txt" "round $r sky" "$bench" "$b" $extra
         case $b in
         lua*) ;; # no Erlang twin: Skynet's figures are in docs/benchmarks.md
+        supervisor) run_sup_erlang "$r" ;;
         process | link_exit | monitor_down)
             if [ $erlang_proc = 1 ]; then
                 run_one "$tmp/erlang.txt" "round $r erlang" erl -noshell -pa "$tmp" -run process_bench main "$b"
@@ -129,7 +143,7 @@ if [ -s "$tmp/erlang.txt" ]; then
     # fanin_spin_* (our other fan-in variant) is set against Erlang's fanin_*
     awk 'NR == FNR { e[$1] = $2; next }
          { k = $1; sub(/^fanin_spin_/, "fanin_", k) }
-         (k in e) && e[k] != 0 && k !~ /^(spawn_n|fanin_producers|link_chain_n|monitor_down_n)$/ {
+         (k in e) && e[k] != 0 && k !~ /^(spawn_n|fanin_producers|link_chain_n|monitor_down_n|supervisor_restarts)$/ {
              printf "ratio_%s %.3f\n", $1, $2 / e[k] }' "$tmp/erlang.best" "$tmp/sky.best"
 fi
 exit $status

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The demo (examples/demo, what ./quickstart.sh demo runs) as a test: the
 # node must exit by itself with status 0, and the transcript must show each
-# step's outcome, C and Lua services calling each other through the stubs.
+# step's outcome, C and Lua services calling each other through the stubs,
+# and a supervised Lua service crashing and being restarted.
 #
 # Environment (exported by make check): SKY_BIN, the launcher; SKY_SRCDIR
 # and SKY_BUILDDIR, the source and build trees.
@@ -35,8 +36,29 @@ done <<'END'
 [ping] Greet("") -> EINVAL after
 ] Greet("ping"): pong said "greeter, 1 hello(s) so far"
 [ping] Greet("ping") -> ok after
+[ping] greeter_sup (service
+] Crash("ping"): exiting with an error
+[ping] Crash("ping") -> EEXIT after
+[ping] Greet("queued behind the crash") -> E
+restarted by greeter_sup
+[ping] Greet("the old greeter") -> ENOSVC at once
 [ping] Echo("anyone there?") -> ENOSVC at once
-[ping] 9 calls: 4 answered, 5 failed (as intended); 1 oneway sent
+[ping] 13 calls: 5 answered, 8 failed (as intended); 1 oneway sent
 END
+# The supervisor's restart, in the node's log (stderr).
+while IFS= read -r want; do
+    if ! grep -qF -- "$want" "$err"; then
+        echo "FAIL: no log line with: $want"
+        fail=1
+    fi
+done <<'END'
+INFO supervisor greeter_sup: child greeter exited (error: asked to crash)
+INFO supervisor greeter_sup: child greeter restarted as 0001:
+END
+# Greet("ping") is answered twice, by the first greeter and the restarted one.
+if [ "$(grep -cF '[ping] Greet("ping") -> ok after' "$out")" -ne 2 ]; then
+    echo "FAIL: Greet(\"ping\") did not succeed both before and after the restart"
+    fail=1
+fi
 [ "$fail" -eq 0 ] && echo "PASS: the demo"
 exit "$fail"

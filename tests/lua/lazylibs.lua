@@ -22,8 +22,12 @@ elseif mode == "arith" then
 elseif mode == "require" then
     check("require", require("math") == math and require("string") == string)
     check("package open", rawget(_G, "package") ~= nil and package.loaded.math == math)
-    check("searchers", #package.searchers == 2 and package.cpath == "" and package.loadlib == nil)
+    check("searchers", #package.searchers == 3 and package.cpath == "" and package.loadlib == nil)
     check("no such module", not pcall(require, "no_such_module"))
+    -- sky's standard modules, compiled in: not on the service path
+    check("sky.supervisor", type(require("sky.supervisor").run) == "function")
+    local ok, e = pcall(require, "sky.no_such_module")
+    check("no such sky module", not ok and e:find("no module 'sky.no_such_module' in sky's standard library", 1, true))
 elseif mode == "global" then
     local mine = function() return "mine" end
     require = mine

@@ -2,6 +2,7 @@
  * tests/lua/ (the node's service_path) spawned on a real node and driven
  * with raw requests whose text names what to do, and typed calls between
  * Lua services and from C (skytest.Echo of typed_test.proto). */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,10 +52,16 @@ static void lua_node_free(sky_node *n)
 /* 1 if the node's log holds `text`. */
 static int log_has(const char *text) { return tu_file_count(log_file, text) > 0; }
 
-/* Calls `to` with `text`; the answer's text (or the error's) in out. */
+/* Calls `to` with `text`, waiting up to `ms`; the answer's text (or the
+ * error's) in out. */
+static int lcall_for(sky_node *n, sky_addr_t to, const char *text, char *out, size_t size, int ms)
+{
+    return tu_call_text_for(n, to, 1, text, out, size, ms);
+}
+
 static int lcall(sky_node *n, sky_addr_t to, const char *text, char *out, size_t size)
 {
-    return tu_call_text(n, to, 1, text, out, size);
+    return lcall_for(n, to, text, out, size, 5000);
 }
 
 /* lcall that must succeed and answer `want`. */
@@ -384,6 +391,99 @@ START_TEST(test_process_from_lua)
 }
 END_TEST
 
+/* sky.supervisor from Lua: supervisor_test.lua runs its cases (the node
+ * has the C module "echo" for the C children). */
+START_TEST(test_supervisor_from_lua)
+{
+    sky_node *n = lua_node_with(NULL, &tu_echo_module, 0, 0);
+    sky_addr_t t = tu_spawn(n, "lua", "supervisor_test");
+    char out[4096];
+    int rc = lcall_for(n, t, "run", out, sizeof out, 15000);
+    ck_assert_msg(rc == 0, "%s (%s)", sky_strerror(rc), out);
+    ck_assert_msg(strncmp(out, "ok ", 3) == 0 && atoi(out + 3) >= 15, "%s", out);
+    lua_node_free(n);
+}
+END_TEST
+
+/* A Lua supervisor used from C: the C module "csup" spawns sup_c.lua with
+ * sky_spawn_monitor and, asked "stop", stops it with sky_send_exit. */
+#define SUP_REQUEST 0x73757076u /* sky.supervisor's raw requests */
+static atomic_int csup_down = -1; /* the supervisor's exit reason */
+
+typedef struct csup {
+    sky_addr_t sup;
+} csup;
+
+static void *csup_create(void) { return calloc(1, sizeof(csup)); }
+
+static int csup_init(void *st, sky_ctx *ctx, const char *args)
+{
+    (void)args;
+    uint32_t ref;
+    return sky_spawn_monitor(ctx, "lua", "sup_c", &((csup *)st)->sup, &ref);
+}
+
+static int csup_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    csup *c = st;
+    if (m->kind == SKY_DOWN && m->source == c->sup) atomic_store(&csup_down, (int)m->type_id);
+    if (m->kind != SKY_REQUEST) return 0;
+    int rc = sky_send_exit(ctx, c->sup, SKY_REASON_SHUTDOWN, "stop");
+    return rc < 0 ? rc : sky_reply_copy(ctx, m, m->type_id, "ok", 2);
+}
+
+static const sky_module csup_module = {"csup", csup_create, csup_init, csup_handle, free};
+
+/* which_children from C: the address of child `id` (0: not running). */
+static sky_addr_t child_addr(sky_node *n, sky_addr_t sup, const char *id)
+{
+    sky_msg req = {0};
+    req.type_id = SUP_REQUEST;
+    req.data = strdup("which_children");
+    req.size = strlen(req.data);
+    sky_msg reply = {0};
+    char err[256];
+    int rc = sky_node_call(n, sup, &req, tu_ms(5000), &reply, err, sizeof err);
+    ck_assert_msg(rc == 0, "which_children: %s (%s)", sky_strerror(rc), err);
+    char text[1024];
+    snprintf(text, sizeof text, "%.*s", (int)reply.size, reply.data ? (char *)reply.data : "");
+    free(reply.data);
+    sky_addr_t a = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        size_t l = strlen(id);
+        if (strncmp(line, id, l) == 0 && line[l] == '\t') a = strtoull(line + l + 1, NULL, 10);
+    }
+    return a;
+}
+
+START_TEST(test_supervisor_from_c)
+{
+    sky_node *n = lua_node_with(NULL, &tu_echo_module, 0, 0);
+    ck_assert_int_eq(sky_node_register_module(n, &csup_module), 0);
+    sky_addr_t driver = tu_spawn(n, "csup", NULL);
+    /* the children are up when sky_spawn returns */
+    sky_addr_t sup = sky_node_whereis(n, "c_sup");
+    ck_assert_uint_ne(sup, 0);
+    sky_addr_t e = child_addr(n, sup, "cecho"), w = sky_node_whereis(n, "w");
+    ck_assert_uint_ne(e, 0);
+    ck_assert_uint_eq(child_addr(n, sup, "w"), w);
+    expect(n, e, "hello", "hello");
+    /* the C child dies; the supervisor starts another */
+    ck_assert_int_eq(sky_node_kill(n, e), 0);
+    sky_addr_t e2 = 0;
+    ck_assert(TU_WAIT((e2 = child_addr(n, sup, "cecho")) != 0 && e2 != e, 3000));
+    expect(n, e2, "again", "again");
+    ck_assert(!tu_alive(n, e));
+    /* stopped from C: its children go first, then it exits with shutdown */
+    expect(n, driver, "stop", "ok");
+    ck_assert(TU_WAIT(atomic_load(&csup_down) == SKY_REASON_SHUTDOWN, 3000));
+    ck_assert(!tu_alive(n, e2));
+    ck_assert(!tu_alive(n, w));
+    ck_assert(!tu_alive(n, sup));
+    lua_node_free(n);
+}
+END_TEST
+
 START_TEST(test_stubs_lua_to_lua) { stubs_run("stub_echo", "lua"); }
 END_TEST
 
@@ -585,6 +685,8 @@ Suite *lua_suite(void)
     tcase_add_test(tc, test_stubs_lua_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_c);
     tcase_add_test(tc, test_process_from_lua);
+    tcase_add_test(tc, test_supervisor_from_lua);
+    tcase_add_test(tc, test_supervisor_from_c);
     tcase_add_test(tc, test_budget_per_message);
     tcase_add_test(tc, test_limits_from_node_config);
     tcase_add_test(tc, test_spawn_options);

@@ -118,6 +118,12 @@ int tu_send(sky_node *node, sky_addr_t to, uint32_t type_id, const void *data, s
 
 int tu_call_text(sky_node *node, sky_addr_t to, uint32_t type_id, const char *text, char *out, size_t size)
 {
+    return tu_call_text_for(node, to, type_id, text, out, size, 5000);
+}
+
+int tu_call_text_for(sky_node *node, sky_addr_t to, uint32_t type_id, const char *text, char *out, size_t size,
+                     int ms)
+{
     sky_msg req = {0};
     req.type_id = type_id;
     req.size = strlen(text);
@@ -125,7 +131,7 @@ int tu_call_text(sky_node *node, sky_addr_t to, uint32_t type_id, const char *te
     memcpy(req.data, text, req.size + 1);
     sky_msg reply = {0};
     out[0] = '\0';
-    int rc = sky_node_call(node, to, &req, tu_ms(5000), &reply, out, size);
+    int rc = sky_node_call(node, to, &req, tu_ms(ms), &reply, out, size);
     if (rc == 0) {
         snprintf(out, size, "%.*s", (int)reply.size, reply.data ? (char *)reply.data : "");
         free(reply.data);

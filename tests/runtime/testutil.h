@@ -95,6 +95,9 @@ int tu_send(sky_node *node, sky_addr_t to, uint32_t type_id, const void *data, s
  * waiting at most tu_ms(5000). Returns the call's code; out holds the
  * answer's text, or the error's. */
 int tu_call_text(sky_node *node, sky_addr_t to, uint32_t type_id, const char *text, char *out, size_t size);
+/* The same with a deadline of tu_ms(ms). */
+int tu_call_text_for(sky_node *node, sky_addr_t to, uint32_t type_id, const char *text, char *out, size_t size,
+                     int ms);
 
 /* How many times the file at `path` holds `text` (in its first 64 KiB);
  * 0 if it cannot be read. For a node's log. */

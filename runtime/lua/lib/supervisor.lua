@@ -1,0 +1,393 @@
+-- sky.supervisor: Erlang/OTP's supervisor for sky services
+-- (docs/process-model.md, "Supervisors"). Embedded into libsky: any Lua
+-- service may `require "sky.supervisor"`.
+--
+--   local supervisor = require "sky.supervisor"
+--   supervisor.run {
+--       strategy = "one_for_one", intensity = 3, period = 5000,
+--       children = {
+--           { id = "db", start = { service = "db", args = { "x" } } },
+--           { id = "cache", start = { module = "cache", args = "64" }, restart = "transient" },
+--       },
+--   }
+--
+-- The service that calls run becomes the supervisor: it traps exits,
+-- starts its children in order (linked), restarts them by its strategy
+-- and their restart types, and past the restart intensity stops them all
+-- in reverse order and exits with "shutdown". A trapped exit with any
+-- other reason than "normal" from a service that is not one of its
+-- children (its parent supervisor, or sky.send_exit) stops it the same
+-- way, with that reason.
+--
+-- Everything the supervisor does runs one event at a time (a child's
+-- exit, a request), in order: a handler queues its event, and an event is
+-- handled only once the one before it is done, so a restart that waits
+-- for children to stop never interleaves with another.
+local supervisor = {}
+
+-- Raw request type ids: a request to a supervisor ("supv"), and its wait
+-- for a child's down, a call to itself ("supw").
+supervisor.REQUEST = 0x73757076
+local WAIT = 0x73757077
+
+-- How long a killed child may take to go (a kill cannot be trapped, so
+-- this is only a bound).
+local KILL_WAIT_MS = 5000
+
+local STRATEGIES = { one_for_one = true, one_for_all = true, rest_for_one = true }
+local RESTARTS = { permanent = true, transient = true, temporary = true }
+local TYPES = { worker = true, supervisor = true }
+local DEFAULT_SHUTDOWN = { worker = 5000, supervisor = 30000 }
+
+local function bad(fmt, ...)
+    error({ code = "EINVAL", message = "supervisor: " .. fmt:format(...) }, 3)
+end
+
+local function is_int(v) return math.type(v) == "integer" end
+
+-- An address as the node's log shows one: node:serial in hex.
+local function show(a) return ("%04x:%08x"):format(a >> 48, a & 0xffffffffffff) end
+
+-- A child's start arguments as a list of words.
+local function words(args, id)
+    if args == nil then return {} end
+    if type(args) == "string" then
+        local out = {}
+        for w in args:gmatch("%S+") do out[#out + 1] = w end
+        return out
+    end
+    if type(args) ~= "table" then bad("child %s: args must be a table or a string, not a %s", id, type(args)) end
+    local out = {}
+    for i, a in ipairs(args) do out[i] = tostring(a) end
+    return out
+end
+
+local function check_child(c, i, ids)
+    if type(c) ~= "table" then bad("children[%d] is not a table", i) end
+    local id = c.id
+    if type(id) ~= "string" or not id:match("^[%w_.%-]+$") then
+        bad("children[%d]: id must be a string of letters, digits, '_', '.' or '-'", i)
+    end
+    if ids[id] then bad("two children have the id %s", id) end
+    ids[id] = true
+    local s = c.start
+    local start
+    if type(s) == "function" then
+        start = s
+    elseif type(s) == "table" and (s.service ~= nil) ~= (s.module ~= nil) then
+        local what = s.service or s.module
+        if type(what) ~= "string" and not (s.service and type(what) == "table") then
+            bad("child %s: start.%s must be a name", id, s.service and "service" or "module")
+        end
+        start = { service = s.service, module = s.module, args = words(s.args, id) }
+    else
+        bad("child %s: start must be { service = NAME, args = ... }, { module = NAME, args = ... } or a function", id)
+    end
+    local restart = c.restart or "permanent"
+    if not RESTARTS[restart] then bad("child %s: restart must be permanent, transient or temporary", id) end
+    local ctype = c.type or "worker"
+    if not TYPES[ctype] then bad("child %s: type must be worker or supervisor", id) end
+    local shutdown = c.shutdown or DEFAULT_SHUTDOWN[ctype]
+    if shutdown ~= "brutal_kill" and not (is_int(shutdown) and shutdown > 0 and shutdown <= 0x7fffffff) then
+        bad("child %s: shutdown must be a time in ms (> 0) or \"brutal_kill\"", id)
+    end
+    return { id = id, start = start, restart = restart, type = ctype, shutdown = shutdown }
+end
+
+local function check_spec(spec)
+    if type(spec) ~= "table" then bad("run takes a table") end
+    local strategy = spec.strategy or "one_for_one"
+    if not STRATEGIES[strategy] then bad("strategy must be one_for_one, one_for_all or rest_for_one") end
+    local intensity, period = spec.intensity or 1, spec.period or 5000
+    if not is_int(intensity) or intensity < 0 then bad("intensity must be an integer >= 0") end
+    if not is_int(period) or period <= 0 then bad("period must be a time in ms (> 0)") end
+    if spec.name ~= nil and type(spec.name) ~= "string" then bad("name must be a string") end
+    if type(spec.children) ~= "table" then bad("children must be a list") end
+    local children, ids = {}, {}
+    for i, c in ipairs(spec.children) do children[i] = check_child(c, i, ids) end
+    return { strategy = strategy, intensity = intensity, period = period, name = spec.name, children = children }
+end
+
+local running = false
+
+-- Makes the calling service the supervisor of spec.children (see the top
+-- of this file). Starts the children before it returns: if one fails to
+-- start, those started are killed and run raises its error (at load time,
+-- the supervisor's spawn fails with it).
+function supervisor.run(spec)
+    if running then bad("run was called already in this service") end
+    local sup = check_spec(spec)
+    running = true
+    local self = sky.self()
+    local label = sup.name or show(self)
+    local children = sup.children -- in start order
+    local by_addr = {}            -- a running child's address -> its record
+    local restarts = {}           -- times of the restarts in the period
+    local queue, busy, stopped = {}, false, false
+    local downs, waiters = {}, {} -- monitor ref -> the down; ref -> the deferred wait
+
+    local function log(fmt, ...) sky.log(("supervisor %s: " .. fmt):format(label, ...)) end
+
+    local function start(c)
+        local s = c.start
+        local ok, a
+        if type(s) == "function" then
+            ok, a = pcall(s)
+        elseif s.module then
+            ok, a = pcall(sky.launch_link, s.module, table.unpack(s.args))
+        else
+            ok, a = pcall(sky.spawn_link, s.service, table.unpack(s.args))
+        end
+        if ok and not is_int(a) then ok, a = false, "its start function returned no address" end
+        if not ok then return nil, a end
+        c.addr = a
+        by_addr[a] = c
+        return a
+    end
+
+    local function remove(c)
+        for i, x in ipairs(children) do
+            if x == c then
+                table.remove(children, i)
+                return
+            end
+        end
+    end
+
+    -- Waits up to ms for the down of monitor `ref`: the reason, or nil.
+    local function wait_down(ref, ms)
+        if not downs[ref] then
+            pcall(sky.rawcall, self, WAIT, tostring(ref), ms)
+            waiters[ref] = nil
+        end
+        local d = downs[ref]
+        downs[ref] = nil
+        return d
+    end
+
+    -- Stops a running child: asks it ("shutdown"), waits up to its
+    -- shutdown time, then kills it; brutal_kill kills at once.
+    local function terminate(c)
+        local addr = c.addr
+        by_addr[addr] = nil
+        c.addr = nil
+        local ref = sky.monitor(addr)
+        sky.unlink(addr)
+        -- an exit it sent before the unlink may wait in the queue: it is
+        -- not news any more
+        for i = #queue, 1, -1 do
+            if queue[i].addr == addr then table.remove(queue, i) end
+        end
+        if c.shutdown ~= "brutal_kill" then
+            pcall(sky.send_exit, addr, "shutdown")
+            if wait_down(ref, c.shutdown) then return end
+            log("child %s did not stop within %d ms: killing it", c.id, c.shutdown)
+        end
+        pcall(sky.kill, addr)
+        if not wait_down(ref, KILL_WAIT_MS) then sky.demonitor(ref) end
+    end
+
+    local function stop(reason, text)
+        stopped = true
+        for i = #children, 1, -1 do
+            if children[i].addr then terminate(children[i]) end
+        end
+        log("stopped (%s%s)", reason, text and ": " .. text or "")
+        sky.exit(reason, text)
+    end
+
+    -- Records a restart; false past the intensity (more than `intensity`
+    -- restarts within `period` ms).
+    local function add_restart()
+        local now, kept = sky.now(), {}
+        for _, t in ipairs(restarts) do
+            if now - t < sup.period then kept[#kept + 1] = t end
+        end
+        kept[#kept + 1] = now
+        restarts = kept
+        return #kept <= sup.intensity
+    end
+
+    -- The children restarted with c by the strategy, in start order.
+    local function group_of(c)
+        if sup.strategy == "one_for_one" then return { c } end
+        local g, seen = {}, sup.strategy == "one_for_all"
+        for _, x in ipairs(children) do
+            if x == c then seen = true end
+            if seen then g[#g + 1] = x end
+        end
+        return g
+    end
+
+    local function restart(c)
+        if not add_restart() then
+            log("reached its restart intensity (%d in %d ms)", sup.intensity, sup.period)
+            return stop("shutdown", "reached max restart intensity")
+        end
+        local group = group_of(c)
+        for i = #group, 1, -1 do
+            if group[i].addr then terminate(group[i]) end
+        end
+        for _, g in ipairs(group) do
+            if g.restart == "temporary" and g ~= c then
+                remove(g) -- stopped for a sibling: never restarted
+            else
+                local a, err = start(g)
+                if not a then
+                    log("child %s failed to restart: %s", g.id, tostring(err))
+                    queue[#queue + 1] = { kind = "retry", child = g }
+                    return
+                end
+                log("child %s restarted as %s", g.id, show(a))
+            end
+        end
+    end
+
+    local function on_child_exit(c, reason, text)
+        log("child %s exited (%s%s)", c.id, reason, text and ": " .. text or "")
+        by_addr[c.addr] = nil
+        c.addr = nil
+        if c.restart == "temporary" then return remove(c) end
+        if c.restart == "transient" and (reason == "normal" or reason == "shutdown") then return end
+        restart(c)
+    end
+
+    local function find(id)
+        for _, c in ipairs(children) do
+            if c.id == id then return c end
+        end
+        error({ code = "ENOENT", message = "supervisor " .. label .. ": no child " .. tostring(id) })
+    end
+
+    -- Requests that change the children (which_children needs no turn).
+    local function request(cmd, id)
+        local c = find(id)
+        if cmd == "terminate_child" then
+            if c.addr then terminate(c) end
+            if c.restart == "temporary" then remove(c) end
+            return "ok"
+        elseif cmd == "restart_child" then
+            if c.addr then error({ code = "EEXIST", message = "child " .. id .. " is running" }) end
+            local a, err = start(c)
+            if not a then error(err, 0) end
+            return tostring(a)
+        end
+        if c.addr then error({ code = "EEXIST", message = "child " .. id .. " is running" }) end
+        remove(c) -- delete_child
+        return "ok"
+    end
+
+    local function handle(e)
+        if e.kind == "exit" then
+            local c = by_addr[e.addr]
+            if c then return on_child_exit(c, e.reason, e.text) end
+            if e.reason ~= "normal" then return stop(e.reason, e.text) end
+        elseif e.kind == "retry" then
+            if e.child.addr == nil then restart(e.child) end
+        else
+            local ok, r = pcall(request, e.cmd, e.id)
+            if ok then e.reply(r) else e.reply(nil, r) end
+        end
+    end
+
+    -- Handles the first queued event, then hands the next to a job of its
+    -- own (sky.timeout 0): the instruction budget is per job, so a pile
+    -- of events cannot exhaust it.
+    local function drain()
+        local ok, err = pcall(handle, table.remove(queue, 1))
+        if not ok and not stopped then
+            log("failed: %s", tostring(err))
+            stop("error", tostring(err))
+        end
+        if #queue == 0 or stopped then
+            busy = false
+        elseif not pcall(sky.timeout, 0, drain) then
+            return drain()
+        end
+    end
+
+    local function enqueue(e)
+        if stopped then return end
+        queue[#queue + 1] = e
+        if busy then return end
+        busy = true
+        drain()
+    end
+
+    sky.trap_exit(true)
+    sky.on_exit(function(addr, reason, text) enqueue({ kind = "exit", addr = addr, reason = reason, text = text }) end)
+    sky.on_down(function(ref, _, reason, text)
+        downs[ref] = { reason = reason, text = text }
+        local w = waiters[ref]
+        if w then
+            waiters[ref] = nil
+            w("")
+        end
+    end)
+    sky.dispatch(function(m)
+        if m.kind ~= "request" then return end
+        if m.type == WAIT and m.source == self then
+            local ref = math.tointeger(tonumber(m.data))
+            if ref and not downs[ref] then waiters[ref] = sky.defer() end
+            return ""
+        end
+        if m.type ~= supervisor.REQUEST then
+            error({ code = "ENOTSUP", message = "a supervisor answers only supervisor requests" })
+        end
+        local cmd, id = m.data:match("^(%S+)%s*(%S*)$")
+        if cmd == "which_children" then
+            local lines = {}
+            for _, c in ipairs(children) do
+                lines[#lines + 1] = ("%s\t%s\t%s\t%s"):format(c.id, c.addr or "-", c.type, c.restart)
+            end
+            return table.concat(lines, "\n")
+        end
+        if cmd ~= "terminate_child" and cmd ~= "restart_child" and cmd ~= "delete_child" or id == "" then
+            error({ code = "EINVAL", message = "supervisor requests: which_children, terminate_child ID, "
+                .. "restart_child ID, delete_child ID" })
+        end
+        enqueue({ kind = "request", cmd = cmd, id = id, reply = sky.defer() })
+    end)
+    if sup.name then sky.register(sup.name) end
+
+    for i, c in ipairs(children) do
+        local a, err = start(c)
+        if not a then
+            for j = i - 1, 1, -1 do
+                if children[j].addr then pcall(sky.kill, children[j].addr, "shutdown") end
+            end
+            local msg = type(err) == "table" and err.message or tostring(err)
+            error({ code = type(err) == "table" and err.code or "EFAIL",
+                    message = ("supervisor %s: child %s failed to start: %s"):format(label, c.id, msg) }, 0)
+        end
+    end
+end
+
+-- ---- asking a supervisor (from a handler, sky.start or sky.timeout) ----
+
+local function ask(sup, text, timeout_ms) return sky.rawcall(sup, supervisor.REQUEST, text, timeout_ms) end
+
+-- The children of supervisor `sup` (an address or name), in start order:
+-- { id =, addr = (nil while not running), type =, restart = }.
+function supervisor.which_children(sup, timeout_ms)
+    local out = {}
+    for line in ask(sup, "which_children", timeout_ms):gmatch("[^\n]+") do
+        local id, addr, ctype, restart = line:match("^(%S+)\t(%S+)\t(%S+)\t(%S+)$")
+        out[#out + 1] = { id = id, addr = math.tointeger(tonumber(addr)), type = ctype, restart = restart }
+    end
+    return out
+end
+
+-- Stops child `id` (its shutdown, as in a restart) and keeps its spec
+-- (a temporary child's is removed); it is not restarted until restart_child.
+function supervisor.terminate_child(sup, id, timeout_ms) ask(sup, "terminate_child " .. id, timeout_ms) end
+
+-- Starts child `id`, which is not running -> its new address.
+function supervisor.restart_child(sup, id, timeout_ms)
+    return math.tointeger(tonumber(ask(sup, "restart_child " .. id, timeout_ms)))
+end
+
+-- Removes the spec of child `id`, which is not running.
+function supervisor.delete_child(sup, id, timeout_ms) ask(sup, "delete_child " .. id, timeout_ms) end
+
+return supervisor
