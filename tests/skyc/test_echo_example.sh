@@ -114,6 +114,7 @@ fi
 why=
 for f in bin/sky bin/skyc include/sky/sky.h include/sky/typed.h lib/pkgconfig/sky.pc \
     include/sky/client.h include/sky/client_pb.h include/sky/nanoclient.h lib/pkgconfig/sky-client.pc \
+    share/sky/nanoclient/nanoclient.c \
     share/aclocal/sky.m4; do
     [ -e "$prefix/$f" ] || why="${why:+$why, }$f missing"
 done
