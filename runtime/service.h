@@ -35,6 +35,7 @@ typedef struct sky__service {
     uint8_t dead;            /* mailbox closed, state released */
     uint8_t named;           /* has registered names */
     uint8_t answered;        /* the current request was answered or deferred */
+    uint8_t sockets;         /* opened a socket once: close them at exit */
     sky__mail *cur;          /* the mail being handled */
     sky__typed *typed;       /* served methods, typed calls (lazy; typed.c) */
     /* links and monitors (link.c): touched only by the service's own thread */

@@ -31,6 +31,7 @@ Suite *codec_suite(void);
 Suite *lua_suite(void);
 Suite *dynschema_suite(void);
 Suite *process_suite(void);
+Suite *socket_suite(void);
 
 /* Per-test time limit in seconds (Check scales it by CK_TIMEOUT_MULTIPLIER). */
 #define TU_TEST_TIMEOUT 20
