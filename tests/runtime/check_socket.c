@@ -458,6 +458,52 @@ START_TEST(test_socket_owner_exit)
 }
 END_TEST
 
+/* ---- from Lua (tests/lua/socktest.lua) ----------------------------------- */
+
+static sky_node *lua_sock_node(void)
+{
+    sky_config cfg;
+    char path[1024];
+    const char *src = getenv("SKY_SRCDIR");
+    snprintf(path, sizeof path, "%s/tests/lua/?.lua", src ? src : ".");
+    tu_config(&cfg, 2);
+    cfg.service_path = path;
+    cfg.socket_high_water = 256 * 1024;
+    cfg.socket_low_water = 64 * 1024;
+    return tu_start(&cfg, NULL);
+}
+
+static void lua_expect(sky_node *n, sky_addr_t a, const char *what, const char *want)
+{
+    size_t len = strlen(what);
+    sky_msg req = {.type_id = 1, .size = len, .data = dup_bytes(what, len)};
+    sky_msg rep = {0};
+    char err[256] = "";
+    int rc = sky_node_call(n, a, &req, tu_ms(8000), &rep, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s: %s", what, err);
+    ck_assert_msg(rep.size == strlen(want) && memcmp(rep.data, want, rep.size) == 0, "%s: got '%.*s', want '%s'",
+                  what, (int)rep.size, (char *)rep.data, want);
+    free(rep.data);
+}
+
+START_TEST(test_socket_lua)
+{
+    char buf[64], want[128];
+    sky_node *n = lua_sock_node();
+    sky_addr_t a = tu_spawn(n, "lua", "socktest");
+    lua_expect(n, a, "tcp", "hello world");
+    lua_expect(n, a, "udp", "PING from server");
+    int port = dead_port();
+    snprintf(buf, sizeof buf, "refused %d", port);
+    snprintf(want, sizeof want, "false sky.connect 127.0.0.1:%d: connect: Connection refused", port);
+    lua_expect(n, a, buf, want);
+    lua_expect(n, a, "peerclose", "bye nil closed");
+    lua_expect(n, a, "pushback", "4194304");
+    lua_expect(n, a, "bad", "EINVAL EINVAL ok");
+    sky_node_free(n);
+}
+END_TEST
+
 Suite *socket_suite(void)
 {
     Suite *s = suite_create("socket");
@@ -470,6 +516,7 @@ Suite *socket_suite(void)
     tcase_add_test(tc, test_socket_pushback);
     tcase_add_test(tc, test_socket_emfile);
     tcase_add_test(tc, test_socket_owner_exit);
+    tcase_add_test(tc, test_socket_lua);
     suite_add_tcase(s, tc);
     return s;
 }
