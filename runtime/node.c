@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "ctx.h"
 #include "deliver.h"
+#include "gate.h"
 #include "handle.h"
 #include "log.h"
 #include "lua/host.h"
@@ -118,6 +119,7 @@ sky_node *sky_node_new(const sky_config *cfg, char *err, size_t errsize)
     n->sockets = sky__sockets_new(n);
     if (sky__modules_add(n->modules, &sky__logger_module) != 0) abort(); /* a new registry is empty */
     if (sky__modules_add(n->modules, &sky__lua_module) != 0) abort();
+    if (sky__modules_add(n->modules, &sky__gate_module) != 0) abort();
     return n;
 }
 

@@ -32,6 +32,7 @@ Suite *lua_suite(void);
 Suite *dynschema_suite(void);
 Suite *process_suite(void);
 Suite *socket_suite(void);
+Suite *gate_suite(void);
 
 /* Per-test time limit in seconds (Check scales it by CK_TIMEOUT_MULTIPLIER). */
 #define TU_TEST_TIMEOUT 20
