@@ -49,7 +49,7 @@ long sky__framer_feed(sky__framer *fr, const uint8_t *p, size_t n, sky__frame_fn
     while (used < n) {
         if (!fr->greeted) {
             size_t take = SKY__PREFACE_LEN - fr->len < n - used ? SKY__PREFACE_LEN - fr->len : n - used;
-            if (memcmp(p + used, SKY__PREFACE + fr->len, take) != 0) {
+            if (memcmp(p + used, &SKY__PREFACE[fr->len], take) != 0) {
                 *why = "bad preface (not a sky client, or another protocol version)";
                 return -1;
             }
