@@ -19,6 +19,7 @@
 #include "deliver.h"
 #include "loop.h"
 #include "node.h"
+#include "overrun.h"
 #include "sky/alloc.h"
 
 /* A command for the loop thread. A tagged union so sockets and cluster links
@@ -78,6 +79,8 @@ struct sky__loop {
 
     /* Loop thread only. */
     ev_timer probe;    /* always armed: reveals libev's clock */
+    ev_timer watch;    /* samples the workers for the endless-loop monitor */
+    sky__overrun *overrun; /* NULL when loop_warn_ms is 0 */
     uint64_t ns0;      /* our clock ... */
     double ev0;        /* ... and libev's, read together at thread start */
     cmdbuf work;
@@ -237,6 +240,13 @@ static void on_async(struct ev_loop *ev, ev_async *w, int revents)
     }
 }
 
+static void on_watch(struct ev_loop *ev, ev_timer *w, int revents)
+{
+    sky__loop *l = ev_userdata(ev);
+    (void)w, (void)revents;
+    if (!l->halted) sky__overrun_check(l->overrun, sky__loop_now_ms(l));
+}
+
 static void *loop_main(void *arg)
 {
     sky__loop *l = arg;
@@ -245,8 +255,18 @@ static void *loop_main(void *arg)
     ev_timer_init(&l->probe, on_probe, PROBE_S, 0.);
     ev_timer_start(l->ev, &l->probe);
     l->ev0 = ev_clock(l);
+    int warn_ms = sky__node_config(l->node)->loop_warn_ms;
+    if (warn_ms > 0) {
+        double period = sky__overrun_period_ms(warn_ms) / 1e3;
+        l->overrun = sky__overrun_new(l->node);
+        ev_timer_init(&l->watch, on_watch, period, period);
+        ev_timer_start(l->ev, &l->watch);
+    }
     ev_run(l->ev, 0);
     ev_timer_stop(l->ev, &l->probe);
+    if (l->overrun) ev_timer_stop(l->ev, &l->watch);
+    sky__overrun_free(l->overrun);
+    l->overrun = NULL;
     timers_discard(l);
     return NULL;
 }

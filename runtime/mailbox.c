@@ -149,6 +149,14 @@ uint32_t sky__mailbox_take(sky__mailbox *mb, sky__mail *out, uint32_t max)
     return n;
 }
 
+uint32_t sky__mailbox_take_signals(sky__mailbox *mb, sky__mail *out, uint32_t max)
+{
+    lock(mb);
+    uint32_t n = ring_take(&mb->sig, out, max);
+    unlock(mb);
+    return n;
+}
+
 int sky__mailbox_done(sky__mailbox *mb)
 {
     lock(mb);

@@ -58,6 +58,9 @@ int sky__mailbox_push_reserved(sky__mailbox *mb, const sky__mail *m, uint32_t n,
 /* Moves up to `max` entries into out, signals first. Returns how many. */
 uint32_t sky__mailbox_take(sky__mailbox *mb, sky__mail *out, uint32_t max);
 
+/* Moves up to `max` signals into out (mail stays). Returns how many. */
+uint32_t sky__mailbox_take_signals(sky__mailbox *mb, sky__mail *out, uint32_t max);
+
 /* After a turn: returns 1 if mail is waiting (the service stays
  * scheduled), else clears `scheduled` and returns 0. */
 int sky__mailbox_done(sky__mailbox *mb);

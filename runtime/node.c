@@ -56,6 +56,7 @@ void sky_config_init(sky_config *cfg)
     cfg->socket_high_water = (size_t)1 << 20;
     cfg->socket_low_water = (size_t)256 << 10;
     cfg->socket_read_limit = (size_t)1 << 20;
+    cfg->loop_warn_ms = 1000;
 }
 
 static int bad(char *err, size_t errsize, const char *what)
@@ -74,6 +75,7 @@ static int check_config(const sky_config *c, char *err, size_t errsize)
     if (c->max_services < 1) return bad(err, errsize, "max_services: must be >= 1");
     if (c->lua_mem_limit < SKY_LUA_MEM_MIN) return bad(err, errsize, "lua_mem_limit: must be >= 65536 (bytes)");
     if (c->lua_budget < 1) return bad(err, errsize, "lua_budget: must be >= 1 (instructions)");
+    if (c->loop_warn_ms < 0) return bad(err, errsize, "loop_warn_ms: must be >= 0 (0 = off)");
     if (c->log_level < SKY_LOG_ERROR || c->log_level > SKY_LOG_DEBUG)
         return bad(err, errsize, "log_level: must be SKY_LOG_ERROR..SKY_LOG_DEBUG");
     if (c->socket_high_water < 1) return bad(err, errsize, "socket_high_water: must be >= 1 (bytes)");
@@ -350,7 +352,7 @@ void sky_node_free(sky_node *n)
     sky__service *logger = la ? sky__handles_get(n->handles, la) : NULL;
     if (logger) {
         uint64_t ignored = 0;
-        while (sky__service_run(logger, 1024, &ignored)) {
+        while (sky__service_run(logger, 1024, &ignored, NULL)) {
         }
         sky__service_unref(logger);
     }
@@ -406,6 +408,7 @@ void sky_node_stat_get(sky_node *n, sky_node_stat *out)
     out->spawned = (uint64_t)atomic_load(&n->counters[SKY__C_SPAWNED]);
     out->dropped = (uint64_t)atomic_load(&n->counters[SKY__C_DROPPED]);
     out->late_replies = (uint64_t)atomic_load(&n->counters[SKY__C_LATE]);
+    out->overruns = (uint64_t)atomic_load(&n->counters[SKY__C_OVERRUNS]);
     out->messages = sky__sched_handled(n->sched);
     out->wakeups = sky__sched_wakeups(n->sched);
 }

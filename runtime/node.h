@@ -35,7 +35,7 @@ struct sky__pool *sky__node_pool(sky_node *node);
 struct sky__sockets *sky__node_sockets(sky_node *node);
 
 /* Node-wide counters bumped by the runtime. */
-enum { SKY__C_SPAWNED, SKY__C_SERVICES, SKY__C_DROPPED, SKY__C_LATE, SKY__C_MAX };
+enum { SKY__C_SPAWNED, SKY__C_SERVICES, SKY__C_DROPPED, SKY__C_LATE, SKY__C_OVERRUNS, SKY__C_MAX };
 void sky__node_count(sky_node *node, int which, int64_t delta);
 
 /* Finds a module by name: registered ones, then the module path. On

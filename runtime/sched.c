@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include "overrun.h"
 #include "sched.h"
 #include "sky/alloc.h"
 #include "sky/error.h"
@@ -35,6 +36,7 @@ typedef struct worker {
     sky__service *next;
     unsigned streak;
     atomic_uint_fast64_t handled;
+    sky__busy busy; /* what it runs now, for the endless-loop monitor */
 } worker;
 
 struct sky__sched {
@@ -273,7 +275,7 @@ static void *worker_main(void *arg)
     sky__service *s;
     uint64_t handled = 0;
     while ((s = pick(w)) != NULL) {
-        int again = sky__service_run(s, sc->batch, &handled);
+        int again = sky__service_run(s, sc->batch, &handled, &w->busy);
         outbox_flush(w); /* the end of its turn: what it buffered goes out */
         drop_later(w);
         atomic_store_explicit(&w->handled, handled, memory_order_relaxed);
@@ -337,8 +339,11 @@ void sky__sched_free(sky__sched *sc)
     sky_free(sc);
 }
 
-
 uint64_t sky__sched_wakeups(sky__sched *sc) { return atomic_load(&sc->wakeups); }
+
+int sky__sched_nworkers(sky__sched *sc) { return sc->nworkers; }
+
+sky__busy *sky__sched_busy(sky__sched *sc, int i) { return &sc->workers[i].busy; }
 
 uint64_t sky__sched_handled(sky__sched *sc)
 {

@@ -67,6 +67,12 @@ uint64_t sky__sched_handled(sky__sched *sched);
 /* Times a sleeping worker was woken. */
 uint64_t sky__sched_wakeups(sky__sched *sched);
 
+/* The workers and each one's slot for the endless-loop monitor
+ * (overrun.h); i in [0, sky__sched_nworkers). */
+struct sky__busy;
+int sky__sched_nworkers(sky__sched *sched);
+struct sky__busy *sky__sched_busy(sky__sched *sched, int i);
+
 #define SKY__NEXT_STREAK 32
 
 #endif

@@ -11,6 +11,7 @@
 #include "handle.h"
 #include "link.h"
 #include "node.h"
+#include "overrun.h"
 #include "sched.h"
 #include "socket.h"
 #include "service.h"
@@ -150,8 +151,12 @@ int sky__deliver(sky_node *node, sky_addr_t to, sky__mail *m)
             own = 1;
         }
         sky__sched_outbox_sync(sched, s); /* what this sender buffered goes first */
+        int kill = m->kind == SKY__KILL;
         r = sky__mailbox_push(&s->mb, m, bounded(m->kind), &len);
         if (r >= 0) {
+            /* seen by a handler that runs long (a Lua one stops): set
+             * before the wake-up, after the kill is queued for certain */
+            if (kill) atomic_store_explicit(&s->killing, 1, memory_order_release);
             sky__service_pushed(s, to, r, len, own);
             return 0;
         }
@@ -338,10 +343,31 @@ static void dispatch(sky__service *s, sky__mail *m)
     sky__mail_free(m);
 }
 
-int sky__service_run(sky__service *s, uint32_t batch, uint64_t *handled)
+/* A kill arrived while s handled mail taken earlier in this turn: the
+ * signals queued since then go ahead of the rest of that mail. */
+static uint32_t signals_now(sky__service *s)
+{
+    sky__mail sig[16];
+    uint32_t done = 0, n;
+    while (!s->dead && (n = sky__mailbox_take_signals(&s->mb, sig, 16)) > 0) {
+        for (uint32_t i = 0; i < n; i++) {
+            if (s->dead) {
+                sky__service_bounce(s, &sig[i], SKY_EEXIT);
+                continue;
+            }
+            dispatch(s, &sig[i]);
+            if (s->exiting) sky__service_die(s, SKY_EEXIT);
+        }
+        done += n;
+    }
+    return done;
+}
+
+int sky__service_run(sky__service *s, uint32_t batch, uint64_t *handled, sky__busy *busy)
 {
     sky__mail turn[TURN_MAX];
     uint32_t todo = batch, done = 0;
+    sky__busy_enter(busy, atomic_load_explicit(&s->addr, memory_order_relaxed));
     while (todo > 0 && !s->dead) {
         uint32_t n = sky__mailbox_take(&s->mb, turn, todo < TURN_MAX ? todo : TURN_MAX);
         if (n == 0) break;
@@ -350,14 +376,22 @@ int sky__service_run(sky__service *s, uint32_t batch, uint64_t *handled)
                 sky__service_bounce(s, &turn[i], SKY_EEXIT);
                 continue;
             }
+            sky__busy_next(busy);
             dispatch(s, &turn[i]);
             if (s->exiting) sky__service_die(s, SKY_EEXIT);
+            else if (i + 1 < n && sky__service_killing(s)) done += signals_now(s);
         }
         todo -= n;
         done += n;
     }
+    sky__busy_leave(busy);
     *handled += done;
     return s->dead ? 0 : sky__mailbox_done(&s->mb);
+}
+
+void sky__service_tag(sky_ctx *ctx, const char *tag)
+{
+    snprintf(sky__svc(ctx)->tag, sizeof sky__svc(ctx)->tag, "%s", tag);
 }
 
 /* ---- death ------------------------------------------------------------- */

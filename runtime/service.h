@@ -36,6 +36,8 @@ typedef struct sky__service {
     uint8_t named;           /* has registered names */
     uint8_t answered;        /* the current request was answered or deferred */
     uint8_t sockets;         /* opened a socket once: close them at exit */
+    atomic_uchar killing;    /* a kill is queued: set by its sender (sky__deliver) */
+    char tag[32];            /* set at init: a Lua service's name, in reports */
     sky__mail *cur;          /* the mail being handled */
     sky__typed *typed;       /* served methods, typed calls (lazy; typed.c) */
     /* links and monitors (link.c): touched only by the service's own thread */
@@ -82,10 +84,23 @@ int sky__service_spawn_watched(sky_node *node, const sky_module *mod, const char
                                uint32_t ref, sky_addr_t *out);
 
 /* Runs one turn of s on the calling thread: up to `batch` messages, adding
- * the number handled to *handled. Returns 1 if s must be scheduled again,
- * 0 if it went idle or died. Either way the scheduler's reference is the
- * caller's to keep or drop. */
-int sky__service_run(sky__service *s, uint32_t batch, uint64_t *handled);
+ * the number handled to *handled and publishing each in `busy` (a
+ * worker's slot, overrun.h; NULL: none). Returns 1 if s must be scheduled
+ * again, 0 if it went idle or died. Either way the scheduler's reference
+ * is the caller's to keep or drop. */
+struct sky__busy;
+int sky__service_run(sky__service *s, uint32_t batch, uint64_t *handled, struct sky__busy *busy);
+
+/* 1 once a kill for s is queued: a long handler may stop early (the Lua
+ * host's instruction hook does). */
+static inline int sky__service_killing(sky__service *s)
+{
+    return atomic_load_explicit(&s->killing, memory_order_acquire);
+}
+
+/* Names the service in the endless-loop monitor's reports (after its
+ * module's name), e.g. a Lua service's script. From its init. */
+void sky__service_tag(sky_ctx *ctx, const char *tag);
 
 /* After mail for `to` went into s's mailbox (push result r, queue length
  * len): logs an overload warning, schedules s if it was idle. `own`: the

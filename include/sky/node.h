@@ -39,13 +39,14 @@ typedef struct sky_config {
     size_t socket_high_water;  /* bytes a socket's write queue takes (sky/socket.h) */
     size_t socket_low_water;   /* a refused writer hears "writable" at this (< high) */
     size_t socket_read_limit;  /* unhandled bytes of a socket's data events */
+    int loop_warn_ms;          /* a handler running longer is reported; 0 = off */
 } sky_config;
 
 /* Fills *cfg with the defaults: threads 0, node_id 1, module_path
  * "./?.so", mailbox_limit 65536, overload_warn 1024, call_timeout_ms 5000,
  * batch 32, max_services 1<<22, lua_mem_limit 32 MiB, lua_budget 10^7,
  * socket_high_water 1 MiB, socket_low_water 256 KiB, socket_read_limit
- * 1 MiB.
+ * 1 MiB, loop_warn_ms 1000.
  * A Lua service may override the two Lua limits when spawned (see
  * docs/lua-host.md). */
 void sky_config_init(sky_config *cfg);
@@ -118,6 +119,7 @@ typedef struct sky_node_stat {
     uint64_t dropped;         /* sends refused with SKY_EBUSY */
     uint64_t late_replies;    /* replies that came after their deadline */
     uint64_t wakeups;         /* times a sleeping worker was woken */
+    uint64_t overruns;        /* messages whose handler ran past loop_warn_ms */
 } sky_node_stat;
 
 /* Returns 0 or SKY_ENOSVC. */

@@ -69,6 +69,7 @@ static const struct key keys[] = {
     {"gate_max_connections", K_INT, OFF(gate_max_connections), 1, INT_MAX, 0},
     {"gate_idle_timeout_ms", K_INT, OFF(gate_idle_timeout_ms), 1, INT_MAX, 0},
     {"gate_max_inflight", K_INT, OFF(gate_max_inflight), 1, INT_MAX, 0},
+    {"loop_warn_ms", K_INT, OFF(loop_warn_ms), 0, INT_MAX, 0},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -152,6 +153,8 @@ void sky_launcher_apply(const struct sky_launcher_config *lc, sky_config *cfg)
         cfg->socket_low_water = (size_t)lc->socket_low_water;
     if (lc->socket_read_limit >= 0)
         cfg->socket_read_limit = (size_t)lc->socket_read_limit;
+    if (lc->loop_warn_ms >= 0)
+        cfg->loop_warn_ms = (int)lc->loop_warn_ms;
 }
 
 int sky_launcher_gate_args(const struct sky_launcher_config *lc, char *out, size_t size)

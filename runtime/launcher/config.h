@@ -48,6 +48,7 @@ struct sky_launcher_config {
     long long gate_max_connections;
     long long gate_idle_timeout_ms;
     long long gate_max_inflight;
+    long long loop_warn_ms; /* 0 = the endless-loop monitor is off */
 };
 
 /* Runs the config file at `path` and checks every key. On success fills

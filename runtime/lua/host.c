@@ -209,17 +209,20 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 /* Charges the instructions since its last call to the job that runs: the
  * running fiber's (across all its resumes and the user coroutines it
- * resumes), or the load's. Past the budget it raises ELIMIT and then
- * fires at every instruction, so a pcall in the script cannot swallow the
- * error and go on. */
+ * resumes), or the load's. Past the budget it raises ELIMIT, and once a
+ * kill is queued for the service (an endless loop being killed) EEXIT;
+ * then it fires at every instruction, so a pcall in the script cannot
+ * swallow the error and go on. */
 static void budget_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lhost *h = host_of(L);
     int64_t *used = h->running ? &h->running->used : &h->init_used;
     *used += lua_gethookcount(L);
-    if (*used <= h->budget) return;
+    int killed = h->ctx && sky__service_killing(sky__svc(h->ctx));
+    if (*used <= h->budget && !killed) return;
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+    if (killed) sky__lua_raise(L, SKY_EEXIT, "killed while handling a message");
     char text[96]; /* lua_pushfstring has no %lld */
     snprintf(text, sizeof text, "instruction budget exceeded (%lld instructions per message)", (long long)h->budget);
     sky__lua_raise(L, SKY_ELIMIT, "%s", text);
@@ -771,6 +774,7 @@ static int host_init(void *st, sky_ctx *ctx, const char *args)
         memcpy(h->name, args, nl);
         h->name[nl] = '\0';
         valid_name(h->name, &why);
+        sky__service_tag(ctx, h->name); /* "lua NAME" in the loop monitor's reports */
     }
     if (why) {
         snprintf(last_error, sizeof last_error, "bad Lua service name \"%.*s\": %s", (int)(nl > 64 ? 64 : nl),

@@ -2,13 +2,13 @@
  * (shared/peers/peer_bench.erl) so the figures can be set side by side.
  *
  *   sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|
- *             lua|lua_call|lua_send|lua_spawn|all
+ *             lua|lua_call|lua_send|lua_spawn|process|link_exit|monitor_down|all
  *             [--threads N] [--batch N]
  *             [--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]
  *
  * `fanin` runs both fan-in variants (fanin_timer, keys fanin_*, and
  * fanin_spin, keys fanin_spin_*); `lua` the three Lua service ones
- * (bench_lua.c). --threads defaults to the number of
+ * (bench_lua.c); `process` the process-model ones (bench_process.c). --threads defaults to the number of
  * cores, --batch to the node default; the fanin options default to a
  * consumer bound of 262144, chunks of 256 and a 0 ms retry timer.
  *
@@ -138,6 +138,9 @@ static void wait_done(const char *what)
     }
     check_failed();
 }
+
+void bench_done(void) { done(); }
+void bench_wait_done(const char *what) { wait_done(what); }
 
 int past_deadline(void)
 {
@@ -682,7 +685,9 @@ static void bench_spawn(sky_node *node)
 static const sky_module *const modules[] = {&ring_module,   &ping_module,     &pong_module,
                                             &caller_module, &echo_module,     &consumer_module,
                                             &producer_module, &parent_module, &child_module,
-                                            &payload_client_module, &payload_server_module};
+                                            &payload_client_module, &payload_server_module,
+                                            &bench_link_module, &bench_chain_watch_module,
+                                            &bench_down_child_module, &bench_down_watcher_module};
 
 static sky_node *node_up(void)
 {
@@ -723,7 +728,8 @@ static void run(const char *name, void (*fn)(sky_node *))
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|lua|lua_call|lua_send|lua_spawn|all [--threads N] [--batch N] "
+    fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|lua|lua_call|lua_send|lua_spawn|"
+                    "process|link_exit|monitor_down|all [--threads N] [--batch N] "
                     "[--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]\n");
     exit(2);
 }
@@ -773,7 +779,10 @@ int main(int argc, char **argv)
                    {"payload", "payload", bench_payload},
                    {"lua", "lua_call", bench_lua_call},
                    {"lua", "lua_send", bench_lua_send},
-                   {"lua", "lua_spawn", bench_lua_spawn}};
+                   {"lua", "lua_spawn", bench_lua_spawn},
+                   /* `process`: supervisor_restart_us joins these with the supervisor */
+                   {"process", "link_exit", bench_link_exit},
+                   {"process", "monitor_down", bench_monitor_down}};
 #define PICKED(i) (all || strcmp(which, benches[i].name) == 0 || strcmp(which, benches[i].label) == 0)
     int all = strcmp(which, "all") == 0, found = 0;
     for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) found |= PICKED(i);

@@ -31,6 +31,17 @@ long rss_bytes(void);
 /* Services alive in the node. */
 uint64_t services_alive(sky_node *node);
 
+/* The running benchmark is over (from its measuring service), and the
+ * main thread's bounded wait for that. */
+void bench_done(void);
+void bench_wait_done(const char *what);
+
+/* bench_process.c: the process-model benchmarks and their modules. */
+void bench_link_exit(sky_node *node);
+void bench_monitor_down(sky_node *node);
+extern const sky_module bench_link_module, bench_chain_watch_module, bench_down_child_module,
+    bench_down_watcher_module;
+
 /* bench_lua.c: the Lua service benchmarks. */
 void bench_lua_call(sky_node *node);
 void bench_lua_send(sky_node *node);

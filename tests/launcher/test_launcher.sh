@@ -152,6 +152,24 @@ EOF
 run "$tmp/lua_budget_type.lua"
 expect "lua_budget not an integer" 2 "lua_budget_type.lua: key 'lua_budget': expected integer, got string"
 
+cat >"$tmp/loop_warn.lua" <<'EOF'
+bootstrap = "testmod"
+loop_warn_ms = -1
+EOF
+run "$tmp/loop_warn.lua"
+expect "loop_warn_ms negative" 2 "loop_warn.lua: key 'loop_warn_ms': expected integer in 0..2147483647, got -1"
+
+cat >"$tmp/loop_warn_type.lua" <<'EOF'
+bootstrap = "testmod"
+loop_warn_ms = 2.5
+EOF
+run "$tmp/loop_warn_type.lua"
+expect "loop_warn_ms not an integer" 2 "loop_warn_type.lua: key 'loop_warn_ms': expected integer"
+
+{ cat "$fix/ok.lua"; printf 'loop_warn_ms = 0\n'; } >"$tmp/loop_warn_off.lua"
+run "$tmp/loop_warn_off.lua"
+expect "loop_warn_ms = 0 (off) accepted: node runs" 0
+
 { cat "$fix/ok.lua"; printf 'lua_mem_limit = 1048576\nlua_budget = 5000\n'; } >"$tmp/lua_limits.lua"
 run "$tmp/lua_limits.lua"
 expect "lua_mem_limit and lua_budget accepted: node runs" 0

@@ -49,33 +49,12 @@ static void lua_node_free(sky_node *n)
 }
 
 /* 1 if the node's log holds `text`. */
-static int log_has(const char *text)
-{
-    FILE *f = fopen(log_file, "r");
-    if (!f) return 0;
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, text) != NULL;
-}
+static int log_has(const char *text) { return tu_file_count(log_file, text) > 0; }
 
 /* Calls `to` with `text`; the answer's text (or the error's) in out. */
 static int lcall(sky_node *n, sky_addr_t to, const char *text, char *out, size_t size)
 {
-    sky_msg req = {0};
-    req.type_id = 1;
-    req.size = strlen(text);
-    req.data = malloc(req.size + 1);
-    memcpy(req.data, text, req.size + 1);
-    sky_msg reply = {0};
-    out[0] = '\0';
-    int rc = sky_node_call(n, to, &req, tu_ms(5000), &reply, out, size);
-    if (rc == 0) {
-        snprintf(out, size, "%.*s", (int)reply.size, reply.data ? (char *)reply.data : "");
-        free(reply.data);
-    }
-    return rc;
+    return tu_call_text(n, to, 1, text, out, size);
 }
 
 /* lcall that must succeed and answer `want`. */

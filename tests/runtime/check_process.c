@@ -157,18 +157,7 @@ static int cmdf(sky_addr_t a, char *out, size_t size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    sky_msg req = {0};
-    req.size = strlen(text);
-    req.data = malloc(req.size + 1);
-    memcpy(req.data, text, req.size + 1);
-    sky_msg reply = {0};
-    out[0] = '\0';
-    int rc = sky_node_call(node, a, &req, tu_ms(5000), &reply, out, size);
-    if (rc == 0) {
-        snprintf(out, size, "%.*s", (int)reply.size, reply.data ? (char *)reply.data : "");
-        free(reply.data);
-    }
-    return rc;
+    return tu_call_text(node, a, 0, text, out, size);
 }
 
 /* cmdf that must succeed. */

@@ -116,6 +116,36 @@ int tu_send(sky_node *node, sky_addr_t to, uint32_t type_id, const void *data, s
     return sky_node_send(node, to, &m);
 }
 
+int tu_call_text(sky_node *node, sky_addr_t to, uint32_t type_id, const char *text, char *out, size_t size)
+{
+    sky_msg req = {0};
+    req.type_id = type_id;
+    req.size = strlen(text);
+    req.data = malloc(req.size + 1);
+    memcpy(req.data, text, req.size + 1);
+    sky_msg reply = {0};
+    out[0] = '\0';
+    int rc = sky_node_call(node, to, &req, tu_ms(5000), &reply, out, size);
+    if (rc == 0) {
+        snprintf(out, size, "%.*s", (int)reply.size, reply.data ? (char *)reply.data : "");
+        free(reply.data);
+    }
+    return rc;
+}
+
+int tu_file_count(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    int count = 0;
+    for (const char *p = buf; (p = strstr(p, text)) != NULL; p += strlen(text)) count++;
+    return count;
+}
+
 int tu_alive(sky_node *node, sky_addr_t a)
 {
     sky_service_stat st;

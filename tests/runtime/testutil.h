@@ -33,6 +33,7 @@ Suite *dynschema_suite(void);
 Suite *process_suite(void);
 Suite *socket_suite(void);
 Suite *gate_suite(void);
+Suite *misbehave_suite(void);
 
 /* Per-test time limit in seconds (Check scales it by CK_TIMEOUT_MULTIPLIER). */
 #define TU_TEST_TIMEOUT 20
@@ -91,6 +92,15 @@ sky_addr_t tu_spawn(sky_node *node, const char *mod, const char *args);
 
 /* Sends a copy of data as a oneway from outside. Returns the send's code. */
 int tu_send(sky_node *node, sky_addr_t to, uint32_t type_id, const void *data, size_t size);
+
+/* Calls `to` from outside with `text` as the payload (type `type_id`),
+ * waiting at most tu_ms(5000). Returns the call's code; out holds the
+ * answer's text, or the error's. */
+int tu_call_text(sky_node *node, sky_addr_t to, uint32_t type_id, const char *text, char *out, size_t size);
+
+/* How many times the file at `path` holds `text` (in its first 64 KiB);
+ * 0 if it cannot be read. For a node's log. */
+int tu_file_count(const char *path, const char *text);
 
 /* 1 if `a` is a live service. */
 int tu_alive(sky_node *node, sky_addr_t a);
