@@ -80,13 +80,8 @@ static conn **slot(gate *g, uint32_t id)
 
 static conn *find(gate *g, uint32_t id) { return *slot(g, id); }
 
-static void drop(gate *g, conn *c, const char *why)
+static void conn_free(conn *c)
 {
-    conn **p = slot(g, c->id);
-    *p = c->next;
-    g->nconns--;
-    if (why) sky_log(g->ctx, SKY_LOG_WARN, "gate: closing %s: %s", c->peer, why);
-    (void)sky_socket_close(g->ctx, c->id);
     while (c->backlog) {
         pending_out *o = c->backlog;
         c->backlog = o->next;
@@ -94,6 +89,16 @@ static void drop(gate *g, conn *c, const char *why)
     }
     sky__framer_deinit(&c->fr);
     free(c);
+}
+
+static void drop(gate *g, conn *c, const char *why)
+{
+    conn **p = slot(g, c->id);
+    *p = c->next;
+    g->nconns--;
+    if (why) sky_log(g->ctx, SKY_LOG_WARN, "gate: closing %s: %s", c->peer, why);
+    (void)sky_socket_close(g->ctx, c->id);
+    conn_free(c);
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -463,13 +468,7 @@ static void gate_release(void *st)
         while (g->b[i]) {
             conn *c = g->b[i];
             g->b[i] = c->next;
-            while (c->backlog) {
-                pending_out *o = c->backlog;
-                c->backlog = o->next;
-                free(o);
-            }
-            sky__framer_deinit(&c->fr);
-            free(c);
+            conn_free(c);
         }
     free(g);
 }

@@ -352,10 +352,24 @@ void sky__loop_free(sky__loop *l)
     free(l);
 }
 
+/* Queues c unless the loop is stopping; wakes it if the queue was empty. */
+static int post_cmd(sky__loop *l, const cmd *c)
+{
+    int wake;
+    pthread_mutex_lock(&l->lock);
+    if (l->stopping) {
+        pthread_mutex_unlock(&l->lock);
+        return SKY_ESTOPPED;
+    }
+    wake = push_locked(l, c);
+    pthread_mutex_unlock(&l->lock);
+    if (wake) ev_async_send(l->ev, &l->async);
+    return 0;
+}
+
 int sky__loop_timeout(sky__loop *l, sky_addr_t to, uint64_t ms, int kind, uint32_t session)
 {
     cmd c = {.op = CMD_TIMEOUT};
-    int wake;
     uint64_t now = now_ns(l);
 
     /* Saturate rather than wrap: a timeout of centuries never fires. */
@@ -363,16 +377,7 @@ int sky__loop_timeout(sky__loop *l, sky_addr_t to, uint64_t ms, int kind, uint32
     c.u.timeout.to = to;
     c.u.timeout.kind = kind;
     c.u.timeout.session = session;
-
-    pthread_mutex_lock(&l->lock);
-    if (l->stopping) {
-        pthread_mutex_unlock(&l->lock);
-        return SKY_ESTOPPED;
-    }
-    wake = push_locked(l, &c);
-    pthread_mutex_unlock(&l->lock);
-    if (wake) ev_async_send(l->ev, &l->async);
-    return 0;
+    return post_cmd(l, &c);
 }
 
 void sky__loop_wake(sky__loop *l) { ev_async_send(l->ev, &l->async); }
@@ -382,18 +387,9 @@ uint64_t sky__loop_now_ms(sky__loop *l) { return now_ns(l) / 1000000u; }
 int sky__loop_post(sky__loop *l, sky__loop_fn *fn, void *arg)
 {
     cmd c = {.op = CMD_RUN};
-    int wake;
     c.u.run.fn = fn;
     c.u.run.arg = arg;
-    pthread_mutex_lock(&l->lock);
-    if (l->stopping) {
-        pthread_mutex_unlock(&l->lock);
-        return SKY_ESTOPPED;
-    }
-    wake = push_locked(l, &c);
-    pthread_mutex_unlock(&l->lock);
-    if (wake) ev_async_send(l->ev, &l->async);
-    return 0;
+    return post_cmd(l, &c);
 }
 
 struct ev_loop *sky__loop_ev(sky__loop *l) { return l->ev; }

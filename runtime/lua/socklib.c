@@ -174,6 +174,19 @@ static int take(lua_State *L, int idx, size_t want, int eof)
     return 1;
 }
 
+/* What a read of a socket that is gone gets: nil and why (the error's
+ * text, or "closed"). Returns 2, the values pushed. */
+static int push_end(lua_State *L, int idx)
+{
+    lua_pushnil(L);
+    lua_getiuservalue(L, idx, 2);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushliteral(L, "closed");
+    }
+    return 2;
+}
+
 static int read_k(lua_State *L, int status, lua_KContext ctx)
 {
     (void)status, (void)ctx;
@@ -189,15 +202,7 @@ static int l_read(lua_State *L)
     if (n < 0) return sky__lua_raise(L, SKY_EINVAL, "read: bad size (>= 0)");
     lua_settop(L, 2);
     if (take(L, 1, (size_t)n, s->gone)) return 1;
-    if (s->gone) {
-        lua_pushnil(L);
-        lua_getiuservalue(L, 1, 2);
-        if (lua_isnil(L, -1)) {
-            lua_pop(L, 1);
-            lua_pushliteral(L, "closed");
-        }
-        return 2;
-    }
+    if (s->gone) return push_end(L, 1);
     if (s->rwait) return sky__lua_raise(L, SKY_EINVAL, "read: another fiber reads this socket");
     need_yield(L, "read");
     s->rwant = (size_t)n;
@@ -409,13 +414,7 @@ static void feed_reader(lua_State *L, int idx, lsock *s)
     if (take(L, idx, s->rwant, s->gone)) {
         wake(L, &s->rwait, 1);
     } else if (s->gone) {
-        lua_pushnil(L);
-        lua_getiuservalue(L, idx, 2);
-        if (lua_isnil(L, -1)) {
-            lua_pop(L, 1);
-            lua_pushliteral(L, "closed");
-        }
-        wake(L, &s->rwait, 2);
+        wake(L, &s->rwait, push_end(L, idx));
     }
 }
 
@@ -485,13 +484,7 @@ void sky__lua_socket_event(lua_State *L, const sky_msg *m)
             lua_pushlstring(L, m->data, m->size);
             lua_setiuservalue(L, idx, 2);
         }
-        lua_pushnil(L);
-        lua_getiuservalue(L, idx, 2);
-        if (lua_isnil(L, -1)) {
-            lua_pop(L, 1);
-            lua_pushliteral(L, "closed");
-        }
-        wake(L, &s->wwait, 2);
+        wake(L, &s->wwait, push_end(L, idx));
         feed_reader(L, idx, s);
         break;
     }

@@ -27,16 +27,6 @@ static void put32(uint8_t *p, uint32_t v)
 
 static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
-static int tcp_connect(int port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    return fd;
-}
-
 /* Reads exactly n bytes within ms. Returns n, 0 at end of stream, -1 on
  * timeout or error. */
 static int read_full(int fd, void *buf, size_t n, int ms)
@@ -66,7 +56,7 @@ static void write_all(int fd, const void *buf, size_t n)
 /* Connects and exchanges the preface. */
 static int gc_open(int port)
 {
-    int fd = tcp_connect(port);
+    int fd = tu_tcp_connect(port);
     uint8_t hello[4];
     write_all(fd, "SKY\x01", 4);
     ck_assert_int_eq(read_full(fd, hello, 4, 3000), 4);
@@ -275,7 +265,7 @@ START_TEST(test_gate_malformed)
     world w = start_gate("port=0 host=127.0.0.1 max_frame=1024", 0, 1);
     int good = gc_open(w.port);
 
-    int fd = tcp_connect(w.port); /* wrong preface */
+    int fd = tu_tcp_connect(w.port); /* wrong preface */
     write_all(fd, "GET / HTTP/1.1\r\n\r\n", 18);
     ck_assert_msg(closed_within(fd, 3000), "bad preface");
     close(fd);
@@ -338,7 +328,7 @@ START_TEST(test_gate_max_connections)
     answer a;
     world w = start_gate("port=0 host=127.0.0.1 max_connections=2", 0, 1);
     int c1 = gc_open(w.port), c2 = gc_open(w.port);
-    int c3 = tcp_connect(w.port);
+    int c3 = tu_tcp_connect(w.port);
     ck_assert_msg(closed_within(c3, 3000), "the third connection is closed");
     close(c3);
     gc_send(c2, 1, 2, BUMP, p, payload(p, 1, ""));
@@ -347,7 +337,7 @@ START_TEST(test_gate_max_connections)
     close(c1);
     int ok = 0;
     for (int i = 0; i < 50 && !ok; i++) {
-        int c = tcp_connect(w.port);
+        int c = tu_tcp_connect(w.port);
         uint8_t hello[4];
         write_all(c, "SKY\x01", 4);
         ok = read_full(c, hello, 4, 200) == 4;

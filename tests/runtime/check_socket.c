@@ -201,17 +201,6 @@ static char *args_port(char *buf, size_t size, const char *mode, int port)
     return buf;
 }
 
-/* A raw client socket of the test thread, connected to 127.0.0.1:port. */
-static int raw_connect(int port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    return fd;
-}
-
 /* ---- tests --------------------------------------------------------------- */
 
 START_TEST(test_socket_tcp_echo)
@@ -314,7 +303,7 @@ START_TEST(test_socket_peer_reset)
     sk_reset();
     sky_node *node = tu_node(2, &server_module, NULL);
     tu_spawn(node, "sserver", "tcp");
-    int fd = raw_connect(atomic_load(&sk.port));
+    int fd = tu_tcp_connect(atomic_load(&sk.port));
     ck_assert(TU_WAIT(atomic_load(&sk.accepts) == 1, 3000));
     struct linger lg = {1, 0}; /* close with a reset */
     ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
@@ -334,7 +323,7 @@ START_TEST(test_socket_pushback)
     sk_reset();
     sky_node *node = tu_start(&cfg, &server_module, NULL);
     tu_spawn(node, "sserver", "push");
-    int fd = raw_connect(atomic_load(&sk.port));
+    int fd = tu_tcp_connect(atomic_load(&sk.port));
     /* the test does not read: once the kernel's buffers are full the
      * writer is refused and stays refused */
     ck_assert_msg(TU_WAIT(atomic_load(&sk.busy) >= 1, 3000), "writer pushed back");
@@ -405,7 +394,7 @@ START_TEST(test_socket_emfile)
     struct pollfd p = {pfd[0], POLLIN, 0};
     ck_assert(poll(&p, 1, tu_ms(5000)) == 1 && read(pfd[0], &port, sizeof port) == sizeof port);
     int fds[32], n = 0;
-    for (; n < 32; n++) fds[n] = raw_connect(port);
+    for (; n < 32; n++) fds[n] = tu_tcp_connect(port);
     ck_assert_msg(poll(&p, 1, tu_ms(5000)) == 1 && read(pfd[0], &e, sizeof e) == sizeof e, "child reported");
     ck_assert_msg(e == 1, "the service heard of EMFILE");
     for (int i = 0; i < n; i++) close(fds[i]);
@@ -413,7 +402,7 @@ START_TEST(test_socket_emfile)
     int ok = 0;
     for (int tries = 0; tries < 50 && !ok; tries++) {
         tu_sleep_ms(100);
-        int fd = raw_connect(port);
+        int fd = tu_tcp_connect(port);
         char buf[8];
         if (write(fd, "ping", 4) == 4) {
             struct pollfd q = {fd, POLLIN, 0};
@@ -435,7 +424,7 @@ START_TEST(test_socket_owner_exit)
     sky_node *node = tu_node(2, &server_module, NULL);
     sky_addr_t s = tu_spawn(node, "sserver", "tcp");
     int port = atomic_load(&sk.port);
-    int fd = raw_connect(port);
+    int fd = tu_tcp_connect(port);
     ck_assert(TU_WAIT(atomic_load(&sk.accepts) == 1, 3000));
     ck_assert_int_eq(sky_node_kill(node, s), 0);
     /* the accepted connection is closed by the node */

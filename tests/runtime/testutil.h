@@ -158,6 +158,10 @@ extern atomic_long tu_echo_oneways;
  * are answered with SKY_EEXIT when it dies. */
 extern const sky_module tu_hole_module;
 
+/* A blocking TCP socket of the test thread, connected to 127.0.0.1:port;
+ * fails the test if it cannot connect. */
+int tu_tcp_connect(int port);
+
 /* A 32-bit seed from a service address: deterministic per test. */
 uint32_t tu_seed(sky_addr_t a);
 
