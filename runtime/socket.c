@@ -50,7 +50,8 @@ typedef struct sock {
     struct sky__sockets *ss;
     uint32_t id;
     int fd;
-    int type;
+    int type;        /* loop thread: T_CONNECTING turns T_TCP */
+    int udp, listen; /* fixed at creation: what workers check */
     sky_addr_t owner;
     /* under the table lock */
     size_t queued;
@@ -312,7 +313,7 @@ static void connected(sky__sockets *ss, struct ev_loop *ev, sock *s)
     ev_timer_stop(ev, &s->t);
     (void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     s->type = T_TCP;
-    emit(ss, ev, s, SKY_SOCK_CONNECT, NULL, 0);
+    if (!s->closing) emit(ss, ev, s, SKY_SOCK_CONNECT, NULL, 0);
     if (s->dead) return;
     update_read(ev, s, 0);
     (void)flush(ss, ev, s);
@@ -600,6 +601,8 @@ static int enter(sky_ctx *ctx, int fd, int type, double timeout_s, int conn_err,
     s->ss = ss;
     s->fd = fd;
     s->type = type;
+    s->udp = type == T_UDP;
+    s->listen = type == T_LISTEN;
     s->owner = self(ctx);
     s->timeout_s = timeout_s;
     s->conn_err = conn_err;
@@ -675,7 +678,7 @@ static int admit(sky_ctx *ctx, uint32_t id, wbuf *b, int udp)
     sock *s = find(ss, id);
     if (!s || s->closed || s->owner != self(ctx)) {
         rc = SKY_ENOENT;
-    } else if (s->type == T_LISTEN || (s->type == T_UDP) != udp) {
+    } else if (s->listen || s->udp != udp) {
         rc = SKY_EINVAL;
     } else if (s->queued >= ss->high) {
         s->want_writable = 1;
