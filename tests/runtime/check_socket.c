@@ -360,6 +360,9 @@ END_TEST
  * free again the node answers as before. */
 START_TEST(test_socket_emfile)
 {
+    /* valgrind keeps descriptors of its own at the top of the limit: the
+     * limit cannot be lowered under it (the ASan and plain runs cover it) */
+    if (tu_under_valgrind()) return;
     int pfd[2];
     ck_assert_int_eq(pipe(pfd), 0);
     sk_reset();

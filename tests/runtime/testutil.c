@@ -52,6 +52,15 @@ int tu_ms(int ms)
     return (int)(ms * mult);
 }
 
+int tu_under_valgrind(void)
+{
+#ifdef TU_HAVE_VALGRIND
+    return RUNNING_ON_VALGRIND ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
 int tu_wait(int (*pred)(void *), void *arg, int ms)
 {
     return TU_WAIT(pred(arg), ms);

@@ -52,6 +52,9 @@ void tu_sleep_ms(int ms);
  * this, so a slow run waits longer instead of failing. */
 int tu_ms(int ms);
 
+/* 1 when running under valgrind. */
+int tu_under_valgrind(void);
+
 /* Polls `cond` every millisecond until it holds or tu_ms(ms) passed.
  * Evaluates to 1 if it held. */
 #define TU_WAIT(cond, ms)                                                  \
