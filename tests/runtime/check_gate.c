@@ -128,13 +128,13 @@ static int answer_code(const answer *a)
 {
     ck_assert_int_eq(a->kind, 3);
     ck_assert(a->size >= 2 && a->payload[0] == 0x08);
-    int64_t v = 0;
+    uint64_t v = 0;
     int shift = 0;
     for (size_t i = 1; i < a->size && shift < 64; i++, shift += 7) {
-        v |= (int64_t)(a->payload[i] & 0x7f) << shift;
+        v |= (uint64_t)(a->payload[i] & 0x7f) << shift;
         if (!(a->payload[i] & 0x80)) break;
     }
-    return (int)v;
+    return (int)(int32_t)(uint32_t)v; /* a negative int32, sign-extended to 64 bits */
 }
 
 /* 1 if the gate closed fd within ms (end of stream or a reset). */
