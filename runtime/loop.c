@@ -24,7 +24,7 @@
 
 /* A command for the loop thread. A tagged union so sockets and cluster links
  * can add their own ops and members later without touching the queue. */
-enum { CMD_TIMEOUT = 1, CMD_STOP = 2 };
+enum { CMD_TIMEOUT = 1, CMD_STOP = 2, CMD_RUN = 3 };
 
 typedef struct cmd {
     int op;
@@ -35,6 +35,10 @@ typedef struct cmd {
             uint32_t session;
             int kind;
         } timeout;
+        struct {
+            sky__loop_fn *fn;
+            void *arg;
+        } run;
     } u;
 } cmd;
 
@@ -218,6 +222,9 @@ static void on_async(struct ev_loop *ev, ev_async *w, int revents)
             case CMD_TIMEOUT:
                 if (!l->halted) arm_timer(l, c, mono);
                 break;
+            case CMD_RUN:
+                c->u.run.fn(l->halted ? NULL : ev, c->u.run.arg);
+                break;
             case CMD_STOP:
                 l->halted = 1;
                 ev_break(ev, EVBREAK_ALL);
@@ -345,10 +352,24 @@ void sky__loop_free(sky__loop *l)
     free(l);
 }
 
+/* Queues c unless the loop is stopping; wakes it if the queue was empty. */
+static int post_cmd(sky__loop *l, const cmd *c)
+{
+    int wake;
+    pthread_mutex_lock(&l->lock);
+    if (l->stopping) {
+        pthread_mutex_unlock(&l->lock);
+        return SKY_ESTOPPED;
+    }
+    wake = push_locked(l, c);
+    pthread_mutex_unlock(&l->lock);
+    if (wake) ev_async_send(l->ev, &l->async);
+    return 0;
+}
+
 int sky__loop_timeout(sky__loop *l, sky_addr_t to, uint64_t ms, int kind, uint32_t session)
 {
     cmd c = {.op = CMD_TIMEOUT};
-    int wake;
     uint64_t now = now_ns(l);
 
     /* Saturate rather than wrap: a timeout of centuries never fires. */
@@ -356,18 +377,19 @@ int sky__loop_timeout(sky__loop *l, sky_addr_t to, uint64_t ms, int kind, uint32
     c.u.timeout.to = to;
     c.u.timeout.kind = kind;
     c.u.timeout.session = session;
-
-    pthread_mutex_lock(&l->lock);
-    if (l->stopping) {
-        pthread_mutex_unlock(&l->lock);
-        return SKY_ESTOPPED;
-    }
-    wake = push_locked(l, &c);
-    pthread_mutex_unlock(&l->lock);
-    if (wake) ev_async_send(l->ev, &l->async);
-    return 0;
+    return post_cmd(l, &c);
 }
 
 void sky__loop_wake(sky__loop *l) { ev_async_send(l->ev, &l->async); }
 
 uint64_t sky__loop_now_ms(sky__loop *l) { return now_ns(l) / 1000000u; }
+
+int sky__loop_post(sky__loop *l, sky__loop_fn *fn, void *arg)
+{
+    cmd c = {.op = CMD_RUN};
+    c.u.run.fn = fn;
+    c.u.run.arg = arg;
+    return post_cmd(l, &c);
+}
+
+struct ev_loop *sky__loop_ev(sky__loop *l) { return l->ev; }

@@ -29,6 +29,20 @@ void sky__loop_free(sky__loop *loop);
  * SKY_ESTOPPED when the loop is stopping. */
 int sky__loop_timeout(sky__loop *loop, sky_addr_t to, uint64_t ms, int kind, uint32_t session);
 
+/* Work for the loop thread: fn(ev, arg), with ev NULL when the loop
+ * stopped before it got there (fn then only frees arg). */
+struct ev_loop;
+typedef void sky__loop_fn(struct ev_loop *ev, void *arg);
+
+/* From any thread: run fn(ev, arg) on the loop thread, after everything
+ * posted before it. Returns 0, or SKY_ESTOPPED (fn will not run; arg is
+ * still the caller's). */
+int sky__loop_post(sky__loop *loop, sky__loop_fn *fn, void *arg);
+
+/* The libev loop, for watchers started on the loop thread and for
+ * stopping them once it has been joined. */
+struct ev_loop *sky__loop_ev(sky__loop *loop);
+
 /* From any thread, and async-signal-safe: wake the loop so it sees that
  * the node's shutdown flag is set, and calls sky__node_notify_shutdown(). */
 void sky__loop_wake(sky__loop *loop);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "ctx.h"
 #include "deliver.h"
+#include "gate.h"
 #include "handle.h"
 #include "log.h"
 #include "lua/host.h"
@@ -15,6 +16,7 @@
 #include "node.h"
 #include "sched.h"
 #include "service.h"
+#include "socket.h"
 #include "sky/alloc.h"
 
 struct sky_node {
@@ -23,6 +25,7 @@ struct sky_node {
     sky__sched *sched;
     sky__loop *loop;
     sky__pool *pool;
+    sky__sockets *sockets;
     sky__modules *modules;
     _Atomic sky_addr_t logger;
     atomic_int stopping;
@@ -50,6 +53,9 @@ void sky_config_init(sky_config *cfg)
     cfg->max_services = (size_t)1 << 22;
     cfg->lua_mem_limit = SKY_LUA_MEM_DEFAULT;
     cfg->lua_budget = SKY_LUA_BUDGET_DEFAULT;
+    cfg->socket_high_water = (size_t)1 << 20;
+    cfg->socket_low_water = (size_t)256 << 10;
+    cfg->socket_read_limit = (size_t)1 << 20;
     cfg->loop_warn_ms = 1000;
 }
 
@@ -72,6 +78,10 @@ static int check_config(const sky_config *c, char *err, size_t errsize)
     if (c->loop_warn_ms < 0) return bad(err, errsize, "loop_warn_ms: must be >= 0 (0 = off)");
     if (c->log_level < SKY_LOG_ERROR || c->log_level > SKY_LOG_DEBUG)
         return bad(err, errsize, "log_level: must be SKY_LOG_ERROR..SKY_LOG_DEBUG");
+    if (c->socket_high_water < 1) return bad(err, errsize, "socket_high_water: must be >= 1 (bytes)");
+    if (c->socket_low_water >= c->socket_high_water)
+        return bad(err, errsize, "socket_low_water: must be below socket_high_water");
+    if (c->socket_read_limit < 1) return bad(err, errsize, "socket_read_limit: must be >= 1 (bytes)");
     return 0;
 }
 
@@ -108,8 +118,10 @@ sky_node *sky_node_new(const sky_config *cfg, char *err, size_t errsize)
         sky_node_free(n);
         return NULL;
     }
+    n->sockets = sky__sockets_new(n);
     if (sky__modules_add(n->modules, &sky__logger_module) != 0) abort(); /* a new registry is empty */
     if (sky__modules_add(n->modules, &sky__lua_module) != 0) abort();
+    if (sky__modules_add(n->modules, &sky__gate_module) != 0) abort();
     return n;
 }
 
@@ -354,6 +366,7 @@ void sky_node_free(sky_node *n)
         sky_free(all);
     }
     sky__sched_free(n->sched);
+    if (n->sockets) sky__sockets_free(n->sockets);
     sky__loop_free(n->loop);
     sky__modules_free(n->modules);
     sky__handles_free(n->handles);
@@ -409,6 +422,7 @@ sky_addr_t sky__node_logger(sky_node *n) { return atomic_load_explicit(&n->logge
 sky__handles *sky__node_handles(sky_node *n) { return n->handles; }
 sky__sched *sky__node_sched(sky_node *n) { return n->sched; }
 sky__pool *sky__node_pool(sky_node *n) { return n->pool; }
+sky__sockets *sky__node_sockets(sky_node *n) { return n->sockets; }
 
 const sky_module *sky__node_module(sky_node *n, const char *name, char *err, size_t errsize)
 {

@@ -32,6 +32,7 @@ void sky__vlog(sky_node *node, sky_addr_t source, int level, const char *fmt, va
 struct sky__handles *sky__node_handles(sky_node *node);
 struct sky__sched *sky__node_sched(sky_node *node);
 struct sky__pool *sky__node_pool(sky_node *node);
+struct sky__sockets *sky__node_sockets(sky_node *node);
 
 /* Node-wide counters bumped by the runtime. */
 enum { SKY__C_SPAWNED, SKY__C_SERVICES, SKY__C_DROPPED, SKY__C_LATE, SKY__C_OVERRUNS, SKY__C_MAX };

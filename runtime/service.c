@@ -13,6 +13,7 @@
 #include "node.h"
 #include "overrun.h"
 #include "sched.h"
+#include "socket.h"
 #include "service.h"
 #include "ctx.h"
 #include "typed.h"
@@ -328,6 +329,12 @@ static void dispatch(sky__service *s, sky__mail *m)
     case SKY_ERROR:
         on_reply(s, m);
         break;
+    case SKY_SOCKET: {
+        uint32_t size = m->size; /* before the handler takes the data */
+        on_message(s, m);
+        if (m->type_id == SKY_SOCK_DATA || m->type_id == SKY_SOCK_UDP) sky__socket_consumed(s->node, m->session, size);
+        break;
+    }
     default:
         on_message(s, m);
         break;
@@ -406,6 +413,7 @@ void sky__service_die(sky__service *s, int code)
     /* its name is gone already: a watcher may register it again */
     if (!s->has_reason && code == SKY_ESTOPPED) sky_exit_with(sky__ctx(s), SKY_REASON_SHUTDOWN, NULL);
     sky__link_died(s);
+    if (s->sockets) sky__socket_owner_exit(s->node, self);
     if (s->mod->release) s->mod->release(s->state);
     s->state = NULL;
     sky__calls_free(s);

@@ -35,6 +35,7 @@ typedef struct sky__service {
     uint8_t dead;            /* mailbox closed, state released */
     uint8_t named;           /* has registered names */
     uint8_t answered;        /* the current request was answered or deferred */
+    uint8_t sockets;         /* opened a socket once: close them at exit */
     atomic_uchar killing;    /* a kill is queued: set by its sender (sky__deliver) */
     char tag[32];            /* set at init: a Lua service's name, in reports */
     sky__mail *cur;          /* the mail being handled */

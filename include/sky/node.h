@@ -36,13 +36,17 @@ typedef struct sky_config {
     size_t max_services;       /* services alive at once */
     size_t lua_mem_limit;      /* bytes per Lua service state (>= 65536) */
     int64_t lua_budget;        /* Lua instructions per message (>= 1) */
+    size_t socket_high_water;  /* bytes a socket's write queue takes (sky/socket.h) */
+    size_t socket_low_water;   /* a refused writer hears "writable" at this (< high) */
+    size_t socket_read_limit;  /* unhandled bytes of a socket's data events */
     int loop_warn_ms;          /* a handler running longer is reported; 0 = off */
 } sky_config;
 
 /* Fills *cfg with the defaults: threads 0, node_id 1, module_path
  * "./?.so", mailbox_limit 65536, overload_warn 1024, call_timeout_ms 5000,
  * batch 32, max_services 1<<22, lua_mem_limit 32 MiB, lua_budget 10^7,
- * loop_warn_ms 1000.
+ * socket_high_water 1 MiB, socket_low_water 256 KiB, socket_read_limit
+ * 1 MiB, loop_warn_ms 1000.
  * A Lua service may override the two Lua limits when spawned (see
  * docs/lua-host.md). */
 void sky_config_init(sky_config *cfg);

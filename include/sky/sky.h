@@ -7,5 +7,6 @@
 #include "sky/alloc.h"
 #include "sky/service.h"
 #include "sky/node.h"
+#include "sky/socket.h"
 
 #endif

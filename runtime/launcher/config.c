@@ -60,6 +60,15 @@ static const struct key keys[] = {
     {"max_services", K_INT, OFF(max_services), 1, SIZE_LIMIT, 0},
     {"lua_mem_limit", K_INT, OFF(lua_mem_limit), 65536, SIZE_LIMIT, 0},
     {"lua_budget", K_INT, OFF(lua_budget), 1, SIZE_LIMIT, 0},
+    {"socket_high_water", K_INT, OFF(socket_high_water), 1, SIZE_LIMIT, 0},
+    {"socket_low_water", K_INT, OFF(socket_low_water), 0, SIZE_LIMIT, 0},
+    {"socket_read_limit", K_INT, OFF(socket_read_limit), 1, SIZE_LIMIT, 0},
+    {"gate_port", K_INT, OFF(gate_port), 0, 65535, 0},
+    {"gate_host", K_STR, OFF(gate_host), 0, 0, 0},
+    {"gate_max_frame", K_INT, OFF(gate_max_frame), 12, INT_MAX, 0},
+    {"gate_max_connections", K_INT, OFF(gate_max_connections), 1, INT_MAX, 0},
+    {"gate_idle_timeout_ms", K_INT, OFF(gate_idle_timeout_ms), 1, INT_MAX, 0},
+    {"gate_max_inflight", K_INT, OFF(gate_max_inflight), 1, INT_MAX, 0},
     {"loop_warn_ms", K_INT, OFF(loop_warn_ms), 0, INT_MAX, 0},
 };
 
@@ -138,8 +147,37 @@ void sky_launcher_apply(const struct sky_launcher_config *lc, sky_config *cfg)
         cfg->lua_mem_limit = (size_t)lc->lua_mem_limit;
     if (lc->lua_budget >= 0)
         cfg->lua_budget = (int64_t)lc->lua_budget;
+    if (lc->socket_high_water >= 0)
+        cfg->socket_high_water = (size_t)lc->socket_high_water;
+    if (lc->socket_low_water >= 0)
+        cfg->socket_low_water = (size_t)lc->socket_low_water;
+    if (lc->socket_read_limit >= 0)
+        cfg->socket_read_limit = (size_t)lc->socket_read_limit;
     if (lc->loop_warn_ms >= 0)
         cfg->loop_warn_ms = (int)lc->loop_warn_ms;
+}
+
+int sky_launcher_gate_args(const struct sky_launcher_config *lc, char *out, size_t size)
+{
+    static const struct {
+        const char *word;
+        size_t off;
+    } words[] = {
+        {"port", OFF(gate_port)},
+        {"max_frame", OFF(gate_max_frame)},
+        {"max_connections", OFF(gate_max_connections)},
+        {"idle_timeout_ms", OFF(gate_idle_timeout_ms)},
+        {"max_inflight", OFF(gate_max_inflight)},
+    };
+    size_t n = 0;
+    int given = lc->gate_port >= 0;
+    out[0] = '\0';
+    if (lc->gate_host) n += (size_t)snprintf(out + n, size - n, "host=%s ", lc->gate_host);
+    for (size_t i = 0; i < sizeof words / sizeof words[0] && n < size; i++) {
+        long long v = *(const long long *)((const char *)lc + words[i].off);
+        if (v >= 0) n += (size_t)snprintf(out + n, size - n, "%s=%lld ", words[i].word, v);
+    }
+    return given;
 }
 
 /* ---- the sandbox ---------------------------------------------------------- */

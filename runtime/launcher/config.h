@@ -39,6 +39,15 @@ struct sky_launcher_config {
     long long max_services;
     long long lua_mem_limit;
     long long lua_budget;
+    long long socket_high_water;
+    long long socket_low_water;
+    long long socket_read_limit;
+    long long gate_port;            /* given: the launcher spawns the gate */
+    char *gate_host;
+    long long gate_max_frame;
+    long long gate_max_connections;
+    long long gate_idle_timeout_ms;
+    long long gate_max_inflight;
     long long loop_warn_ms; /* 0 = the endless-loop monitor is off */
 };
 
@@ -57,5 +66,10 @@ void sky_launcher_deinit(struct sky_launcher_config *lc);
  * sky_config_init() defaults. cfg's strings point into lc, which must
  * outlive it (sky_node_new() copies them). */
 void sky_launcher_apply(const struct sky_launcher_config *lc, sky_config *cfg);
+
+/* Writes the gate's spawn arguments ("port=7000 max_inflight=8 ...", the
+ * gate_* keys given) to out. Returns 1 if gate_port was given (the gate
+ * is to run), else 0. */
+int sky_launcher_gate_args(const struct sky_launcher_config *lc, char *out, size_t size);
 
 #endif

@@ -140,6 +140,18 @@ static int run(const char *path, const struct sky_launcher_config *lc, const sig
         sky_node_free(node);
         return EXIT_CONFIG;
     }
+    char gate_args[512];
+    if (sky_launcher_gate_args(lc, gate_args, sizeof gate_args)) {
+        rc = sky_node_spawn(node, "gate", gate_args, NULL, err, sizeof err);
+        if (rc != 0) {
+            fprintf(stderr, "sky: %s: gate_port: cannot start the gate (%s): %s\n", path, gate_args,
+                    sky_strerror(rc));
+            set_handlers(SIG_DFL);
+            running = NULL;
+            sky_node_free(node);
+            return EXIT_CONFIG;
+        }
+    }
     sky_node_wait(node, -1);
 
     /* A second signal while the node stops kills the process, as usual. */

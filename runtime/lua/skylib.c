@@ -545,6 +545,7 @@ void sky__lua_openlib(lua_State *L)
         {NULL, NULL}};
     luaL_newlib(L, fns);
     sky__lua_openproc(L); /* links and monitors (proclib.c); its sky.exit takes a reason */
+    sky__lua_opensock(L); /* sockets (socklib.c) */
 }
 
 int sky__lua_started(lua_State *L)
@@ -574,6 +575,10 @@ void sky__lua_dispatch(lua_State *L, const sky_msg *m)
     sky_ctx *ctx = ctx_of(L);
     if (m->kind == SKY_TIMER) {
         sky__lua_wake(L, m->session, 0);
+        return;
+    }
+    if (m->kind == SKY_SOCKET) {
+        sky__lua_socket_event(L, m);
         return;
     }
     if (m->kind == SKY_EXIT || m->kind == SKY_DOWN) {

@@ -46,4 +46,12 @@ void sky__lua_openproc(lua_State *L);
  * sky.on_exit or sky.on_down function in a fiber. */
 void sky__lua_proc_signal(lua_State *L, const sky_msg *m);
 
+/* socklib.c: adds sky.connect, sky.listen, sky.udp to the table on top
+ * of L. */
+void sky__lua_opensock(lua_State *L);
+
+/* socklib.c: a SKY_SOCKET event for the service of L: feeds the socket
+ * object, wakes what waits on it, or runs a listener's function. */
+void sky__lua_socket_event(lua_State *L, const sky_msg *m);
+
 #endif

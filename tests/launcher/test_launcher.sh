@@ -174,6 +174,52 @@ expect "loop_warn_ms = 0 (off) accepted: node runs" 0
 run "$tmp/lua_limits.lua"
 expect "lua_mem_limit and lua_budget accepted: node runs" 0
 
+cat >"$tmp/gate_port.lua" <<'EOF'
+bootstrap = "testmod"
+gate_port = 70000
+EOF
+run "$tmp/gate_port.lua"
+expect "gate_port out of range" 2 "gate_port.lua: key 'gate_port'" "0..65535"
+
+cat >"$tmp/gate_frame.lua" <<'EOF'
+bootstrap = "testmod"
+gate_port = 0
+gate_max_frame = 4
+EOF
+run "$tmp/gate_frame.lua"
+expect "gate_max_frame under 12" 2 "gate_frame.lua: key 'gate_max_frame'"
+
+cat >"$tmp/gate_type.lua" <<'EOF'
+bootstrap = "testmod"
+gate_port = "seven thousand"
+EOF
+run "$tmp/gate_type.lua"
+expect "gate_port not an integer" 2 "gate_type.lua: key 'gate_port': expected integer, got string"
+
+cat >"$tmp/low_water.lua" <<'EOF'
+bootstrap = "testmod"
+socket_high_water = 1000
+socket_low_water = 1000
+EOF
+run "$tmp/low_water.lua"
+expect "socket_low_water not below socket_high_water" 2 "socket_low_water: must be below socket_high_water"
+
+# a port taken already: the gate cannot start, and the launcher says why
+holder_py='import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(8)'
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c "$holder_py" >"$tmp/busy_port" &
+    holder=$!
+    i=0
+    while [ ! -s "$tmp/busy_port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    { cat "$fix/ok.lua"; printf 'gate_port = %s\ngate_host = "127.0.0.1"\n' "$(cat "$tmp/busy_port")"; } >"$tmp/gate_busy.lua"
+    SKY_TEST_ARGS=stay run "$tmp/gate_busy.lua"
+    kill $holder 2>/dev/null
+    wait $holder 2>/dev/null
+    expect "gate port in use" 2 "gate_port: cannot start the gate" "already exists"
+fi
+
 run "$tmp/does_not_exist.lua"
 expect "nonexistent file" 2 "does_not_exist.lua"
 

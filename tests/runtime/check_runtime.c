@@ -21,6 +21,8 @@ int main(void)
     srunner_add_suite(sr, lua_suite());
     srunner_add_suite(sr, dynschema_suite());
     srunner_add_suite(sr, process_suite());
+    srunner_add_suite(sr, socket_suite());
+    srunner_add_suite(sr, gate_suite());
     srunner_add_suite(sr, misbehave_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

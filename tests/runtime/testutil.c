@@ -1,10 +1,14 @@
 /* Helpers shared by the runtime's Check suites. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 #include "testutil.h"
 
 #if defined(__has_include)
@@ -46,6 +50,15 @@ int tu_ms(int ms)
     if (RUNNING_ON_VALGRIND && mult < 20) mult = 20;
 #endif
     return (int)(ms * mult);
+}
+
+int tu_under_valgrind(void)
+{
+#ifdef TU_HAVE_VALGRIND
+    return RUNNING_ON_VALGRIND ? 1 : 0;
+#else
+    return 0;
+#endif
 }
 
 int tu_wait(int (*pred)(void *), void *arg, int ms)
@@ -281,3 +294,13 @@ static int hole_handle(void *st, sky_ctx *ctx, const sky_msg *m)
 const sky_module tu_hole_module = {"hole", NULL, NULL, hole_handle, NULL};
 
 uint32_t tu_seed(sky_addr_t a) { return (uint32_t)(a * 2654435761u) ^ 0x5bd1e995u; }
+
+int tu_tcp_connect(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0, "connect to port %d", port);
+    return fd;
+}

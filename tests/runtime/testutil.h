@@ -31,6 +31,8 @@ Suite *codec_suite(void);
 Suite *lua_suite(void);
 Suite *dynschema_suite(void);
 Suite *process_suite(void);
+Suite *socket_suite(void);
+Suite *gate_suite(void);
 Suite *misbehave_suite(void);
 
 /* Per-test time limit in seconds (Check scales it by CK_TIMEOUT_MULTIPLIER). */
@@ -49,6 +51,9 @@ void tu_sleep_ms(int ms);
  * CK_TIMEOUT_MULTIPLIER when that is set. Every bounded wait goes through
  * this, so a slow run waits longer instead of failing. */
 int tu_ms(int ms);
+
+/* 1 when running under valgrind. */
+int tu_under_valgrind(void);
 
 /* Polls `cond` every millisecond until it holds or tu_ms(ms) passed.
  * Evaluates to 1 if it held. */
@@ -158,6 +163,10 @@ extern atomic_long tu_echo_oneways;
 /* "hole": defers every request and never answers; its deferred requests
  * are answered with SKY_EEXIT when it dies. */
 extern const sky_module tu_hole_module;
+
+/* A blocking TCP socket of the test thread, connected to 127.0.0.1:port;
+ * fails the test if it cannot connect. */
+int tu_tcp_connect(int port);
 
 /* A 32-bit seed from a service address: deterministic per test. */
 uint32_t tu_seed(sky_addr_t a);

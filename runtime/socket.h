@@ -1,0 +1,26 @@
+/* Sockets, the node's side: the table of sockets and what the rest of the
+ * runtime tells it (see sky/socket.h for the services' side). */
+#ifndef SKY__SOCKET_H
+#define SKY__SOCKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sky/socket.h"
+
+typedef struct sky__sockets sky__sockets;
+
+/* The node's socket table, with its limits from the node's config. */
+sky__sockets *sky__sockets_new(sky_node *node);
+
+/* Closes every socket left and frees the table. Only once the loop
+ * thread has been joined. NULL is a no-op. */
+void sky__sockets_free(sky__sockets *ss);
+
+/* The owner handled a data event of `size` bytes from socket id: reading
+ * may go on (the read limit). From the owner's worker. */
+void sky__socket_consumed(sky_node *node, uint32_t id, size_t size);
+
+/* Service `owner` died: its sockets close (queued writes dropped). */
+void sky__socket_owner_exit(sky_node *node, sky_addr_t owner);
+
+#endif
