@@ -9,10 +9,11 @@
  *                          they have all been taken by the gate)
  *   gate_accept_per_s      connect + preface + close per second
  *
- *   gate_bench HOST PORT METHOD [CALLS]
+ *   gate_bench HOST PORT METHOD [CALLS [REQUEST_HEX]]
  *
- * METHOD is the full name of an echo-like method whose request is
- * `{text: "hi"}` (bytes 0a 02 68 69). Exit status 1 on any failed call. */
+ * METHOD is the full name of an echo-like method; REQUEST_HEX its request
+ * in hex (default 0a026869: `{text: "hi"}` of echo.Echo.Say). Exit
+ * status 1 on any failed call. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -27,7 +28,8 @@
 
 #define IN_FLIGHT 64
 
-static const uint8_t request[] = {0x0a, 0x02, 'h', 'i'};
+static uint8_t request[64] = {0x0a, 0x02, 'h', 'i'};
+static size_t request_len = 4;
 
 static double now_us(void)
 {
@@ -58,7 +60,7 @@ static void sequential(sky_client *c, uint32_t id, int calls)
         double t0 = now_us();
         void *resp;
         size_t len;
-        int rc = sky_client_call(c, id, request, sizeof request, &resp, &len, 5000);
+        int rc = sky_client_call(c, id, request, request_len, &resp, &len, 5000);
 
         if (rc != 0)
             die("call", c, rc);
@@ -91,9 +93,9 @@ static void send_request(int fd, uint32_t id, uint32_t session)
 {
     uint8_t f[SKY_WIRE_HEADER_LEN + sizeof request];
 
-    sky__wire_put_header(f, SKY_WIRE_REQUEST, session, id, sizeof request);
-    memcpy(f + SKY_WIRE_HEADER_LEN, request, sizeof request);
-    if (write(fd, f, sizeof f) != (ssize_t)sizeof f)
+    sky__wire_put_header(f, SKY_WIRE_REQUEST, session, id, (uint32_t)request_len);
+    memcpy(f + SKY_WIRE_HEADER_LEN, request, request_len);
+    if (write(fd, f, SKY_WIRE_HEADER_LEN + request_len) != (ssize_t)(SKY_WIRE_HEADER_LEN + request_len))
         die("write", NULL, SKY_ENODEDOWN);
 }
 
@@ -145,9 +147,9 @@ static void oneways(sky_client *c, uint32_t id, int n)
     int rc;
 
     for (int i = 0; i < n; i++)
-        if ((rc = sky_client_send(c, id, request, sizeof request, 5000)) != 0)
+        if ((rc = sky_client_send(c, id, request, request_len, 5000)) != 0)
             die("send", c, rc);
-    if ((rc = sky_client_call(c, id, request, sizeof request, &resp, &len, 30000)) != 0)
+    if ((rc = sky_client_call(c, id, request, request_len, &resp, &len, 30000)) != 0)
         die("call after the oneways", c, rc);
     free(resp);
     printf("gate_send_msgs_per_s %.0f\n", n / ((now_us() - t0) / 1e6));
@@ -172,9 +174,19 @@ int main(int argc, char **argv)
     uint32_t id;
     int port, calls, rc;
 
-    if (argc < 4 || argc > 5) {
-        fputs("usage: gate_bench HOST PORT METHOD [CALLS]\n", stderr);
+    if (argc < 4 || argc > 6) {
+        fputs("usage: gate_bench HOST PORT METHOD [CALLS [REQUEST_HEX]]\n", stderr);
         return 2;
+    }
+    if (argc > 5) {
+        const char *h = argv[5];
+
+        for (request_len = 0; h[0] && h[1] && request_len < sizeof request; h += 2)
+            request[request_len++] = (uint8_t)strtoul((char[]){h[0], h[1], 0}, NULL, 16);
+        if (*h) {
+            fputs("gate_bench: REQUEST_HEX: an even number of hex digits, at most 128\n", stderr);
+            return 2;
+        }
     }
     port = atoi(argv[2]);
     calls = argc > 4 ? atoi(argv[4]) : 20000;
