@@ -61,7 +61,7 @@ typedef struct call {
 
 void sky__gate_config_init(sky__gate_config *c)
 {
-    c->host = "0.0.0.0";
+    snprintf(c->host, sizeof c->host, "0.0.0.0");
     c->port = 7000;
     c->max_frame = 1048576;
     c->max_connections = 1024;
@@ -393,7 +393,6 @@ static int gate_handle(void *st, sky_ctx *ctx, const sky_msg *m)
 
 int sky__gate_config_parse(sky__gate_config *c, const char *args, char *err, size_t errsize)
 {
-    static char host[64];
     const char *p = args;
     while (*p) {
         while (*p == ' ') p++;
@@ -405,8 +404,7 @@ int sky__gate_config_parse(sky__gate_config *c, const char *args, char *err, siz
         }
         while (*p && *p != ' ') p++;
         if (strcmp(key, "host") == 0) {
-            snprintf(host, sizeof host, "%s", val);
-            c->host = host;
+            snprintf(c->host, sizeof c->host, "%s", val);
             continue;
         }
         char *end;

@@ -16,7 +16,7 @@
 #include "sky/service.h"
 
 typedef struct sky__gate_config {
-    const char *host;
+    char host[64];
     int port;
     size_t max_frame;
     size_t max_connections;
@@ -30,7 +30,7 @@ extern const sky_module sky__gate_module;
 void sky__gate_config_init(sky__gate_config *c);
 
 /* Applies spawn arguments to *c. Returns 0, or SKY_EINVAL with a line
- * naming the bad key in err. `host` points into static storage. */
+ * naming the bad key in err. */
 int sky__gate_config_parse(sky__gate_config *c, const char *args, char *err, size_t errsize);
 
 #endif

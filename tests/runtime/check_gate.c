@@ -488,6 +488,26 @@ START_TEST(test_gate_slow_reader)
 }
 END_TEST
 
+/* Bad spawn arguments fail the spawn, naming the key; the port of a
+ * running gate cannot be taken twice. */
+START_TEST(test_gate_bad_args)
+{
+    world w = start_gate("port=0 host=127.0.0.1", 0, 0);
+    static const char *const bad[] = {"port=0 bogus=1", "port=70000", "port=abc", "max_inflight=0",
+                                      "port=0 max_frame=11", "port", "port=0 host=not-an-ip"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sky_addr_t a;
+        int rc = sky_node_spawn(w.node, "gate", bad[i], &a, NULL, 0);
+        ck_assert_msg(rc == SKY_EINVAL, "'%s': %s", bad[i], sky_strerror(rc));
+    }
+    char args[64];
+    snprintf(args, sizeof args, "host=127.0.0.1 port=%d", w.port);
+    sky_addr_t a;
+    ck_assert_int_eq(sky_node_spawn(w.node, "gate", args, &a, NULL, 0), SKY_EEXIST);
+    sky_node_free(w.node);
+}
+END_TEST
+
 Suite *gate_suite(void)
 {
     Suite *s = suite_create("gate");
@@ -499,6 +519,7 @@ Suite *gate_suite(void)
     tcase_add_test(tc, test_gate_idle_timeout);
     tcase_add_test(tc, test_gate_inflight_limit);
     tcase_add_test(tc, test_gate_slow_reader);
+    tcase_add_test(tc, test_gate_bad_args);
     suite_add_tcase(s, tc);
     return s;
 }
