@@ -1,18 +1,12 @@
 /* sky's custom options from unknown fields: see pbopt.h. */
 #include "pbopt.h"
+#include "pbwire.h"
 
 /* Decodes a varint at p[0..n); returns its length, or 0 if malformed. */
 static size_t varint(const uint8_t *p, size_t n, uint64_t *out)
 {
-    uint64_t v = 0;
-    for (size_t i = 0; i < n && i < 10; i++) {
-        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if (!(p[i] & 0x80)) {
-            *out = v;
-            return i + 1;
-        }
-    }
-    return 0;
+    const uint8_t *q = p;
+    return sky__pb_varint(&q, p + n, out) ? (size_t)(q - p) : 0;
 }
 
 static const ProtobufCMessageUnknownField *find(const ProtobufCMessage *opts, uint32_t number, ProtobufCWireType type)

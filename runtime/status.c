@@ -1,6 +1,7 @@
 /* sky.Status on the wire: protobuf field 1 (varint, int32 sign-extended to
  * 64 bits as protobuf requires) and field 2 (length-delimited UTF-8). */
 #include <string.h>
+#include "pbwire.h"
 #include "status.h"
 #include "sky/alloc.h"
 
@@ -13,20 +14,6 @@ static size_t put_varint(unsigned char *p, uint64_t v)
     }
     p[n++] = (unsigned char)v;
     return n;
-}
-
-static int get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        unsigned char b = *(*p)++;
-        r |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = r;
-            return 0;
-        }
-    }
-    return -1;
 }
 
 void *sky__status_encode(int code, const char *text, size_t *size)
@@ -55,14 +42,14 @@ int sky__status_decode(const void *data, size_t size, int *code, const char **te
     *text = "";
     *textlen = 0;
     while (p < end) {
-        if (get_varint(&p, end, &key)) return -1;
+        if (!sky__pb_varint(&p, end, &key)) return -1;
         switch (key) {
         case 0x08:
-            if (get_varint(&p, end, &v)) return -1;
+            if (!sky__pb_varint(&p, end, &v)) return -1;
             *code = (int)(int32_t)v;
             break;
         case 0x12:
-            if (get_varint(&p, end, &v) || v > (uint64_t)(end - p)) return -1;
+            if (!sky__pb_varint(&p, end, &v) || v > (uint64_t)(end - p)) return -1;
             *text = (const char *)p;
             *textlen = (size_t)v;
             p += v;

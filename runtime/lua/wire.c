@@ -8,6 +8,7 @@
 #include <string.h>
 #include <lauxlib.h>
 #include "pbdepth.h"
+#include "pbwire.h"
 #include "sky/alloc.h"
 
 #define MAX_DEPTH 64 /* encode's, as codec.c's */
@@ -390,42 +391,6 @@ int sky__wire_encode(lua_State *L, int idx, const ProtobufCMessageDescriptor *d,
 
 /* ---- decode ------------------------------------------------------------- */
 
-/* Reads a varint (at most 10 bytes, bits past 64 dropped, as protobuf-c). */
-static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    *v = 0;
-    for (int shift = 0; shift < 70 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        if (shift < 64) *v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) return 1;
-    }
-    return 0;
-}
-
-/* Steps over one value of wire type wt at *p; its bytes in [*val, *p). */
-static int skip_value(const uint8_t **p, const uint8_t *end, int wt, const uint8_t **val)
-{
-    uint64_t n;
-    *val = *p;
-    switch (wt) {
-    case PROTOBUF_C_WIRE_TYPE_VARINT:
-        return get_varint(p, end, &n);
-    case PROTOBUF_C_WIRE_TYPE_64BIT:
-    case PROTOBUF_C_WIRE_TYPE_32BIT:
-        n = wt == PROTOBUF_C_WIRE_TYPE_64BIT ? 8 : 4;
-        break;
-    case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
-        if (!get_varint(p, end, &n)) return 0;
-        *val = *p;
-        break;
-    default: /* groups */
-        return 0;
-    }
-    if (n > (uint64_t)(end - *p)) return 0;
-    *p += n;
-    return 1;
-}
-
 static uint64_t le(const uint8_t *p, int n)
 {
     uint64_t v = 0;
@@ -447,7 +412,7 @@ static int dec_body(lua_State *L, const ProtobufCMessageDescriptor *d, const uin
 static int push_wire(lua_State *L, const ProtobufCFieldDescriptor *f, const uint8_t *p, const uint8_t *end, int depth)
 {
     uint64_t v = 0;
-    if (wire_type(f->type) == PROTOBUF_C_WIRE_TYPE_VARINT) get_varint(&(const uint8_t *){p}, end, &v);
+    if (wire_type(f->type) == PROTOBUF_C_WIRE_TYPE_VARINT) sky__pb_varint(&(const uint8_t *){p}, end, &v);
     else if (wire_type(f->type) != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) v = le(p, (int)(end - p));
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
@@ -560,8 +525,8 @@ static int dec_repeated(lua_State *L, const ProtobufCFieldDescriptor *f, const u
     while (p < end) {
         uint64_t key;
         const uint8_t *val;
-        get_varint(&p, end, &key);
-        skip_value(&p, end, (int)(key & 7), &val);
+        sky__pb_varint(&p, end, &key);
+        sky__pb_skip(&p, end, (int)(key & 7), &val);
         if (key >> 3 != f->id) continue;
         if ((int)(key & 7) == wt) {
             if (!push_wire(L, f, val, p, depth)) return 0;
@@ -570,7 +535,7 @@ static int dec_repeated(lua_State *L, const ProtobufCFieldDescriptor *f, const u
         }
         for (const uint8_t *q = val; q < p;) { /* packed (checked by the scan) */
             const uint8_t *e0 = q;
-            skip_value(&q, p, wt, &e0);
+            sky__pb_skip(&q, p, wt, &e0);
             push_wire(L, f, e0, q, depth);
             lua_rawseti(L, -2, ++n);
         }
@@ -586,9 +551,9 @@ static int scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uin
     while (p < end) {
         uint64_t key;
         const uint8_t *val;
-        if (!get_varint(&p, end, &key) || key >> 3 == 0 || key >> 3 > UINT32_MAX) return 0;
+        if (!sky__pb_varint(&p, end, &key) || key >> 3 == 0 || key >> 3 > UINT32_MAX) return 0;
         int wt = (int)(key & 7);
-        if (!skip_value(&p, end, wt, &val)) return 0;
+        if (!sky__pb_skip(&p, end, wt, &val)) return 0;
         const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
         if (!f) continue; /* unknown: kept by protobuf-c, not shown */
         unsigned i = (unsigned)(f - d->fields);
@@ -603,7 +568,7 @@ static int scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uin
             if (wt != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED || !packable(f->type)) return 0;
             for (const uint8_t *q = val; q < p; count[i]++) {
                 const uint8_t *e0;
-                if (!skip_value(&q, p, fwt, &e0)) return 0; /* also a fixed value cut short */
+                if (!sky__pb_skip(&q, p, fwt, &e0)) return 0; /* also a fixed value cut short */
             }
             continue;
         }
