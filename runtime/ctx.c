@@ -11,12 +11,10 @@
 #include "status.h"
 #include "sky/alloc.h"
 
-static sky_addr_t self_of(sky__service *s) { return atomic_load_explicit(&s->addr, memory_order_relaxed); }
-
 /* Stamps the source and delivers; the payload is always consumed. */
 static int post(sky__service *s, sky_addr_t to, sky__mail *m)
 {
-    m->source = self_of(s);
+    m->source = sky__self(s);
     SKY__BUMP(s->sent);
     return sky__deliver(s->node, to, m);
 }
@@ -50,7 +48,7 @@ int sky__reply_status(const sky_msg *reply)
 
 /* ---- identity, spawn, exit --------------------------------------------- */
 
-sky_addr_t sky_self(sky_ctx *ctx) { return self_of(sky__svc(ctx)); }
+sky_addr_t sky_self(sky_ctx *ctx) { return sky__self(sky__svc(ctx)); }
 
 sky_node *sky_ctx_node(sky_ctx *ctx) { return sky__svc(ctx)->node; }
 
@@ -58,7 +56,7 @@ const sky_module *sky__spawn_module(sky__service *s, const char *module)
 {
     char err[512];
     const sky_module *mod = sky__node_module(s->node, module, err, sizeof err);
-    if (!mod) sky__log(s->node, self_of(s), SKY_LOG_WARN, "spawn: %s", err);
+    if (!mod) sky__log(s->node, sky__self(s), SKY_LOG_WARN, "spawn: %s", err);
     return mod;
 }
 
@@ -82,7 +80,7 @@ int sky_register(sky_ctx *ctx, const char *name)
 {
     sky__service *s = sky__svc(ctx);
     s->named = 1;
-    return sky__handles_register(sky__node_handles(s->node), name, self_of(s));
+    return sky__handles_register(sky__node_handles(s->node), name, sky__self(s));
 }
 
 sky_addr_t sky_whereis(sky_ctx *ctx, const char *name)
@@ -264,7 +262,7 @@ void *sky_take_data(sky_ctx *ctx, const sky_msg *msg)
 int sky_timeout(sky_ctx *ctx, int ms, uint32_t session)
 {
     sky__service *s = sky__svc(ctx);
-    return sky__loop_timeout(sky__node_loop(s->node), self_of(s), ms > 0 ? (uint64_t)ms : 0, SKY_TIMER, session);
+    return sky__loop_timeout(sky__node_loop(s->node), sky__self(s), ms > 0 ? (uint64_t)ms : 0, SKY_TIMER, session);
 }
 
 uint64_t sky_now(sky_ctx *ctx) { return sky__loop_now_ms(sky__node_loop(sky__svc(ctx)->node)); }

@@ -7,8 +7,6 @@
 #include "node.h"
 #include "sky/alloc.h"
 
-static sky_addr_t self_of(sky__service *s) { return atomic_load_explicit(&s->addr, memory_order_relaxed); }
-
 /* Sends signal `kind` from `source` to `to`, with reason and text. */
 static int signal_to(sky__service *s, sky_addr_t to, sky_addr_t source, int kind, uint32_t session, int reason,
                      const char *text)
@@ -147,14 +145,14 @@ void sky__link_signal(sky__service *s, sky__mail *m, void (*deliver)(sky__servic
 void sky__link_bounced(sky__service *s, const sky__mail *m)
 {
     if (m->kind == SKY__LINK)
-        (void)signal_to(s, m->source, self_of(s), SKY__EXITSIG, 0, SKY_REASON_NOPROC, NULL);
+        (void)signal_to(s, m->source, sky__self(s), SKY__EXITSIG, 0, SKY_REASON_NOPROC, NULL);
     else if (m->kind == SKY__MONITOR)
-        (void)signal_to(s, m->source, self_of(s), SKY__DOWNSIG, m->session, SKY_REASON_NOPROC, NULL);
+        (void)signal_to(s, m->source, sky__self(s), SKY__DOWNSIG, m->session, SKY_REASON_NOPROC, NULL);
 }
 
 void sky__link_died(sky__service *s)
 {
-    sky_addr_t self = self_of(s);
+    sky_addr_t self = sky__self(s);
     int reason = s->has_reason ? s->exit_reason : SKY_REASON_NORMAL;
     for (uint32_t i = 0; i < s->nlinks; i++)
         (void)signal_to(s, s->links[i], self, SKY__EXITSIG, 0, reason, s->exit_text);
@@ -178,24 +176,24 @@ void sky_exit_with(sky_ctx *ctx, int reason, const char *text)
 int sky_kill_with(sky_ctx *ctx, sky_addr_t who, int reason, const char *text)
 {
     sky__service *s = sky__svc(ctx);
-    if (who == self_of(s)) {
+    if (who == sky__self(s)) {
         sky_exit_with(ctx, reason, text);
         return 0;
     }
-    return signal_to(s, who, self_of(s), SKY__KILL, 0, reason, text);
+    return signal_to(s, who, sky__self(s), SKY__KILL, 0, reason, text);
 }
 
 int sky_send_exit(sky_ctx *ctx, sky_addr_t who, int reason, const char *text)
 {
     sky__service *s = sky__svc(ctx);
     if (who == SKY_ADDR_NONE) return SKY_EINVAL;
-    return signal_to(s, who, self_of(s), SKY__EXITTO, 0, reason, text);
+    return signal_to(s, who, sky__self(s), SKY__EXITTO, 0, reason, text);
 }
 
 int sky_link(sky_ctx *ctx, sky_addr_t peer)
 {
     sky__service *s = sky__svc(ctx);
-    sky_addr_t self = self_of(s);
+    sky_addr_t self = sky__self(s);
     if (peer == SKY_ADDR_NONE) return SKY_EINVAL;
     if (peer == self || find_link(s, peer) >= 0) return 0;
     add_link(s, peer);
@@ -207,14 +205,14 @@ int sky_link(sky_ctx *ctx, sky_addr_t peer)
 int sky_unlink(sky_ctx *ctx, sky_addr_t peer)
 {
     sky__service *s = sky__svc(ctx);
-    if (drop_link(s, peer)) (void)signal_to(s, peer, self_of(s), SKY__UNLINK, 0, 0, NULL);
+    if (drop_link(s, peer)) (void)signal_to(s, peer, sky__self(s), SKY__UNLINK, 0, 0, NULL);
     return 0;
 }
 
 int sky_monitor(sky_ctx *ctx, sky_addr_t who, uint32_t *ref)
 {
     sky__service *s = sky__svc(ctx);
-    sky_addr_t self = self_of(s);
+    sky_addr_t self = sky__self(s);
     if (who == SKY_ADDR_NONE || !ref) return SKY_EINVAL;
     if (++s->next_ref == 0) s->next_ref = 1;
     *ref = s->next_ref;
@@ -229,7 +227,7 @@ int sky_demonitor(sky_ctx *ctx, uint32_t ref)
     sky__service *s = sky__svc(ctx);
     sky_addr_t who;
     if (!drop_watch(s->monitors, &s->nmonitors, SKY_ADDR_NONE, ref, &who)) return SKY_ENOENT;
-    (void)signal_to(s, who, self_of(s), SKY__DEMONITOR, ref, 0, NULL);
+    (void)signal_to(s, who, sky__self(s), SKY__DEMONITOR, ref, 0, NULL);
     return 0;
 }
 
@@ -252,7 +250,7 @@ static int spawn_watched(sky_ctx *ctx, const char *module, const char *args, sky
         r = s->next_ref;
     }
     sky_addr_t child;
-    int rc = sky__service_spawn_watched(s->node, mod, args, self_of(s), r, &child);
+    int rc = sky__service_spawn_watched(s->node, mod, args, sky__self(s), r, &child);
     if (rc < 0) return rc;
     /* our half: an exit signal the child sent meanwhile is still queued
      * behind this handler, and finds the record */

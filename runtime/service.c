@@ -260,7 +260,7 @@ void sky__service_bounce(sky__service *s, sky__mail *m, int code)
 
 static sky_msg view(sky__service *s, sky__mail *m)
 {
-    sky_msg msg = {m->source, atomic_load_explicit(&s->addr, memory_order_relaxed), m->session, m->type_id,
+    sky_msg msg = {m->source, sky__self(s), m->session, m->type_id,
                    m->kind, m->size, sky__mail_data(m)};
     return msg;
 }
@@ -367,7 +367,7 @@ int sky__service_run(sky__service *s, uint32_t batch, uint64_t *handled, sky__bu
 {
     sky__mail turn[TURN_MAX];
     uint32_t todo = batch, done = 0;
-    sky__busy_enter(busy, atomic_load_explicit(&s->addr, memory_order_relaxed));
+    sky__busy_enter(busy, sky__self(s));
     while (todo > 0 && !s->dead) {
         uint32_t n = sky__mailbox_take(&s->mb, turn, todo < TURN_MAX ? todo : TURN_MAX);
         if (n == 0) break;
@@ -400,7 +400,7 @@ void sky__service_die(sky__service *s, int code)
 {
     if (s->dead) return;
     s->dead = s->exiting = 1;
-    sky_addr_t self = atomic_load_explicit(&s->addr, memory_order_relaxed);
+    sky_addr_t self = sky__self(s);
     sky__service *table_ref = sky__handles_remove(sky__node_handles(s->node), self);
     sky__mail *left;
     uint32_t n;

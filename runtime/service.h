@@ -65,6 +65,9 @@ struct sky_ctx {
 static inline sky__service *sky__svc(sky_ctx *ctx) { return &ctx->s; }
 static inline sky_ctx *sky__ctx(sky__service *s) { return (sky_ctx *)s; }
 
+/* The address of s, read by the thread that runs it. */
+static inline sky_addr_t sky__self(sky__service *s) { return atomic_load_explicit(&s->addr, memory_order_relaxed); }
+
 static inline void sky__service_ref(sky__service *s) { atomic_fetch_add_explicit(&s->ref, 1, memory_order_relaxed); }
 
 /* Takes a reference if s is alive and still has address a. */
