@@ -5,7 +5,7 @@
 #include <string.h>
 #include "msginit.h"
 
-static size_t value_size(ProtobufCType type)
+size_t sky__pb_value_size(ProtobufCType type)
 {
     switch (type) {
     case PROTOBUF_C_TYPE_INT64:
@@ -21,7 +21,7 @@ static size_t value_size(ProtobufCType type)
         return sizeof(ProtobufCBinaryData);
     case PROTOBUF_C_TYPE_STRING:
     case PROTOBUF_C_TYPE_MESSAGE:
-        return 0; /* a pointer: the default is the value itself */
+        return sizeof(void *);
     default:
         return 4; /* 32-bit numbers, float, enums */
     }
@@ -39,10 +39,9 @@ void sky__message_init(const ProtobufCMessageDescriptor *d, ProtobufCMessage *m)
         if (!f->default_value || f->label == PROTOBUF_C_LABEL_REPEATED || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
             continue;
         char *slot = (char *)m + f->offset;
-        size_t n = value_size(f->type);
-        if (n)
-            memcpy(slot, f->default_value, n);
+        if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
+            memcpy(slot, &f->default_value, sizeof(void *)); /* the default is the value itself */
         else
-            memcpy(slot, &f->default_value, sizeof(void *));
+            memcpy(slot, f->default_value, sky__pb_value_size(f->type));
     }
 }

@@ -11,4 +11,8 @@
  * message_init function. */
 void sky__message_init(const ProtobufCMessageDescriptor *d, ProtobufCMessage *m);
 
+/* The bytes a value of `type` takes in a protobuf-c struct (a pointer for
+ * strings and messages). */
+size_t sky__pb_value_size(ProtobufCType type);
+
 #endif

@@ -295,30 +295,7 @@ static void keep_negative_zero(ProtobufCMessage *m, const ProtobufCFieldDescript
     u->data[len - 1] = 0x80; /* little-endian: only the sign bit set */
 }
 
-static size_t elem_size(const ProtobufCFieldDescriptor *f)
-{
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return 8;
-    case PROTOBUF_C_TYPE_FLOAT:
-        return sizeof(float);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return sizeof(double);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    default:
-        return 4;
-    }
-}
+static size_t elem_size(const ProtobufCFieldDescriptor *f) { return sky__pb_value_size(f->type); }
 
 static int owns_memory(const ProtobufCFieldDescriptor *f, const void *slot)
 {
