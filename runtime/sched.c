@@ -102,12 +102,17 @@ static sky__service *q_pop_locked(sky__sched *sc)
     return s;
 }
 
+/* The signal goes after the unlock: a worker woken while the lock is
+ * still held would only block on it again (two more futex calls and a
+ * context switch per wake-up). A sleeper checks the queue under the lock
+ * before it waits, so no wake-up is lost. */
 static void global_push(sky__sched *sc, sky__service *s)
 {
     pthread_mutex_lock(&sc->mu);
     q_push_locked(sc, s);
-    if (sc->sleepers > 0) pthread_cond_signal(&sc->wake);
+    int wake = sc->sleepers > 0;
     pthread_mutex_unlock(&sc->mu);
+    if (wake) pthread_cond_signal(&sc->wake);
 }
 
 void sky__sched_push(sky__sched *sc, sky__service *s)
