@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "frame.h"
+#include "socket.h"
 #include "status.h"
 #include "sky/alloc.h"
 #include "sky/socket.h"
@@ -103,24 +104,14 @@ static void drop(gate *g, conn *c, const char *why)
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Writes a frame, or keeps it in the backlog (and stops reading) when
- * the socket pushes back. */
-static void out(gate *g, conn *c, pending_out *o)
+/* Keeps a frame the socket refused in the backlog, and stops reading
+ * the connection until the backlog is written. */
+static void keep(gate *g, conn *c, const void *data, size_t size)
 {
-    if (!c->backlog) {
-        void *copy = sky_malloc(o->size);
-        memcpy(copy, o->data, o->size);
-        int rc = sky_socket_write(g->ctx, c->id, copy, o->size);
-        if (rc == 0) {
-            free(o);
-            return;
-        }
-        if (rc != SKY_EBUSY) { /* the socket is going: its close event cleans up */
-            free(o);
-            return;
-        }
-    }
+    pending_out *o = sky_malloc(sizeof *o + size);
     o->next = NULL;
+    o->size = size;
+    memcpy(o->data, data, size);
     if (c->tail) c->tail->next = o;
     else c->backlog = o;
     c->tail = o;
@@ -130,22 +121,22 @@ static void out(gate *g, conn *c, pending_out *o)
     }
 }
 
-static void send_frame_raw(gate *g, conn *c, const void *data, size_t size)
+/* Writes a frame, or keeps it when the socket pushes back. */
+static void out(gate *g, conn *c, const void *data, size_t size)
 {
-    pending_out *o = sky_malloc(sizeof *o + size);
-    o->size = size;
-    memcpy(o->data, data, size);
-    out(g, c, o);
+    int rc = c->backlog ? SKY_EBUSY : sky__socket_write_copy(g->ctx, c->id, data, size);
+    /* another error: the socket is going, and its close event cleans up */
+    if (rc == SKY_EBUSY) keep(g, c, data, size);
 }
 
 static void send_frame(gate *g, conn *c, int kind, uint32_t session, uint32_t method, const void *payload,
                        size_t size)
 {
-    pending_out *o = sky_malloc(sizeof *o + SKY__FRAME_HEAD + size);
-    o->size = SKY__FRAME_HEAD + size;
-    sky__frame_header(o->data, kind, session, method, size);
-    if (size) memcpy(o->data + SKY__FRAME_HEAD, payload, size);
-    out(g, c, o);
+    uint8_t small[512], *f = SKY__FRAME_HEAD + size <= sizeof small ? small : sky_malloc(SKY__FRAME_HEAD + size);
+    sky__frame_header(f, kind, session, method, size);
+    if (size) memcpy(f + SKY__FRAME_HEAD, payload, size);
+    out(g, c, f, SKY__FRAME_HEAD + size);
+    if (f != small) free(f);
 }
 
 static void send_error(gate *g, conn *c, uint32_t session, uint32_t method, int code, const char *text)
@@ -161,9 +152,7 @@ static void writable(gate *g, conn *c)
 {
     while (c->backlog) {
         pending_out *o = c->backlog;
-        void *copy = sky_malloc(o->size);
-        memcpy(copy, o->data, o->size);
-        int rc = sky_socket_write(g->ctx, c->id, copy, o->size);
+        int rc = sky__socket_write_copy(g->ctx, c->id, o->data, o->size);
         if (rc == SKY_EBUSY) return; /* another writable event comes */
         c->backlog = o->next;
         if (!c->backlog) c->tail = NULL;
@@ -302,7 +291,7 @@ static void on_data(gate *g, conn *c, const sky_msg *m)
         p += head;
         n -= head;
         if (c->fr.greeted)
-            send_frame_raw(g, c, SKY__PREFACE, SKY__PREFACE_LEN);
+            out(g, c, SKY__PREFACE, SKY__PREFACE_LEN);
     }
     if (n && (sky__framer_feed(&c->fr, p, n, on_frame, &fd, &why) < 0 || fd.why))
         drop(g, c, fd.why ? fd.why : why);

@@ -5,7 +5,13 @@
  * checks ownership and the write queue's size under the table lock, and
  * posts the rest to the loop thread (sky__loop_post), which alone starts
  * watchers, reads, writes and frees entries. A worker touches an entry
- * only under the lock; the loop thread reads its own fields freely. */
+ * only under the lock; the loop thread reads its own fields freely.
+ *
+ * One exception saves the loop thread a wake-up per answer: a TCP write
+ * into an empty queue is tried at once by the writer, under the lock
+ * (which keeps the descriptor open: the loop thread unlinks an entry
+ * under it before closing). Only what the kernel does not take is
+ * queued and posted, so the bytes keep their order. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ev.h>
@@ -59,6 +65,7 @@ typedef struct sock {
     uint8_t want_writable;
     uint8_t read_blocked;
     uint8_t closed; /* the owner closed it: no more writes */
+    uint8_t direct; /* a connected TCP stream: writers may send themselves */
     /* loop thread only */
     ev_io r, w;
     ev_timer t;
@@ -313,6 +320,9 @@ static void connected(sky__sockets *ss, struct ev_loop *ev, sock *s)
     ev_timer_stop(ev, &s->t);
     (void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     s->type = T_TCP;
+    pthread_mutex_lock(&ss->mu);
+    s->direct = 1;
+    pthread_mutex_unlock(&ss->mu);
     if (!s->closing) emit(ss, ev, s, SKY_SOCK_CONNECT, NULL, 0);
     if (s->dead) return;
     update_read(ev, s, 0);
@@ -357,6 +367,7 @@ static void on_accept(sky__sockets *ss, struct ev_loop *ev, sock *l)
         c->type = T_TCP;
         c->owner = l->owner;
         c->started = 1;
+        c->direct = 1;
         c->ss = ss;
         pthread_mutex_lock(&ss->mu);
         insert(ss, c);
@@ -709,15 +720,38 @@ static wbuf *wbuf_new(const void *data, size_t size)
     return b;
 }
 
+/* The direct write (see the top): sends what the kernel takes of data
+ * now, if socket id is a connected TCP stream of this service with
+ * nothing queued. Returns the bytes sent (0: nothing could be, queue
+ * it all). An error other than EAGAIN sends nothing: the loop thread's
+ * own write meets it and reports it. */
+static size_t try_direct(sky_ctx *ctx, uint32_t id, const void *data, size_t size)
+{
+    sky__sockets *ss = table(sky_ctx_node(ctx));
+    ssize_t n = 0;
+    pthread_mutex_lock(&ss->mu);
+    sock *s = find(ss, id);
+    if (s && s->direct && !s->closed && s->queued == 0 && s->owner == self(ctx)) {
+        do n = send(s->fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+    }
+    pthread_mutex_unlock(&ss->mu);
+    return n > 0 ? (size_t)n : 0;
+}
+
+int sky__socket_write_copy(sky_ctx *ctx, uint32_t id, const void *data, size_t size)
+{
+    if (size == 0) return 0;
+    size_t sent = try_direct(ctx, id, data, size);
+    if (sent == size) return 0;
+    return admit(ctx, id, wbuf_new((const char *)data + sent, size - sent), 0);
+}
+
 int sky_socket_write(sky_ctx *ctx, uint32_t id, void *data, size_t size)
 {
-    wbuf *b = wbuf_new(data, size);
+    int rc = sky__socket_write_copy(ctx, id, data, size);
     free(data);
-    if (size == 0) {
-        free(b);
-        return 0;
-    }
-    return admit(ctx, id, b, 0);
+    return rc;
 }
 
 int sky_socket_sendto(sky_ctx *ctx, uint32_t id, const char *host, int port, const void *data, size_t size)

@@ -20,6 +20,10 @@ void sky__sockets_free(sky__sockets *ss);
  * may go on (the read limit). From the owner's worker. */
 void sky__socket_consumed(sky_node *node, uint32_t id, size_t size);
 
+/* sky_socket_write of a copy of data (the caller keeps it): what the
+ * kernel takes at once is not copied at all. */
+SKY_MUST_CHECK int sky__socket_write_copy(sky_ctx *ctx, uint32_t id, const void *data, size_t size);
+
 /* Service `owner` died: its sockets close (queued writes dropped). */
 void sky__socket_owner_exit(sky_node *node, sky_addr_t owner);
 

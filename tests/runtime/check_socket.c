@@ -58,7 +58,32 @@ typedef struct server {
     uint32_t listener;
 } server;
 
-enum { M_TCP = 1, M_UDP, M_PUSH };
+enum { M_TCP = 1, M_UDP, M_PUSH, M_SEQ };
+
+/* "seq": a stream of SEQ_TOTAL bytes, byte i being i % 251, written in
+ * writes of varying sizes (small ones, which go straight to the kernel,
+ * between big ones that fill it), resumed when writable. */
+#define SEQ_TOTAL (16L << 20)
+static long seq_at; /* bytes queued; only the server's thread touches it */
+
+static void seq_write(sky_ctx *ctx, uint32_t id)
+{
+    static const size_t sizes[] = {1, 70000, 13, 200000, 4096, 5, 131072, 999};
+    for (int i = 0; seq_at < SEQ_TOTAL; i++) {
+        size_t n = sizes[(seq_at / 7 + i) % (sizeof sizes / sizeof sizes[0])];
+        if (n > (size_t)(SEQ_TOTAL - seq_at)) n = (size_t)(SEQ_TOTAL - seq_at);
+        unsigned char *b = malloc(n);
+        for (size_t k = 0; k < n; k++) b[k] = (unsigned char)((seq_at + (long)k) % 251);
+        int rc = sky_socket_write(ctx, id, b, n);
+        if (rc == SKY_EBUSY) { /* again when writable */
+            atomic_fetch_add(&sk.busy, 1);
+            return;
+        }
+        if (rc != 0) return;
+        seq_at += (long)n;
+        atomic_store(&sk.written, seq_at);
+    }
+}
 
 static void *server_create(void) { return calloc(1, sizeof(server)); }
 static void server_release(void *st) { free(st); }
@@ -81,7 +106,10 @@ static int server_init(void *st, sky_ctx *ctx, const char *args)
 {
     server *s = st;
     int rc;
-    s->mode = strcmp(args, "udp") == 0 ? M_UDP : strcmp(args, "push") == 0 ? M_PUSH : M_TCP;
+    s->mode = strcmp(args, "udp") == 0    ? M_UDP
+              : strcmp(args, "push") == 0 ? M_PUSH
+              : strcmp(args, "seq") == 0  ? M_SEQ
+                                          : M_TCP;
     if (s->mode == M_UDP) rc = sky_socket_udp(ctx, "127.0.0.1", 0, &s->listener);
     else rc = sky_socket_listen(ctx, "127.0.0.1", 0, &s->listener);
     if (rc != 0) return rc;
@@ -101,6 +129,7 @@ static int server_handle(void *st, sky_ctx *ctx, const sky_msg *m)
             strncmp(peer, "127.0.0.1:", 10) == 0)
             atomic_fetch_add(&sk.accepts, 1);
         if (s->mode == M_PUSH) push(ctx, m->session);
+        if (s->mode == M_SEQ) seq_write(ctx, m->session);
         return 0;
     }
     case SKY_SOCK_DATA:
@@ -118,6 +147,7 @@ static int server_handle(void *st, sky_ctx *ctx, const sky_msg *m)
     case SKY_SOCK_WRITABLE:
         atomic_fetch_add(&sk.writables, 1);
         if (s->mode == M_PUSH) push(ctx, m->session);
+        if (s->mode == M_SEQ) seq_write(ctx, m->session);
         return 0;
     case SKY_SOCK_CLOSE:
         atomic_fetch_add(&sk.closes, 1);
@@ -355,6 +385,42 @@ START_TEST(test_socket_pushback)
 }
 END_TEST
 
+/* Writes that go straight to the kernel and writes that queue keep their
+ * order: the reader, slow at first so that the queue fills, gets every
+ * byte of the stream once, in order. */
+START_TEST(test_socket_write_order)
+{
+    sky_config cfg;
+    tu_config(&cfg, 2);
+    cfg.socket_high_water = 256 * 1024;
+    cfg.socket_low_water = 64 * 1024;
+    sk_reset();
+    seq_at = 0;
+    sky_node *node = tu_start(&cfg, &server_module, NULL);
+    tu_spawn(node, "sserver", "seq");
+    int fd = tu_tcp_connect(atomic_load(&sk.port));
+    /* nothing read until the kernel's buffers and the queue are full */
+    ck_assert_msg(TU_WAIT(atomic_load(&sk.busy) >= 1, 5000), "writer pushed back");
+    static unsigned char buf[65536];
+    long got = 0, bad = -1;
+    while (got < SEQ_TOTAL) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, tu_ms(5000)) <= 0) break;
+        ssize_t n = read(fd, buf, got < SEQ_TOTAL / 16 ? 1000 : sizeof buf);
+        if (n <= 0) break;
+        for (ssize_t k = 0; k < n && bad < 0; k++)
+            if (buf[k] != (unsigned char)((got + k) % 251)) bad = got + k;
+        got += n;
+        if (bad >= 0) break;
+    }
+    ck_assert_msg(bad < 0, "byte %ld out of order", bad);
+    ck_assert_int_eq(got, SEQ_TOTAL);
+    ck_assert_msg(atomic_load(&sk.writables) > 0, "told it was writable again");
+    close(fd);
+    sky_node_free(node);
+}
+END_TEST
+
 /* The node in a child process whose descriptors run out: accepts fail with
  * EMFILE, the listener's service hears of it, and once descriptors are
  * free again the node answers as before. */
@@ -506,6 +572,7 @@ Suite *socket_suite(void)
     tcase_add_test(tc, test_socket_bad_arguments);
     tcase_add_test(tc, test_socket_peer_reset);
     tcase_add_test(tc, test_socket_pushback);
+    tcase_add_test(tc, test_socket_write_order);
     tcase_add_test(tc, test_socket_emfile);
     tcase_add_test(tc, test_socket_owner_exit);
     tcase_add_test(tc, test_socket_lua);
