@@ -5,6 +5,10 @@
  * A request frame becomes a sky_call to the service registered under its
  * method's service's default_name; the answer (or error) is written back
  * as a frame with the client's session. A oneway frame becomes a send.
+ * Answers gather in the connection's output buffer and go out in one
+ * write once the gate has handled what its mailbox holds (the gate sends
+ * itself a flush mark, which comes after the answers already waiting):
+ * with many calls in flight that is one send() for many answers.
  * Answers the socket refuses (past its high-water mark) wait in the
  * connection's backlog while the gate stops reading it; since every
  * answer belongs to a request read before, the backlog is bounded by what
@@ -22,6 +26,8 @@
 
 #define BUCKETS 256
 #define IDLE_TICKS 4 /* idle checks per idle_timeout */
+#define OBUF_MAX 65536 /* an output buffer this full is written at once */
+#define FLUSH_MARK 1   /* type_id of the oneway the gate sends itself */
 
 typedef struct pending_out {
     struct pending_out *next;
@@ -38,6 +44,9 @@ typedef struct conn {
     uint64_t last_ms;
     pending_out *backlog, *tail;
     int paused;
+    uint8_t *obuf; /* answers not yet written */
+    size_t olen, ocap;
+    int dirty; /* in the gate's dirty list */
 } conn;
 
 typedef struct gate {
@@ -47,7 +56,10 @@ typedef struct gate {
     size_t nconns;
     conn *b[BUCKETS];
     struct call *calls;
-    sky_ctx *ctx; /* set while handling */
+    uint32_t *dirty; /* connections with answers buffered */
+    size_t ndirty, capdirty;
+    int flush_pending; /* a flush mark is on its way */
+    sky_ctx *ctx;      /* set while handling */
 } gate;
 
 /* What a call in flight needs to answer its client. Connection ids are
@@ -89,8 +101,11 @@ static void conn_free(conn *c)
         free(o);
     }
     sky__framer_deinit(&c->fr);
+    free(c->obuf);
     free(c);
 }
+
+static void flush_conn(gate *g, conn *c);
 
 static void drop(gate *g, conn *c, const char *why)
 {
@@ -98,6 +113,7 @@ static void drop(gate *g, conn *c, const char *why)
     *p = c->next;
     g->nconns--;
     if (why) sky_log(g->ctx, SKY_LOG_WARN, "gate: closing %s: %s", c->peer, why);
+    flush_conn(g, c); /* error answers already given still go out */
     (void)sky_socket_close(g->ctx, c->id);
     conn_free(c);
 }
@@ -121,12 +137,57 @@ static void keep(gate *g, conn *c, const void *data, size_t size)
     }
 }
 
-/* Writes a frame, or keeps it when the socket pushes back. */
+/* Writes what is buffered for c, keeping what the socket refuses. */
+static void flush_conn(gate *g, conn *c)
+{
+    c->dirty = 0;
+    if (!c->olen) return;
+    int rc = c->backlog ? SKY_EBUSY : sky__socket_write_copy(g->ctx, c->id, c->obuf, c->olen);
+    /* another error: the socket is going, and its close event cleans up */
+    if (rc == SKY_EBUSY) keep(g, c, c->obuf, c->olen);
+    c->olen = 0;
+}
+
+static void flush_all(gate *g)
+{
+    g->flush_pending = 0;
+    for (size_t i = 0; i < g->ndirty; i++) {
+        conn *c = find(g, g->dirty[i]);
+        if (c) flush_conn(g, c);
+    }
+    g->ndirty = 0;
+}
+
+/* Buffers a frame for c; a flush follows the mail already waiting. */
 static void out(gate *g, conn *c, const void *data, size_t size)
 {
-    int rc = c->backlog ? SKY_EBUSY : sky__socket_write_copy(g->ctx, c->id, data, size);
-    /* another error: the socket is going, and its close event cleans up */
-    if (rc == SKY_EBUSY) keep(g, c, data, size);
+    if (c->backlog) { /* the socket pushes back: behind what waits */
+        keep(g, c, data, size);
+        return;
+    }
+    if (c->olen + size > c->ocap) {
+        c->ocap = c->olen + size > 2 * c->ocap ? c->olen + size : 2 * c->ocap;
+        c->obuf = sky_realloc(c->obuf, c->ocap);
+    }
+    memcpy(c->obuf + c->olen, data, size);
+    c->olen += size;
+    if (c->olen >= OBUF_MAX) {
+        flush_conn(g, c);
+        return;
+    }
+    if (!c->dirty) {
+        c->dirty = 1;
+        if (g->ndirty == g->capdirty) {
+            g->capdirty = g->capdirty ? 2 * g->capdirty : 16;
+            g->dirty = sky_realloc(g->dirty, g->capdirty * sizeof *g->dirty);
+        }
+        g->dirty[g->ndirty++] = c->id;
+    }
+    if (!g->flush_pending) {
+        sky_msg m = {.kind = SKY_ONEWAY, .type_id = FLUSH_MARK};
+        if (sky_send(g->ctx, sky_self(g->ctx), &m) == 0) g->flush_pending = 1;
+        else flush_all(g); /* cannot happen while the gate runs; be safe */
+    }
 }
 
 static void send_frame(gate *g, conn *c, int kind, uint32_t session, uint32_t method, const void *payload,
@@ -347,6 +408,10 @@ static int gate_handle(void *st, sky_ctx *ctx, const sky_msg *m)
         idle_check(g);
         return sky_timeout(ctx, tick_ms(g), 0);
     }
+    if (m->kind == SKY_ONEWAY && m->type_id == FLUSH_MARK && m->source == sky_self(ctx)) {
+        flush_all(g);
+        return 0;
+    }
     if (m->kind == SKY_REQUEST) { /* "port": where it listens (port 0 picks one) */
         char text[16];
         int n = snprintf(text, sizeof text, "%d", g->port);
@@ -451,6 +516,7 @@ static void gate_release(void *st)
         g->calls = k->next;
         free(k);
     }
+    free(g->dirty);
     for (int i = 0; i < BUCKETS; i++)
         while (g->b[i]) {
             conn *c = g->b[i];

@@ -298,6 +298,17 @@ START_TEST(test_gate_malformed)
     ck_assert_msg(closed_within(fd, 3000), "length 2^32-1");
     close(fd);
 
+    /* an answer given before the bad frame still goes out, then the close */
+    fd = gc_open(w.port);
+    size_t k = frame(b, 1, 5, 0x12345678u, NULL, 0); /* no such method */
+    k += frame(b + k, 9, 6, BUMP, NULL, 0);
+    write_all(fd, b, k);
+    ck_assert_int_eq(gc_recv(fd, &a, 3000), 1);
+    ck_assert_uint_eq(a.session, 5);
+    ck_assert_int_eq(answer_code(&a), SKY_ENOENT);
+    ck_assert_msg(closed_within(fd, 3000), "unknown kind after an error answer");
+    close(fd);
+
     /* exactly max_frame is fine */
     fd = gc_open(w.port);
     static uint8_t body[1024 - 12];
