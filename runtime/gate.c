@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "frame.h"
+#include "handle.h"
+#include "node.h"
 #include "socket.h"
 #include "status.h"
 #include "sky/alloc.h"
@@ -26,6 +28,7 @@
 
 #define BUCKETS 256
 #define IDLE_TICKS 4 /* idle checks per idle_timeout */
+#define ROUTES 64 /* cached routes (method id -> address) */
 #define OBUF_MAX 65536 /* an output buffer this full is written at once */
 #define FLUSH_MARK 1   /* type_id of the oneway the gate sends itself */
 
@@ -59,6 +62,12 @@ typedef struct gate {
     uint32_t *dirty; /* connections with answers buffered */
     size_t ndirty, capdirty;
     int flush_pending; /* a flush mark is on its way */
+    struct route {     /* what route() found, good while names_gen is unchanged */
+        uint32_t id;
+        uint64_t gen;
+        const sky_method_desc *md;
+        sky_addr_t to;
+    } routes[ROUTES];
     sky_ctx *ctx;      /* set while handling */
 } gate;
 
@@ -275,6 +284,26 @@ static int route(gate *g, const sky_method_desc *md, sky_addr_t *to, char *why, 
     return 0;
 }
 
+/* route() through the cache: the schema only grows, so a method found
+ * stays; an address holds while no name has changed since it was read. */
+static int route_cached(gate *g, uint32_t id, const sky_method_desc **md, sky_addr_t *to, char *why, size_t size)
+{
+    struct route *r = &g->routes[id % ROUTES];
+    uint64_t gen = sky__handles_names_gen(sky__node_handles(sky_ctx_node(g->ctx)));
+    if (r->md && r->id == id && r->gen == gen) {
+        *md = r->md;
+        *to = r->to;
+        return 0;
+    }
+    if (!(*md = sky_schema_method(id))) {
+        snprintf(why, size, "no method with id %08x", id);
+        return SKY_ENOENT;
+    }
+    int rc = route(g, *md, to, why, size);
+    if (rc == 0) *r = (struct route){id, gen, *md, *to};
+    return rc;
+}
+
 typedef struct feeding {
     gate *g;
     conn *c;
@@ -293,16 +322,9 @@ static int on_frame(void *ud, const sky__frame *f)
         return 1;
     }
     c->last_ms = sky_now(g->ctx);
-    const sky_method_desc *md = sky_schema_method(f->method);
+    const sky_method_desc *md;
     int oneway = f->kind == SKY__F_ONEWAY;
-    if (!md) {
-        if (!oneway) {
-            snprintf(why, sizeof why, "no method with id %08x", f->method);
-            send_error(g, c, f->session, f->method, SKY_ENOENT, why);
-        }
-        return 0;
-    }
-    int rc = route(g, md, &to, why, sizeof why);
+    int rc = route_cached(g, f->method, &md, &to, why, sizeof why);
     if (rc < 0) {
         if (!oneway) send_error(g, c, f->session, f->method, rc, why);
         return 0;

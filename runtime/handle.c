@@ -25,6 +25,7 @@ struct sky__handles {
     size_t count, max;
     name *names;
     size_t nnames, capnames;
+    atomic_uint_fast64_t names_gen; /* bumped (under mu) by every change of names */
 };
 
 static table *table_new(size_t cap)
@@ -118,6 +119,7 @@ static void drop_names(sky__handles *h, sky_addr_t a)
             h->names[j++] = h->names[i];
         }
     }
+    if (j != h->nnames) atomic_fetch_add_explicit(&h->names_gen, 1, memory_order_release);
     h->nnames = j;
 }
 
@@ -164,6 +166,7 @@ sky__service **sky__handles_take_all(sky__handles *h, size_t *n)
     h->count = 0;
     for (size_t i = 0; i < h->nnames; i++) sky_free(h->names[i].name);
     h->nnames = 0;
+    atomic_fetch_add_explicit(&h->names_gen, 1, memory_order_release);
     pthread_mutex_unlock(&h->mu);
     qsort(all, k, sizeof *all, newest_first);
     *n = k;
@@ -186,8 +189,14 @@ int sky__handles_register(sky__handles *h, const char *nm, sky_addr_t a)
         h->names = sky_realloc(h->names, h->capnames * sizeof *h->names);
     }
     h->names[h->nnames++] = (name){sky_strdup(nm), a};
+    atomic_fetch_add_explicit(&h->names_gen, 1, memory_order_release);
     pthread_mutex_unlock(&h->mu);
     return 0;
+}
+
+uint64_t sky__handles_names_gen(sky__handles *h)
+{
+    return atomic_load_explicit(&h->names_gen, memory_order_acquire);
 }
 
 sky_addr_t sky__handles_whereis(sky__handles *h, const char *nm)

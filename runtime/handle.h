@@ -33,6 +33,10 @@ sky__service *sky__handles_remove(sky__handles *h, sky_addr_t a);
 int sky__handles_register(sky__handles *h, const char *name, sky_addr_t a);
 sky_addr_t sky__handles_whereis(sky__handles *h, const char *name);
 
+/* Changes with every change of names: a whereis answer read while it had
+ * a value is still right while it has the same one (read it first). */
+uint64_t sky__handles_names_gen(sky__handles *h);
+
 /* Number of services in the table. */
 size_t sky__handles_count(sky__handles *h);
 

@@ -243,6 +243,37 @@ START_TEST(test_gate_round_trip)
 }
 END_TEST
 
+/* The gate follows the name: once the served service dies, a call gets
+ * ENOSVC; once another registers the name, calls reach that one. */
+START_TEST(test_gate_service_restart)
+{
+    uint8_t p[64];
+    answer a;
+    world w = start_gate("port=0 host=127.0.0.1", 0, 0);
+    sky_addr_t first = tu_spawn(w.node, "tserver", "");
+    int fd = gc_open(w.port);
+    gc_send(fd, 1, 1, BUMP, p, payload(p, 1, ""));
+    ck_assert_int_eq(gc_recv(fd, &a, 3000), 1);
+    ck_assert_int_eq(answer_id(&a), 2);
+    ck_assert_int_eq(sky_node_kill(w.node, first), 0);
+    int code = 0;
+    for (uint32_t s = 2; s < 200 && code != SKY_ENOSVC; s++) { /* the kill lands soon */
+        gc_send(fd, 1, s, BUMP, p, payload(p, 1, ""));
+        ck_assert_int_eq(gc_recv(fd, &a, 3000), 1);
+        code = a.kind == 3 ? answer_code(&a) : 0;
+        if (code != SKY_ENOSVC) tu_sleep_ms(10);
+    }
+    ck_assert_int_eq(code, SKY_ENOSVC);
+    tu_spawn(w.node, "tserver", "");
+    gc_send(fd, 1, 300, BUMP, p, payload(p, 9, ""));
+    ck_assert_int_eq(gc_recv(fd, &a, 3000), 1);
+    ck_assert_int_eq(a.kind, 2);
+    ck_assert_int_eq(answer_id(&a), 10);
+    close(fd);
+    sky_node_free(w.node);
+}
+END_TEST
+
 START_TEST(test_gate_no_service)
 {
     uint8_t p[64];
@@ -525,6 +556,7 @@ Suite *gate_suite(void)
     TCase *tc = tu_tcase("gate");
     tcase_add_test(tc, test_gate_round_trip);
     tcase_add_test(tc, test_gate_no_service);
+    tcase_add_test(tc, test_gate_service_restart);
     tcase_add_test(tc, test_gate_malformed);
     tcase_add_test(tc, test_gate_max_connections);
     tcase_add_test(tc, test_gate_idle_timeout);
