@@ -9,6 +9,11 @@
  * write once the gate has handled what its mailbox holds (the gate sends
  * itself a flush mark, which comes after the answers already waiting):
  * with many calls in flight that is one send() for many answers.
+ * A frame for a service whose mailbox is full is parked, with every
+ * frame after it on that connection, and the connection stops being read;
+ * a 1 ms timer tries the parked frames again, in order, so a client
+ * flooding a slow service is slowed down through TCP and nothing it sent
+ * is dropped.
  * Answers the socket refuses (past its high-water mark) wait in the
  * connection's backlog while the gate stops reading it; since every
  * answer belongs to a request read before, the backlog is bounded by what
@@ -31,12 +36,23 @@
 #define ROUTES 64 /* cached routes (method id -> address) */
 #define OBUF_MAX 65536 /* an output buffer this full is written at once */
 #define FLUSH_MARK 1   /* type_id of the oneway the gate sends itself */
+#define RETRY_MS 1     /* how soon parked frames are tried again */
+enum { T_IDLE, T_RETRY }; /* the gate's timer sessions */
 
 typedef struct pending_out {
     struct pending_out *next;
     size_t size;
     uint8_t data[];
 } pending_out;
+
+/* A frame waiting for room in its service's mailbox. */
+typedef struct parked {
+    struct parked *next;
+    int oneway;
+    uint32_t session, method;
+    size_t size;
+    uint8_t data[];
+} parked;
 
 typedef struct conn {
     struct conn *next;
@@ -47,6 +63,7 @@ typedef struct conn {
     uint64_t last_ms;
     pending_out *backlog, *tail;
     int paused;
+    parked *parked, *ptail; /* frames not routed yet, oldest first */
     uint8_t *obuf; /* answers not yet written */
     size_t olen, ocap;
     int dirty; /* in the gate's dirty list */
@@ -62,6 +79,7 @@ typedef struct gate {
     uint32_t *dirty; /* connections with answers buffered */
     size_t ndirty, capdirty;
     int flush_pending; /* a flush mark is on its way */
+    int retry_armed;   /* the retry timer is set */
     struct route {     /* what route() found, good while names_gen is unchanged */
         uint32_t id;
         uint64_t gen;
@@ -109,6 +127,11 @@ static void conn_free(conn *c)
         c->backlog = o->next;
         free(o);
     }
+    while (c->parked) {
+        parked *k = c->parked;
+        c->parked = k->next;
+        free(k);
+    }
     sky__framer_deinit(&c->fr);
     free(c->obuf);
     free(c);
@@ -129,6 +152,17 @@ static void drop(gate *g, conn *c, const char *why)
 
 /* ---- writing ------------------------------------------------------------ */
 
+/* Reading a connection stops while answers wait for its socket or its
+ * frames wait for a mailbox. */
+static void set_paused(gate *g, conn *c)
+{
+    int want = c->backlog || c->parked;
+    if (want != c->paused) {
+        c->paused = want;
+        (void)sky_socket_pause(g->ctx, c->id, want);
+    }
+}
+
 /* Keeps a frame the socket refused in the backlog, and stops reading
  * the connection until the backlog is written. */
 static void keep(gate *g, conn *c, const void *data, size_t size)
@@ -140,10 +174,7 @@ static void keep(gate *g, conn *c, const void *data, size_t size)
     if (c->tail) c->tail->next = o;
     else c->backlog = o;
     c->tail = o;
-    if (!c->paused) {
-        c->paused = 1;
-        (void)sky_socket_pause(g->ctx, c->id, 1);
-    }
+    set_paused(g, c);
 }
 
 /* Writes what is buffered for c, keeping what the socket refuses. */
@@ -229,10 +260,7 @@ static void writable(gate *g, conn *c)
         free(o);
         if (rc != 0) return;
     }
-    if (c->paused) {
-        c->paused = 0;
-        (void)sky_socket_pause(g->ctx, c->id, 0);
-    }
+    set_paused(g, c);
 }
 
 /* ---- routing ------------------------------------------------------------ */
@@ -304,6 +332,79 @@ static int route_cached(gate *g, uint32_t id, const sky_method_desc **md, sky_ad
     return rc;
 }
 
+/* Routes one request or oneway. SKY_EBUSY: the service's mailbox is
+ * full and nothing was done (the caller parks the frame); else 0, any
+ * error having been answered (a oneway gets nothing back). */
+static int dispatch(gate *g, conn *c, int oneway, uint32_t session, uint32_t method, const void *payload,
+                    size_t size)
+{
+    char why[160];
+    sky_addr_t to;
+    const sky_method_desc *md;
+    int rc = route_cached(g, method, &md, &to, why, sizeof why);
+    if (rc < 0) {
+        if (!oneway) send_error(g, c, session, method, rc, why);
+        return 0;
+    }
+    if (!oneway && c->inflight >= (uint32_t)g->cfg.max_inflight) {
+        snprintf(why, sizeof why, "%u requests in flight on this connection", c->inflight);
+        send_error(g, c, session, method, SKY_ELIMIT, why);
+        return 0;
+    }
+    void *data = size ? memcpy(sky_malloc(size), payload, size) : NULL;
+    if (oneway) {
+        sky_msg m = {.kind = SKY_ONEWAY, .type_id = method, .data = data, .size = size};
+        return sky_send(g->ctx, to, &m) == SKY_EBUSY ? SKY_EBUSY : 0;
+    }
+    call *k = sky_malloc(sizeof *k);
+    *k = (call){NULL, g->calls, g, c->id, session, method};
+    sky_msg req = {.type_id = method, .data = data, .size = size};
+    rc = sky_call(g->ctx, to, &req, md->timeout_ms, answered, k);
+    if (rc < 0) {
+        free(k);
+        if (rc == SKY_EBUSY) return rc;
+        send_error(g, c, session, method, rc, sky_strerror(rc));
+        return 0;
+    }
+    if (g->calls) g->calls->prev = k;
+    g->calls = k;
+    c->inflight++;
+    return 0;
+}
+
+static void park(gate *g, conn *c, int oneway, uint32_t session, uint32_t method, const void *payload, size_t size)
+{
+    parked *k = sky_malloc(sizeof *k + size);
+    *k = (parked){NULL, oneway, session, method, size};
+    if (size) memcpy(k->data, payload, size);
+    if (c->ptail) c->ptail->next = k;
+    else c->parked = k;
+    c->ptail = k;
+    set_paused(g, c);
+    if (!g->retry_armed && sky_timeout(g->ctx, RETRY_MS, T_RETRY) == 0) g->retry_armed = 1;
+}
+
+/* The retry timer: each connection's parked frames go, in order, until
+ * one meets a full mailbox again. */
+static void retry(gate *g)
+{
+    int left = 0;
+    g->retry_armed = 0;
+    for (int i = 0; i < BUCKETS; i++)
+        for (conn *c = g->b[i]; c; c = c->next) {
+            while (c->parked) {
+                parked *k = c->parked;
+                if (dispatch(g, c, k->oneway, k->session, k->method, k->data, k->size) == SKY_EBUSY) break;
+                c->parked = k->next;
+                if (!c->parked) c->ptail = NULL;
+                free(k);
+            }
+            if (c->parked) left = 1;
+            else set_paused(g, c);
+        }
+    if (left && sky_timeout(g->ctx, RETRY_MS, T_RETRY) == 0) g->retry_armed = 1;
+}
+
 typedef struct feeding {
     gate *g;
     conn *c;
@@ -315,46 +416,15 @@ static int on_frame(void *ud, const sky__frame *f)
     feeding *fd = ud;
     gate *g = fd->g;
     conn *c = fd->c;
-    char why[160];
-    sky_addr_t to;
     if (f->kind != SKY__F_REQUEST && f->kind != SKY__F_ONEWAY) {
         fd->why = "a response or error frame from a client";
         return 1;
     }
     c->last_ms = sky_now(g->ctx);
-    const sky_method_desc *md;
     int oneway = f->kind == SKY__F_ONEWAY;
-    int rc = route_cached(g, f->method, &md, &to, why, sizeof why);
-    if (rc < 0) {
-        if (!oneway) send_error(g, c, f->session, f->method, rc, why);
-        return 0;
-    }
-    void *data = f->size ? memcpy(sky_malloc(f->size), f->payload, f->size) : NULL;
-    if (oneway) {
-        sky_msg m = {.kind = SKY_ONEWAY, .type_id = f->method, .data = data, .size = f->size};
-        if (sky_send(g->ctx, to, &m) < 0) {
-            /* a oneway gets nothing back, not even an error */
-        }
-        return 0;
-    }
-    if (c->inflight >= (uint32_t)g->cfg.max_inflight) {
-        free(data);
-        snprintf(why, sizeof why, "%u requests in flight on this connection", c->inflight);
-        send_error(g, c, f->session, f->method, SKY_ELIMIT, why);
-        return 0;
-    }
-    call *k = sky_malloc(sizeof *k);
-    *k = (call){NULL, g->calls, g, c->id, f->session, f->method};
-    sky_msg req = {.type_id = f->method, .data = data, .size = f->size};
-    rc = sky_call(g->ctx, to, &req, md->timeout_ms, answered, k);
-    if (rc < 0) {
-        free(k);
-        send_error(g, c, f->session, f->method, rc, sky_strerror(rc));
-        return 0;
-    }
-    if (g->calls) g->calls->prev = k;
-    g->calls = k;
-    c->inflight++;
+    /* behind parked frames, or parked itself: the order holds */
+    if (c->parked || dispatch(g, c, oneway, f->session, f->method, f->payload, f->size) == SKY_EBUSY)
+        park(g, c, oneway, f->session, f->method, f->payload, f->size);
     return 0;
 }
 
@@ -427,8 +497,12 @@ static int gate_handle(void *st, sky_ctx *ctx, const sky_msg *m)
     gate *g = st;
     g->ctx = ctx;
     if (m->kind == SKY_TIMER) {
+        if (m->session == T_RETRY) {
+            retry(g);
+            return 0;
+        }
         idle_check(g);
-        return sky_timeout(ctx, tick_ms(g), 0);
+        return sky_timeout(ctx, tick_ms(g), T_IDLE);
     }
     if (m->kind == SKY_ONEWAY && m->type_id == FLUSH_MARK && m->source == sky_self(ctx)) {
         flush_all(g);
@@ -527,7 +601,7 @@ static int gate_init(void *st, sky_ctx *ctx, const char *args)
     g->port = sky_socket_port(ctx, g->listener);
     sky_log(ctx, SKY_LOG_INFO, "gate: listening on %s:%d", g->cfg.host, g->port);
     if (sky_register(ctx, "gate") < 0) sky_log(ctx, SKY_LOG_WARN, "gate: the name 'gate' is taken");
-    return sky_timeout(ctx, tick_ms(g), 0);
+    return sky_timeout(ctx, tick_ms(g), T_IDLE);
 }
 
 static void gate_release(void *st)

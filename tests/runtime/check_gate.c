@@ -158,17 +158,12 @@ typedef struct world {
     int port;
 } world;
 
-static world start_gate(const char *args, size_t high_water, int with_server)
+/* A node with cfg and module mod (besides the gate), the gate started
+ * with args; w.port is where it listens. */
+static world start_gate_with(const char *args, const sky_config *cfg, const sky_module *mod)
 {
     world w;
-    sky_config cfg;
-    tu_config(&cfg, 2);
-    if (high_water) {
-        cfg.socket_high_water = high_water;
-        cfg.socket_low_water = high_water / 4;
-    }
-    w.node = tu_start(&cfg, &typed_server_module, NULL);
-    if (with_server) tu_spawn(w.node, "tserver", "");
+    w.node = tu_start(cfg, mod, NULL);
     sky_addr_t g = tu_spawn(w.node, "gate", args);
     sky_msg req = {.type_id = 1};
     sky_msg rep = {0};
@@ -178,6 +173,19 @@ static world start_gate(const char *args, size_t high_water, int with_server)
     free(rep.data);
     w.port = atoi(text);
     ck_assert_int_gt(w.port, 0);
+    return w;
+}
+
+static world start_gate(const char *args, size_t high_water, int with_server)
+{
+    sky_config cfg;
+    tu_config(&cfg, 2);
+    if (high_water) {
+        cfg.socket_high_water = high_water;
+        cfg.socket_low_water = high_water / 4;
+    }
+    world w = start_gate_with(args, &cfg, &typed_server_module);
+    if (with_server) tu_spawn(w.node, "tserver", "");
     return w;
 }
 
@@ -530,6 +538,59 @@ START_TEST(test_gate_slow_reader)
 }
 END_TEST
 
+/* A slow service with a small mailbox, serving skytest.Echo as
+ * typed_echo: counts Notes (raw), answers Bumps with an empty reply. */
+static atomic_int slow_notes;
+
+static int slow_init(void *st, sky_ctx *ctx, const char *args)
+{
+    (void)st, (void)args;
+    return sky_register(ctx, "typed_echo");
+}
+
+static int slow_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    (void)st;
+    if (m->kind == SKY_ONEWAY && m->type_id == skytest_Echo_Note_ID) {
+        atomic_fetch_add(&slow_notes, 1);
+        tu_sleep_ms(atomic_load(&slow_notes) % 64 == 0); /* slower than the flood */
+    }
+    if (m->kind == SKY_REQUEST) return sky_reply_copy(ctx, m, m->type_id, NULL, 0);
+    return 0;
+}
+
+static const sky_module slow_module = {"slownote", NULL, slow_init, slow_handle, NULL};
+
+/* A flood of oneways at a service whose mailbox (32) is full most of the
+ * time: the gate holds frames back (and stops reading) instead of
+ * dropping them, so every one arrives, and a call after them is
+ * answered. */
+START_TEST(test_gate_full_mailbox)
+{
+    enum { N = 20000 };
+    sky_config cfg;
+    tu_config(&cfg, 2);
+    cfg.mailbox_limit = 32;
+    atomic_store(&slow_notes, 0);
+    world w = start_gate_with("port=0 host=127.0.0.1", &cfg, &slow_module);
+    tu_spawn(w.node, "slownote", "");
+    int fd = gc_open(w.port);
+    static uint8_t buf[N * 20];
+    uint8_t p[16];
+    size_t n = 0, k = payload(p, 1, "");
+    for (int i = 0; i < N; i++) n += frame(buf + n, 4, 0, skytest_Echo_Note_ID, p, k);
+    n += frame(buf + n, 1, 9, BUMP, p, k);
+    write_all(fd, buf, n);
+    answer a;
+    ck_assert_int_eq(gc_recv(fd, &a, 20000), 1);
+    ck_assert_uint_eq(a.session, 9);
+    ck_assert_int_eq(a.kind, 2);
+    ck_assert_int_eq(atomic_load(&slow_notes), N);
+    close(fd);
+    sky_node_free(w.node);
+}
+END_TEST
+
 /* Bad spawn arguments fail the spawn, naming the key; the port of a
  * running gate cannot be taken twice. */
 START_TEST(test_gate_bad_args)
@@ -557,6 +618,7 @@ Suite *gate_suite(void)
     tcase_add_test(tc, test_gate_round_trip);
     tcase_add_test(tc, test_gate_no_service);
     tcase_add_test(tc, test_gate_service_restart);
+    tcase_add_test(tc, test_gate_full_mailbox);
     tcase_add_test(tc, test_gate_malformed);
     tcase_add_test(tc, test_gate_max_connections);
     tcase_add_test(tc, test_gate_idle_timeout);
