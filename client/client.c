@@ -30,6 +30,8 @@ struct sky_client {
     size_t max_payload;
     uint8_t *rbuf; /* rlen bytes received and not consumed yet */
     size_t rlen, rcap;
+    uint8_t *wbuf; /* wlen bytes of oneways queued by sky_client_send_later */
+    size_t wlen;
     char err[256];
 };
 
@@ -92,6 +94,7 @@ void sky_client_free(sky_client *c)
         return;
     sky_client_close(c);
     free(c->rbuf);
+    free(c->wbuf);
     free(c->host);
     free(c);
 }
@@ -102,6 +105,7 @@ void sky_client_close(sky_client *c)
         close(c->fd);
     c->fd = -1;
     c->rlen = 0;
+    c->wlen = 0;
 }
 
 int sky_client_connected(const sky_client *c)
@@ -276,12 +280,15 @@ int sky_client_connect(sky_client *c, int timeout_ms)
     return 0;
 }
 
-/* Writes one frame. A frame cut short closes the connection. */
+/* Writes what send_later queued, then one frame (kind 0: none), in one
+ * sendmsg when the kernel takes it. A frame cut short closes the
+ * connection; nothing written at all leaves the queue as it was. */
 static int write_frame(sky_client *c, uint8_t kind, uint32_t session, uint32_t method, const void *p, size_t n,
                        int64_t deadline)
 {
     uint8_t hdr[SKY_WIRE_HEADER_LEN];
-    struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)p, n}};
+    struct iovec iov[3];
+    int k = 0;
     size_t sent;
     int rc;
 
@@ -289,14 +296,24 @@ static int write_frame(sky_client *c, uint8_t kind, uint32_t session, uint32_t m
         return fail(c, SKY_ENODEDOWN, "not connected");
     if (n > UINT32_MAX - SKY_WIRE_MIN_LENGTH)
         return fail(c, SKY_EINVAL, "a %zu-byte payload does not fit a frame", n);
-    sky__wire_put_header(hdr, kind, session, method, (uint32_t)n);
-    rc = write_all(c, iov, n ? 2 : 1, deadline, &sent);
+    if (c->wlen)
+        iov[k++] = (struct iovec){c->wbuf, c->wlen};
+    if (kind) {
+        sky__wire_put_header(hdr, kind, session, method, (uint32_t)n);
+        iov[k++] = (struct iovec){hdr, sizeof hdr};
+        if (n)
+            iov[k++] = (struct iovec){(void *)p, n};
+    }
+    if (k == 0)
+        return 0;
+    rc = write_all(c, iov, k, deadline, &sent);
     if (rc == SKY_ETIMEDOUT && sent == 0)
         return fail(c, rc, "deadline passed before the request could be written");
     if (rc == SKY_ETIMEDOUT)
         return broken(c, rc, "deadline passed with the request half written");
     if (rc != 0)
         return broken(c, rc, strerror(errno));
+    c->wlen = 0;
     return 0;
 }
 
@@ -377,6 +394,48 @@ int sky_client_send(sky_client *c, uint32_t method_id, const void *req, size_t r
     if (!c || (!req && req_len) || timeout_ms <= 0)
         return c ? fail(c, SKY_EINVAL, "bad argument") : SKY_EINVAL;
     rc = write_frame(c, SKY_WIRE_ONEWAY, 0, method_id, req, req_len, now_ms() + timeout_ms);
+    if (rc == 0)
+        c->err[0] = '\0';
+    return rc;
+}
+
+int sky_client_send_later(sky_client *c, uint32_t method_id, const void *req, size_t req_len, int timeout_ms)
+{
+    int rc;
+
+    if (!c || (!req && req_len) || timeout_ms <= 0)
+        return c ? fail(c, SKY_EINVAL, "bad argument") : SKY_EINVAL;
+    if (c->fd < 0)
+        return fail(c, SKY_ENODEDOWN, "not connected");
+    if (c->wlen + SKY_WIRE_HEADER_LEN + req_len > SKY_CLIENT_SEND_BUFFER) {
+        /* full: what is queued goes, with this one if it is big */
+        int big = SKY_WIRE_HEADER_LEN + req_len > SKY_CLIENT_SEND_BUFFER / 2;
+        rc = write_frame(c, big ? SKY_WIRE_ONEWAY : 0, 0, method_id, req, req_len, now_ms() + timeout_ms);
+        if (rc != 0 || big) {
+            if (rc == 0)
+                c->err[0] = '\0';
+            return rc;
+        }
+    }
+    if (!c->wbuf && !(c->wbuf = malloc(SKY_CLIENT_SEND_BUFFER)))
+        return fail(c, SKY_ENOMEM, "out of memory for the send buffer");
+    sky__wire_put_header(c->wbuf + c->wlen, SKY_WIRE_ONEWAY, 0, method_id, (uint32_t)req_len);
+    if (req_len)
+        memcpy(c->wbuf + c->wlen + SKY_WIRE_HEADER_LEN, req, req_len);
+    c->wlen += SKY_WIRE_HEADER_LEN + req_len;
+    c->err[0] = '\0';
+    return 0;
+}
+
+int sky_client_flush(sky_client *c, int timeout_ms)
+{
+    int rc;
+
+    if (!c || timeout_ms <= 0)
+        return c ? fail(c, SKY_EINVAL, "bad argument") : SKY_EINVAL;
+    if (!c->wlen)
+        return 0;
+    rc = write_frame(c, 0, 0, 0, NULL, 0, now_ms() + timeout_ms);
     if (rc == 0)
         c->err[0] = '\0';
     return rc;

@@ -97,6 +97,27 @@ SKY_MUST_CHECK int sky_client_call_name(sky_client *c, const char *full_name, co
 SKY_MUST_CHECK int sky_client_send(sky_client *c, uint32_t method_id, const void *req, size_t req_len,
                                    int timeout_ms);
 
+/* Bytes of oneways sky_client_send_later() gathers before it writes them. */
+#define SKY_CLIENT_SEND_BUFFER 65536
+
+/* Queues a oneway in c's send buffer instead of writing it at once, so
+ * that many oneways go out in one write (a flood of small ones is several
+ * times faster this way). The buffer is written, before anything else,
+ * by the next sky_client_call(), sky_client_send() or sky_client_flush(),
+ * and by this function when it would pass SKY_CLIENT_SEND_BUFFER bytes
+ * (within timeout_ms, > 0; a oneway bigger than half the buffer is written
+ * at once, after what is queued). sky_client_close(), a failed write and
+ * a reconnect drop what is still queued: flush before closing. Returns 0,
+ * SKY_ETIMEDOUT, SKY_ENODEDOWN, SKY_ENOMEM or SKY_EINVAL. */
+SKY_MUST_CHECK int sky_client_send_later(sky_client *c, uint32_t method_id, const void *req, size_t req_len,
+                                         int timeout_ms);
+
+/* Writes what sky_client_send_later() queued, within timeout_ms (> 0).
+ * Returns 0 (also when nothing was queued), SKY_ETIMEDOUT (nothing was
+ * written, the queue stays; or the connection closed if the deadline came
+ * halfway), SKY_ENODEDOWN or SKY_EINVAL. */
+SKY_MUST_CHECK int sky_client_flush(sky_client *c, int timeout_ms);
+
 /* Sets the largest answer payload accepted (default
  * SKY_CLIENT_MAX_FRAME_DEFAULT); a bigger answer is SKY_EBADMSG. */
 void sky_client_set_max_frame(sky_client *c, size_t bytes);

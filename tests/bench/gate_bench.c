@@ -7,6 +7,8 @@
  *   gate_calls_per_s_c64   calls per second with 64 in flight
  *   gate_send_msgs_per_s   oneways per second (ended by a call, so that
  *                          they have all been taken by the gate)
+ *   gate_send_msgs_per_s_batched  the same with sky_client_send_later
+ *                          (many oneways per write, like gRPC's buffer hint)
  *   gate_accept_per_s      connect + preface + close per second
  *
  *   gate_bench HOST PORT METHOD [CALLS [REQUEST_HEX]]
@@ -155,6 +157,22 @@ static void oneways(sky_client *c, uint32_t id, int n)
     printf("gate_send_msgs_per_s %.0f\n", n / ((now_us() - t0) / 1e6));
 }
 
+static void oneways_batched(sky_client *c, uint32_t id, int n)
+{
+    double t0 = now_us();
+    void *resp;
+    size_t len;
+    int rc;
+
+    for (int i = 0; i < n; i++)
+        if ((rc = sky_client_send_later(c, id, request, request_len, 5000)) != 0)
+            die("send_later", c, rc);
+    if ((rc = sky_client_call(c, id, request, request_len, &resp, &len, 30000)) != 0)
+        die("call after the oneways", c, rc);
+    free(resp);
+    printf("gate_send_msgs_per_s_batched %.0f\n", n / ((now_us() - t0) / 1e6));
+}
+
 static void accepts(sky_client *c, int n)
 {
     double t0 = now_us();
@@ -200,6 +218,7 @@ int main(int argc, char **argv)
     sequential(c, id, calls);
     pipelined(argv[1], port, id, calls * 5);
     oneways(c, id, calls * 10);
+    oneways_batched(c, id, calls * 10);
     accepts(c, calls / 10 > 100 ? calls / 10 : 100);
     sky_client_free(c);
     return 0;

@@ -1,5 +1,6 @@
 /* libsky-client against the test gate (fakegate.c) on 127.0.0.1. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -227,6 +228,60 @@ START_TEST(oneway)
 }
 END_TEST
 
+/* send_later queues: nothing is written until a flush, a call or a full
+ * buffer; then everything, in order, before the call's own request. */
+START_TEST(send_later)
+{
+    fakegate_seen s;
+    uint32_t id = sky_client_method_id(FAKE_ECHO);
+    char p[16];
+    static char big[40000];
+
+    for (int i = 0; i < 100; i++) {
+        snprintf(p, sizeof p, "n%d", i);
+        ck_assert_int_eq(sky_client_send_later(cl, id, p, strlen(p), 2000), 0);
+    }
+    usleep(100 * 1000);
+    fakegate_seen_get(gate, &s);
+    ck_assert_int_eq(s.oneways, 0); /* still queued */
+    ck_assert_int_eq(sky_client_flush(cl, 2000), 0);
+    ck_assert_int_eq(fakegate_wait_oneways(gate, 100, 5000), 100);
+    fakegate_seen_get(gate, &s);
+    ck_assert_uint_eq(s.last_payload_len, 3);
+    ck_assert_mem_eq(s.last_payload, "n99", 3);
+    ck_assert_int_eq(sky_client_flush(cl, 2000), 0); /* nothing queued: fine */
+
+    /* past the buffer: written as it fills; a big one goes after the queue */
+    for (int i = 0; i < 5000; i++) {
+        snprintf(p, sizeof p, "m%d", i);
+        ck_assert_int_eq(sky_client_send_later(cl, id, p, strlen(p), 2000), 0);
+    }
+    ck_assert_int_ge(fakegate_wait_oneways(gate, 101, 5000), 101); /* some went already */
+    memset(big, 'b', sizeof big);
+    ck_assert_int_eq(sky_client_send_later(cl, id, big, sizeof big, 2000), 0);
+    ck_assert_int_eq(fakegate_wait_oneways(gate, 5101, 5000), 5101);
+    fakegate_seen_get(gate, &s);
+    ck_assert_uint_eq(s.last_payload[0], 'b');
+
+    /* a call writes the queue first */
+    ck_assert_int_eq(sky_client_send_later(cl, id, "last", 4, 2000), 0);
+    echo_ok(cl, "a call");
+    fakegate_seen_get(gate, &s);
+    ck_assert_int_eq(s.oneways, 5102);
+
+    /* close drops what is queued; not connected is refused */
+    ck_assert_int_eq(sky_client_send_later(cl, id, "lost", 4, 2000), 0);
+    sky_client_close(cl);
+    ck_assert_int_eq(sky_client_send_later(cl, id, "x", 1, 2000), SKY_ENODEDOWN);
+    ck_assert_int_eq(sky_client_connect(cl, 2000), 0);
+    echo_ok(cl, "again");
+    fakegate_seen_get(gate, &s);
+    ck_assert_int_eq(s.oneways, 5102);
+    ck_assert_int_eq(sky_client_send_later(cl, id, NULL, 3, 2000), SKY_EINVAL);
+    ck_assert_int_eq(sky_client_flush(cl, 0), SKY_EINVAL);
+}
+END_TEST
+
 START_TEST(bad_preface)
 {
     fakegate_opts o = {.bad_preface = 1};
@@ -308,6 +363,7 @@ Suite *cclient_suite(void)
     tcase_add_test(tc, gate_closes);
     tcase_add_test(tc, server_restart);
     tcase_add_test(tc, oneway);
+    tcase_add_test(tc, send_later);
     tcase_add_test(tc, bad_preface);
     tcase_add_test(tc, connect_timeout);
     tcase_add_test(tc, bad_arguments);

@@ -120,7 +120,7 @@ static void serve(fakegate *g, int fd)
     static const uint8_t status[] = {0x08, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
                                      0x12, 0x0f, 'n', 'o', ' ', 's', 'u', 'c', 'h', ' ',
                                      's', 'e', 'r', 'v', 'i', 'c', 'e'};
-    uint8_t pre[4], hdr[16], payload[1024];
+    uint8_t pre[4], hdr[16], payload[40960];
     int ok;
 
     if (read_n(g, fd, pre, 4) < 0)
