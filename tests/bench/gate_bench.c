@@ -91,17 +91,27 @@ static int raw_connect(const char *host, int port)
     return fd;
 }
 
-static void send_request(int fd, uint32_t id, uint32_t session)
-{
-    uint8_t f[SKY_WIRE_HEADER_LEN + sizeof request];
+/* Requests gathered to go out in one write, as a pipelining client does
+ * with the requests it makes while handling one read's answers. */
+static uint8_t out_buf[IN_FLIGHT * (SKY_WIRE_HEADER_LEN + sizeof request)];
+static size_t out_len;
 
-    sky__wire_put_header(f, SKY_WIRE_REQUEST, session, id, (uint32_t)request_len);
-    memcpy(f + SKY_WIRE_HEADER_LEN, request, request_len);
-    if (write(fd, f, SKY_WIRE_HEADER_LEN + request_len) != (ssize_t)(SKY_WIRE_HEADER_LEN + request_len))
-        die("write", NULL, SKY_ENODEDOWN);
+static void add_request(uint32_t id, uint32_t session)
+{
+    sky__wire_put_header(out_buf + out_len, SKY_WIRE_REQUEST, session, id, (uint32_t)request_len);
+    memcpy(out_buf + out_len + SKY_WIRE_HEADER_LEN, request, request_len);
+    out_len += SKY_WIRE_HEADER_LEN + request_len;
 }
 
-/* 64 requests in flight on one connection: a new one for each answer. */
+static void send_requests(int fd)
+{
+    if (out_len && write(fd, out_buf, out_len) != (ssize_t)out_len)
+        die("write", NULL, SKY_ENODEDOWN);
+    out_len = 0;
+}
+
+/* 64 requests in flight on one connection: a new one for each answer,
+ * those of one read's answers written together. */
 static void pipelined(const char *host, int port, uint32_t id, int calls)
 {
     static uint8_t buf[1 << 16];
@@ -110,7 +120,8 @@ static void pipelined(const char *host, int port, uint32_t id, int calls)
     double t0 = now_us();
 
     while (sent < IN_FLIGHT && sent < calls)
-        send_request(fd, id, (uint32_t)++sent);
+        add_request(id, (uint32_t)++sent);
+    send_requests(fd);
     while (done < calls) {
         ssize_t r = read(fd, buf + have, sizeof buf - have);
         size_t off = 0;
@@ -132,8 +143,9 @@ static void pipelined(const char *host, int port, uint32_t id, int calls)
             off += 4 + h.length;
             done++;
             if (sent < calls)
-                send_request(fd, id, (uint32_t)++sent);
+                add_request(id, (uint32_t)++sent);
         }
+        send_requests(fd);
         memmove(buf, buf + off, have - off);
         have -= off;
     }
