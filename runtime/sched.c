@@ -1,5 +1,7 @@
 /* Worker threads and the run queues. */
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <string.h>
 #include "overrun.h"
@@ -37,16 +39,17 @@ typedef struct worker {
     unsigned streak;
     atomic_uint_fast64_t handled;
     sky__busy busy; /* what it runs now, for the endless-loop monitor */
+    sem_t sem;                  /* posted to wake it */
+    struct worker *next_asleep; /* in sc->asleep, under sc->mu */
 } worker;
 
 struct sky__sched {
     sky_node *node;
     pthread_mutex_t mu;
-    pthread_cond_t wake;
     sky__service **q; /* ring of runnable services */
     size_t head, count, cap;
     atomic_size_t queued; /* == count, readable without the lock */
-    int sleepers;
+    worker *asleep; /* workers waiting for work, each on its own semaphore */
     int stopping;
     int started;
     atomic_uint_fast64_t wakeups;
@@ -68,12 +71,12 @@ sky__sched *sky__sched_new(sky_node *node, int threads, uint32_t batch)
     sky__sched *sc = sky_calloc(1, sizeof *sc);
     sc->node = node;
     pthread_mutex_init(&sc->mu, NULL);
-    pthread_cond_init(&sc->wake, NULL);
     sc->cap = 256;
     sc->q = sky_malloc(sc->cap * sizeof *sc->q);
     sc->batch = batch ? batch : 32;
     sc->nworkers = threads > 0 ? threads : 1;
     sc->workers = sky_calloc((size_t)sc->nworkers, sizeof *sc->workers);
+    for (int i = 0; i < sc->nworkers; i++) sem_init(&sc->workers[i].sem, 0, 0);
     return sc;
 }
 
@@ -102,17 +105,20 @@ static sky__service *q_pop_locked(sky__sched *sc)
     return s;
 }
 
-/* The signal goes after the unlock: a worker woken while the lock is
- * still held would only block on it again (two more futex calls and a
- * context switch per wake-up). A sleeper checks the queue under the lock
- * before it waits, so no wake-up is lost. */
+/* A sleeping worker, if any, is taken off the list under the lock and
+ * woken after it: one futex call to wake, one to sleep. (A condition
+ * variable cost more: a waiter signalled under the lock blocked on it
+ * again, and glibc's re-lock after a wait always made the next unlock a
+ * futex call.) A post that comes before the sleeper waits is kept by its
+ * semaphore, so no wake-up is lost. */
 static void global_push(sky__sched *sc, sky__service *s)
 {
     pthread_mutex_lock(&sc->mu);
     q_push_locked(sc, s);
-    int wake = sc->sleepers > 0;
+    worker *w = sc->asleep;
+    if (w) sc->asleep = w->next_asleep;
     pthread_mutex_unlock(&sc->mu);
-    if (wake) pthread_cond_signal(&sc->wake);
+    if (w) sem_post(&w->sem);
 }
 
 void sky__sched_push(sky__sched *sc, sky__service *s)
@@ -265,10 +271,13 @@ static sky__service *pick(worker *w)
             pthread_mutex_lock(&sc->mu);
             continue;
         }
-        sc->sleepers++;
-        pthread_cond_wait(&sc->wake, &sc->mu);
-        sc->sleepers--;
+        w->next_asleep = sc->asleep;
+        sc->asleep = w;
+        pthread_mutex_unlock(&sc->mu);
+        while (sem_wait(&w->sem) != 0 && errno == EINTR) {
+        }
         atomic_fetch_add_explicit(&sc->wakeups, 1, memory_order_relaxed);
+        pthread_mutex_lock(&sc->mu);
     }
 }
 
@@ -325,8 +334,14 @@ void sky__sched_stop(sky__sched *sc)
     pthread_mutex_lock(&sc->mu);
     int was = sc->stopping;
     sc->stopping = 1;
-    pthread_cond_broadcast(&sc->wake);
+    worker *asleep = sc->asleep;
+    sc->asleep = NULL;
     pthread_mutex_unlock(&sc->mu);
+    while (asleep) {
+        worker *w = asleep;
+        asleep = w->next_asleep;
+        sem_post(&w->sem);
+    }
     if (was || !sc->started) return;
     for (int i = 0; i < sc->nworkers; i++) pthread_join(sc->workers[i].thread, NULL);
 }
@@ -338,7 +353,7 @@ void sky__sched_free(sky__sched *sc)
     sky__service *s;
     while ((s = q_pop_locked(sc)) != NULL) sky__service_unref(s);
     pthread_mutex_destroy(&sc->mu);
-    pthread_cond_destroy(&sc->wake);
+    for (int i = 0; i < sc->nworkers; i++) sem_destroy(&sc->workers[i].sem);
     sky_free(sc->q);
     sky_free(sc->workers);
     sky_free(sc);
