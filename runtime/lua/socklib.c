@@ -2,46 +2,57 @@
  * sky.udp and the socket objects, over sky/socket.h.
  *
  * A socket object is a userdata; the service's registry table `socks`
- * maps socket ids to them until they close, so events find them. What an
- * event brings waits in the object (user value 1: a string of unread
- * bytes, or for UDP a queue of datagrams) until a read takes it; a fiber
- * waiting in read, write or connect is remembered by its session
- * (sky__lua_wait) and woken by the event (sky__lua_wake). */
+ * maps socket ids to them until they close, so events find them. The
+ * table's values are weak: an object the script no longer reaches is
+ * collected, and its __gc closes the socket; events still on the way for
+ * it find no object and are dropped. What an event brings waits in the
+ * object (user value 1: a string of unread bytes, or for UDP a queue of
+ * datagrams) until a read takes it; a fiber waiting in read is remembered
+ * by its session (sky__lua_wait), those waiting in connect, write or
+ * sendto by a list of sessions (user value 3), and the event wakes them
+ * (sky__lua_wake). */
 #include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
 #include "host.h"
 #include "skylib.h"
+#include "sky/alloc.h"
 #include "sky/socket.h"
 
 #define SOCKET_MT "sky.socket"
 
 enum { K_TCP = 1, K_LISTEN, K_UDP };
 
+/* The object's user values. */
+enum { UV_DATA = 1, UV_EXTRA, UV_WRITERS };
+
 typedef struct lsock {
     uint32_t id;
     int kind;
-    int gone;        /* closed by us, the peer or an error */
+    int gone;        /* closed by us, the peer or an error; or collected */
     uint32_t rwait;  /* a fiber in read/recv */
     size_t rwant;    /* read(n): n; read(): 0 */
-    uint32_t wwait;  /* a fiber in write or connect */
 } lsock;
 
 static const char socks_key = 0;
 
-/* Pushes the registry's id -> socket table. */
+/* Pushes the registry's id -> socket table (weak values). */
 static void push_socks(lua_State *L)
 {
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &socks_key) == LUA_TTABLE) return;
     lua_pop(L, 1);
     lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &socks_key);
 }
 
 static lsock *new_sock(lua_State *L, uint32_t id, int kind)
 {
-    lsock *s = lua_newuserdatauv(L, sizeof *s, 2);
+    lsock *s = lua_newuserdatauv(L, sizeof *s, 3);
     memset(s, 0, sizeof *s);
     s->id = id;
     s->kind = kind;
@@ -51,7 +62,7 @@ static lsock *new_sock(lua_State *L, uint32_t id, int kind)
     } else {
         lua_pushliteral(L, "");
     }
-    lua_setiuservalue(L, -2, 1);
+    lua_setiuservalue(L, -2, UV_DATA);
     push_socks(L);
     lua_pushvalue(L, -2);
     lua_rawseti(L, -2, id);
@@ -88,6 +99,76 @@ static int raise_rc(lua_State *L, int rc, const char *what)
     return sky__lua_raise(L, rc, "%s: %s", what, sky_strerror(rc));
 }
 
+/* ---- fibers waiting to write -------------------------------------------- */
+
+/* The running fiber waits for the socket at idx to connect or take a
+ * write, behind those waiting already (so that writes go out in the order
+ * they were made). The list's slot is made before the session, so that a
+ * memory error leaves no session behind. */
+static void wait_writable(lua_State *L, int idx)
+{
+    if (lua_getiuservalue(L, idx, UV_WRITERS) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, idx, UV_WRITERS);
+    }
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1) + 1;
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, -2, n);
+    lua_pushinteger(L, sky__lua_wait(L, 0));
+    lua_rawseti(L, -2, n);
+    lua_pop(L, 1);
+}
+
+static int has_writers(lua_State *L, int idx)
+{
+    int yes = lua_getiuservalue(L, idx, UV_WRITERS) == LUA_TTABLE && lua_rawlen(L, -1) > 0;
+    lua_pop(L, 1);
+    return yes;
+}
+
+/* Pushes the list of waiting writers' sessions (or nil) and empties it. */
+static int take_writers(lua_State *L, int idx)
+{
+    int t = lua_getiuservalue(L, idx, UV_WRITERS);
+    lua_pushnil(L);
+    lua_setiuservalue(L, idx, UV_WRITERS);
+    return t == LUA_TTABLE;
+}
+
+/* The i-th session of the list on top, or 0 (a slot a memory error left). */
+static uint32_t writer_at(lua_State *L, lua_Integer i)
+{
+    lua_rawgeti(L, -1, i);
+    uint32_t w = (uint32_t)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return w;
+}
+
+static int push_end(lua_State *L, int idx);
+
+/* Wakes every fiber waiting to connect or write to the socket at idx:
+ * with true (try again) if ok, else with nil and why (it is gone). A
+ * woken fiber that must wait again joins a new list. */
+static void wake_writers(lua_State *L, int idx, int ok)
+{
+    if (!take_writers(L, idx)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        uint32_t w = writer_at(L, i);
+        if (!w) continue;
+        int nargs = 1;
+        if (ok) lua_pushboolean(L, 1);
+        else nargs = push_end(L, idx);
+        sky__lua_wake(L, w, nargs);
+    }
+    lua_pop(L, 1);
+}
+
 /* ---- connect ----------------------------------------------------------- */
 
 /* Woken with (true) or (nil, why). */
@@ -115,8 +196,8 @@ static int l_connect(lua_State *L)
     int rc = sky_socket_connect(sky__lua_ctx(L), host, (int)port, (int)ms, &id);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.connect %s:%d: %s", host, (int)port, sky_strerror(rc));
     lua_settop(L, 3);
-    lsock *s = new_sock(L, id, K_TCP);
-    s->wwait = sky__lua_wait(L, 0);
+    new_sock(L, id, K_TCP);
+    wait_writable(L, 4);
     return sky__lua_yield(L, 0, connect_k);
 }
 
@@ -136,7 +217,7 @@ static int l_listen(lua_State *L)
                                       sky_strerror(rc));
     new_sock(L, id, K_LISTEN);
     lua_pushvalue(L, 2);
-    lua_setiuservalue(L, -2, 2);
+    lua_setiuservalue(L, -2, UV_EXTRA);
     return 1;
 }
 
@@ -160,7 +241,7 @@ static int l_udp(lua_State *L)
 static int take(lua_State *L, int idx, size_t want, int eof)
 {
     size_t len;
-    lua_getiuservalue(L, idx, 1);
+    lua_getiuservalue(L, idx, UV_DATA);
     const char *buf = lua_tolstring(L, -1, &len);
     if (len == 0 || (want && len < want && !eof)) {
         lua_pop(L, 1);
@@ -168,7 +249,7 @@ static int take(lua_State *L, int idx, size_t want, int eof)
     }
     size_t n = want && want < len ? want : len;
     lua_pushlstring(L, buf + n, len - n);
-    lua_setiuservalue(L, idx, 1);
+    lua_setiuservalue(L, idx, UV_DATA);
     lua_pushlstring(L, buf, n);
     lua_remove(L, -2);
     return 1;
@@ -179,7 +260,7 @@ static int take(lua_State *L, int idx, size_t want, int eof)
 static int push_end(lua_State *L, int idx)
 {
     lua_pushnil(L);
-    lua_getiuservalue(L, idx, 2);
+    lua_getiuservalue(L, idx, UV_EXTRA);
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         lua_pushliteral(L, "closed");
@@ -215,7 +296,7 @@ static int l_recv(lua_State *L)
 {
     lsock *s = check_sock(L, K_UDP, "recv");
     lua_settop(L, 1);
-    lua_getiuservalue(L, 1, 1);
+    lua_getiuservalue(L, 1, UV_DATA);
     if (lua_rawlen(L, 2) > 0) {
         lua_rawgeti(L, 2, 1);
         /* shift the queue: short, a datagram at a time */
@@ -245,36 +326,49 @@ static int l_recv(lua_State *L)
 
 /* ---- writing ----------------------------------------------------------- */
 
-static int write_k(lua_State *L, int status, lua_KContext ctx);
+static int send_k(lua_State *L, int status, lua_KContext udp);
 
-/* Queues the string at index 2; past the high-water mark, waits for the
- * writable event and tries again. */
-static int write_try(lua_State *L)
+/* Queues s:write's data (index 2) or u:sendto's datagram (host, port,
+ * data at 2..4). While the socket's queue is past the high-water mark, or
+ * other fibers wait to write, waits for the writable event and tries
+ * again; raises once the socket is gone. */
+static int send_try(lua_State *L, lua_KContext udp)
 {
     lsock *s = lua_touserdata(L, 1);
+    const char *what = udp ? "sendto" : "write";
     size_t len;
-    const char *data = lua_tolstring(L, 2, &len);
-    if (s->gone) return sky__lua_raise(L, SKY_ENOENT, "write: the socket is closed");
-    int rc = sky_socket_write(sky__lua_ctx(L), s->id, len ? memcpy(malloc(len), data, len) : NULL, len);
+    const char *data = lua_tolstring(L, udp ? 4 : 2, &len);
+    if (s->gone) return sky__lua_raise(L, SKY_ENOENT, "%s: the socket is closed", what);
+    int rc = SKY_EBUSY;
+    if (!has_writers(L, 1)) {
+        sky_ctx *ctx = sky__lua_ctx(L);
+        rc = udp ? sky_socket_sendto(ctx, s->id, lua_tostring(L, 2), (int)lua_tointeger(L, 3), data, len)
+                 : sky_socket_write(ctx, s->id, len ? memcpy(sky_malloc(len), data, len) : NULL, len);
+    }
     if (rc == 0) {
-        lua_settop(L, 1);
+        if (udp) lua_pushboolean(L, 1);
+        else lua_settop(L, 1);
         return 1;
     }
-    if (rc != SKY_EBUSY) return raise_rc(L, rc, "write");
-    need_yield(L, "write");
-    lua_settop(L, 2);
-    s->wwait = sky__lua_wait(L, 0);
-    return sky__lua_yield(L, 0, write_k);
+    if (rc != SKY_EBUSY) return raise_rc(L, rc, what);
+    need_yield(L, what);
+    lua_settop(L, udp ? 4 : 2);
+    wait_writable(L, 1);
+    return sky__lua_yield(L, udp, send_k);
 }
 
-static int write_k(lua_State *L, int status, lua_KContext ctx)
+/* Woken with true (try again), nil and why (the peer closed or failed),
+ * or nothing (closed here: the retry raises). */
+static int send_k(lua_State *L, int status, lua_KContext udp)
 {
-    (void)status, (void)ctx;
-    if (!lua_toboolean(L, 3)) {
-        return sky__lua_raise(L, SKY_EFAIL, "write: %s", lua_isstring(L, 4) ? lua_tostring(L, 4) : "closed");
+    int top = udp ? 4 : 2;
+    (void)status;
+    if (lua_gettop(L) > top && !lua_toboolean(L, top + 1)) {
+        return sky__lua_raise(L, SKY_EFAIL, "%s: %s", udp ? "sendto" : "write",
+                              lua_isstring(L, top + 2) ? lua_tostring(L, top + 2) : "closed");
     }
-    lua_settop(L, 2);
-    return write_try(L);
+    lua_settop(L, top);
+    return send_try(L, udp);
 }
 
 /* s:write(data) -> s; waits while the socket's queue is past its
@@ -284,51 +378,61 @@ static int l_write(lua_State *L)
     check_sock(L, K_TCP, "write");
     luaL_checkstring(L, 2);
     lua_settop(L, 2);
-    return write_try(L);
+    return send_try(L, 0);
 }
 
-/* u:sendto(host, port, data) -> true, or false when the queue is full
- * (the datagram is dropped, as UDP may). */
+/* u:sendto(host, port, data) -> true once queued; waits as write does. */
 static int l_sendto(lua_State *L)
 {
-    lsock *s = check_sock(L, K_UDP, "sendto");
-    const char *host = luaL_checkstring(L, 2);
+    check_sock(L, K_UDP, "sendto");
+    luaL_checkstring(L, 2);
     lua_Integer port = luaL_checkinteger(L, 3);
-    size_t len;
-    const char *data = luaL_checklstring(L, 4, &len);
-    if (s->gone) return sky__lua_raise(L, SKY_ENOENT, "sendto: the socket is closed");
+    luaL_checkstring(L, 4);
     if (port <= 0 || port > 65535) return sky__lua_raise(L, SKY_EINVAL, "sendto: bad port");
-    int rc = sky_socket_sendto(sky__lua_ctx(L), s->id, host, (int)port, data, len);
-    if (rc == SKY_EBUSY) {
-        lua_pushboolean(L, 0);
-        return 1;
-    }
-    if (rc < 0) return raise_rc(L, rc, "sendto");
-    lua_pushboolean(L, 1);
-    return 1;
+    lua_settop(L, 4);
+    return send_try(L, 1);
 }
 
 /* ---- the rest ---------------------------------------------------------- */
 
 /* A fiber waiting on a socket that closes under it is woken (with no
  * values) by a timer: not from here, inside another fiber. */
-static void release_waiter(lua_State *L, uint32_t *session)
+static void release_waiter(lua_State *L, sky_ctx *ctx, uint32_t session)
 {
-    if (*session && sky_timeout(sky__lua_ctx(L), 0, *session) < 0) sky__lua_unwait(L, *session);
-    *session = 0;
+    if (session && sky_timeout(ctx, 0, session) < 0) sky__lua_unwait(L, session);
 }
 
-/* s:close(): queued data still goes out; no-op when closed already. A
- * read waiting on s returns nil; a write or connect raises. */
+/* s:close(), and __close: queued data still goes out; no-op when closed
+ * already. A read waiting on s returns nil; a write or sendto raises. Once
+ * the service has exited (a __close as its state closes), the node has
+ * closed its sockets and woken nothing: only the object is marked. */
 static int l_close(lua_State *L)
 {
     lsock *s = check_sock(L, 0, "close");
-    if (!s->gone) {
-        (void)sky_socket_close(sky__lua_ctx(L), s->id);
-        forget(L, s);
-        release_waiter(L, &s->rwait);
-        release_waiter(L, &s->wwait);
+    if (s->gone) return 0;
+    forget(L, s);
+    sky_ctx *ctx = sky__lua_ctx_if_alive(L);
+    if (!ctx) return 0;
+    (void)sky_socket_close(ctx, s->id);
+    release_waiter(L, ctx, s->rwait);
+    s->rwait = 0;
+    if (take_writers(L, 1)) {
+        for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, -1); i <= n; i++)
+            release_waiter(L, ctx, writer_at(L, i));
     }
+    return 0;
+}
+
+/* __gc: a socket the script no longer reaches closes, once (close, or the
+ * event that ended it, marked it gone before). Its table entry has gone
+ * already (weak), and no fiber can wait on it. At the state's close the
+ * service has exited and the node closes its sockets itself. */
+static int l_gc(lua_State *L)
+{
+    lsock *s = lua_touserdata(L, 1);
+    sky_ctx *ctx = sky__lua_ctx_if_alive(L);
+    if (!s->gone && ctx) (void)sky_socket_close(ctx, s->id);
+    s->gone = 1;
     return 0;
 }
 
@@ -370,6 +474,10 @@ void sky__lua_opensock(lua_State *L)
         lua_setfield(L, -2, "__index");
         lua_pushcfunction(L, l_tostring);
         lua_setfield(L, -2, "__tostring");
+        lua_pushcfunction(L, l_close);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, l_gc);
+        lua_setfield(L, -2, "__gc");
     }
     lua_pop(L, 1);
     luaL_setfuncs(L, fns, 0);
@@ -400,7 +508,7 @@ static void on_accept(lua_State *L, const sky_msg *m)
         (void)sky_socket_close(sky__lua_ctx(L), m->session);
         return;
     }
-    lua_getiuservalue(L, -1, 2);
+    lua_getiuservalue(L, -1, UV_EXTRA);
     lua_remove(L, -2);
     new_sock(L, m->session, K_TCP);
     lua_pushstring(L, peer);
@@ -434,10 +542,10 @@ void sky__lua_socket_event(lua_State *L, const sky_msg *m)
     lsock *s = lua_touserdata(L, idx);
     switch (m->type_id) {
     case SKY_SOCK_DATA:
-        lua_getiuservalue(L, idx, 1);
+        lua_getiuservalue(L, idx, UV_DATA);
         lua_pushlstring(L, m->data, m->size);
         lua_concat(L, 2);
-        lua_setiuservalue(L, idx, 1);
+        lua_setiuservalue(L, idx, UV_DATA);
         feed_reader(L, idx, s);
         break;
     case SKY_SOCK_UDP: {
@@ -455,7 +563,7 @@ void sky__lua_socket_event(lua_State *L, const sky_msg *m)
             wake(L, &s->rwait, 3);
             break;
         }
-        lua_getiuservalue(L, idx, 1);
+        lua_getiuservalue(L, idx, UV_DATA);
         lua_createtable(L, 3, 0);
         lua_pushlstring(L, d, n);
         lua_rawseti(L, -2, 1);
@@ -469,8 +577,7 @@ void sky__lua_socket_event(lua_State *L, const sky_msg *m)
     }
     case SKY_SOCK_CONNECT:
     case SKY_SOCK_WRITABLE:
-        lua_pushboolean(L, 1);
-        wake(L, &s->wwait, 1);
+        wake_writers(L, idx, 1);
         break;
     case SKY_SOCK_CLOSE:
     case SKY_SOCK_ERROR:
@@ -482,9 +589,9 @@ void sky__lua_socket_event(lua_State *L, const sky_msg *m)
         forget(L, s);
         if (m->type_id == SKY_SOCK_ERROR) {
             lua_pushlstring(L, m->data, m->size);
-            lua_setiuservalue(L, idx, 2);
+            lua_setiuservalue(L, idx, UV_EXTRA);
         }
-        wake(L, &s->wwait, push_end(L, idx));
+        wake_writers(L, idx, 0);
         feed_reader(L, idx, s);
         break;
     }

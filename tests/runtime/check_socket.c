@@ -1,6 +1,7 @@
 /* Sockets (sky/socket.h): TCP and UDP echo, refused connects, resets,
  * pushback and descriptor exhaustion, over real sockets on 127.0.0.1. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -518,7 +519,7 @@ END_TEST
 
 /* ---- from Lua (tests/lua/socktest.lua) ----------------------------------- */
 
-static sky_node *lua_sock_node(void)
+static sky_node *lua_sock_node_with(size_t high_water, size_t low_water)
 {
     sky_config cfg;
     char path[1024];
@@ -526,10 +527,12 @@ static sky_node *lua_sock_node(void)
     snprintf(path, sizeof path, "%s/tests/lua/?.lua", src ? src : ".");
     tu_config(&cfg, 2);
     cfg.service_path = path;
-    cfg.socket_high_water = 256 * 1024;
-    cfg.socket_low_water = 64 * 1024;
+    cfg.socket_high_water = high_water;
+    cfg.socket_low_water = low_water;
     return tu_start(&cfg, NULL);
 }
+
+static sky_node *lua_sock_node(void) { return lua_sock_node_with(256 * 1024, 64 * 1024); }
 
 static void lua_expect(sky_node *n, sky_addr_t a, const char *what, const char *want)
 {
@@ -562,6 +565,94 @@ START_TEST(test_socket_lua)
 }
 END_TEST
 
+/* The descriptors the test process has open (the node's among them). */
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    ck_assert(d != NULL);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n - 1; /* the one opendir holds */
+}
+
+/* A listening TCP socket of the test thread on 127.0.0.1; its port in *port. */
+static int test_listener(int *port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof sa;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(fd, 128), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* Lua socket objects dropped without close are closed when collected:
+ * connections (the peer reads EOF), listeners, UDP sockets and accepted
+ * connections alike (their descriptors go); `<close>` closes at once. */
+START_TEST(test_socket_lua_gc)
+{
+    enum { N = 20 };
+    char buf[64];
+    int port;
+    sky_node *n = lua_sock_node();
+    sky_addr_t a = tu_spawn(n, "lua", "socktest");
+    int lfd = test_listener(&port);
+    int before = count_fds();
+    snprintf(buf, sizeof buf, "drop %d %d", N, port);
+    lua_expect(n, a, buf, "dropped");
+    int eofs = 0;
+    uint64_t end = tu_now_ms() + (uint64_t)tu_ms(5000);
+    for (int i = 0; i < N; i++) {
+        struct pollfd p = {lfd, POLLIN, 0};
+        ck_assert_msg(poll(&p, 1, tu_ms(3000)) == 1, "connection %d came", i);
+        int c = accept(lfd, NULL, NULL);
+        ck_assert_int_ge(c, 0);
+        struct pollfd q = {c, POLLIN, 0};
+        uint64_t now = tu_now_ms();
+        char byte;
+        if (poll(&q, 1, now < end ? (int)(end - now) : 0) == 1 && read(c, &byte, 1) == 0) eofs++;
+        close(c);
+    }
+    ck_assert_msg(eofs == N, "%d of %d dropped connections ended", eofs, N);
+    ck_assert_msg(TU_WAIT(count_fds() <= before, 3000), "descriptors: %d open, %d before", count_fds(), before);
+    snprintf(buf, sizeof buf, "closeattr %d", port);
+    lua_expect(n, a, buf, "sky.socket(udp N, closed) sky.socket(tcp N, closed)");
+    close(lfd);
+    sky_node_free(n);
+}
+END_TEST
+
+/* Fibers waiting on a socket wake, never hang: a writer and a reader when
+ * the peer resets, two writers on one full queue. */
+START_TEST(test_socket_lua_waiters)
+{
+    sky_node *n = lua_sock_node();
+    sky_addr_t a = tu_spawn(n, "lua", "socktest");
+    lua_expect(n, a, "writereset", "raised nil string");
+    lua_expect(n, a, "twowriters", "4194304");
+    sky_node_free(n);
+}
+END_TEST
+
+/* u:sendto past the high-water mark (1 byte here: nearly every datagram
+ * finds the last one still queued) waits for the queue to drain rather
+ * than dropping the datagram, and raises if the socket closes meanwhile. */
+START_TEST(test_socket_lua_sendto_waits)
+{
+    sky_node *n = lua_sock_node_with(1, 0);
+    sky_addr_t a = tu_spawn(n, "lua", "socktest");
+    lua_expect(n, a, "udpflood 100", "false 0 got 100 waited true");
+    lua_expect(n, a, "udpclosewait", "false ENOENT");
+    sky_node_free(n);
+}
+END_TEST
+
 Suite *socket_suite(void)
 {
     Suite *s = suite_create("socket");
@@ -576,6 +667,9 @@ Suite *socket_suite(void)
     tcase_add_test(tc, test_socket_emfile);
     tcase_add_test(tc, test_socket_owner_exit);
     tcase_add_test(tc, test_socket_lua);
+    tcase_add_test(tc, test_socket_lua_gc);
+    tcase_add_test(tc, test_socket_lua_waiters);
+    tcase_add_test(tc, test_socket_lua_sendto_waits);
     suite_add_tcase(s, tc);
     return s;
 }
