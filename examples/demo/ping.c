@@ -43,8 +43,8 @@ struct ping {
     int calls, answered, failed, oneways;
     call slot[4]; /* reused in turn: at most two calls are in flight */
     unsigned nslot;
-    int client_awaited; /* step 8 waits for the outside client's Done */
-    int client_done;    /* the Done came (perhaps before step 8 began) */
+    enum { CLIENT_NOT_YET, CLIENT_AWAITED, CLIENT_PAST } client; /* step 8: before, waiting, after */
+    int client_done; /* the outside client's Done came in time */
     struct timespec client_t0;
 };
 
@@ -140,6 +140,7 @@ static void on_gate_port(sky_ctx *ctx, int status, const sky_msg *reply, void *u
 {
     ping *p = ud;
     char text[16] = "", why[160];
+    p->client = CLIENT_PAST;
     if (status != 0) {
         say("the gate did not say its port: %s", sky_error_text(reply, status, why, sizeof why));
     } else {
@@ -149,7 +150,7 @@ static void on_gate_port(sky_ctx *ctx, int status, const sky_msg *reply, void *u
             SERIAL(p->gate), text, CLIENT_WAIT_MS / 1000);
         clock_gettime(CLOCK_MONOTONIC, &p->client_t0);
         if (!p->client_done && sky_timeout(ctx, CLIENT_WAIT_MS, CLIENT_WAIT) == 0) {
-            p->client_awaited = 1; /* on_done or the timer counts `waiting` down */
+            p->client = CLIENT_AWAITED; /* on_done or the timer counts `waiting` down */
             return;
         }
     }
@@ -164,15 +165,22 @@ static int on_done(sky_ctx *ctx, const Sky__Demo__Text *req, const sky_request *
     ping *p = ud;
     char took[32];
     (void)r;
-    p->client_done = 1;
-    if (!p->client_awaited) { /* early: step 8 goes on at once when it comes */
+    switch (p->client) {
+    case CLIENT_NOT_YET: /* step 8 will go on at once */
+        p->client_done = 1;
         say("Done(\"%s\") from the outside client, before ping looked for it", req->text);
-        return 0;
+        break;
+    case CLIENT_AWAITED:
+        p->client_done = 1;
+        p->client = CLIENT_PAST;
+        say("Done(\"%s\") from the outside client, through the gate after %s", req->text,
+            demo_since(&p->client_t0, took, sizeof took));
+        if (--p->waiting == 0) script(p, ctx);
+        break;
+    case CLIENT_PAST:
+        say("Done(\"%s\") from an outside client, too late", req->text);
+        break;
     }
-    say("Done(\"%s\") from the outside client, through the gate after %s", req->text,
-        demo_since(&p->client_t0, took, sizeof took));
-    p->client_awaited = 0;
-    if (--p->waiting == 0) script(p, ctx);
     return 0;
 }
 
@@ -266,8 +274,12 @@ static void script(ping *p, sky_ctx *ctx)
             p->gate = sky_whereis(ctx, "gate");
             sky_msg req = {.type_id = 1}; /* no payload; any type will do */
             int rc = p->gate == SKY_ADDR_NONE ? SKY_ENOSVC : sky_call(ctx, p->gate, &req, 0, on_gate_port, p);
-            if (rc == 0) p->waiting = 1;
-            else say("no gate (%s): set gate_port in demo.lua to let the outside client in", sky_errname(rc));
+            if (rc == 0) {
+                p->waiting = 1;
+                break;
+            }
+            p->client = CLIENT_PAST;
+            say("no gate (%s): set gate_port in demo.lua to let the outside client in", sky_errname(rc));
             break;
         }
         case 10: {
@@ -352,8 +364,8 @@ static int ping_handle(void *state, sky_ctx *ctx, const sky_msg *m)
      * nor do requests for Done: they go to on_done. */
     if (m->kind != SKY_TIMER) return 0;
     if (m->session == CLIENT_WAIT) {
-        if (!p->client_awaited) return 0; /* the Done came first */
-        p->client_awaited = 0;
+        if (p->client != CLIENT_AWAITED) return 0; /* the Done came first */
+        p->client = CLIENT_PAST;
         say("no outside client came within %d s: going on without it", CLIENT_WAIT_MS / 1000);
         sky_log(ctx, SKY_LOG_ERROR, "demo: no outside client called in through the gate within %d s",
                 CLIENT_WAIT_MS / 1000);
