@@ -15,5 +15,11 @@ service_path = env("SKY_SRCDIR", ".") .. "/examples/demo/?.lua;"
 bootstrap = "ping"          -- the one service the launcher starts (it spawns the others)
 bootstrap_args = "150"      -- its argument: how many ms pong's Slow method takes
 
+-- The gate, for the outside client (outside.c): port 0 asks the kernel for
+-- any free port, which ping learns from the gate and prints for run.sh. Only
+-- this machine may connect.
+gate_port = 0
+gate_host = "127.0.0.1"
+
 log_level = "info"          -- sky_log lines go to stderr (or to `log = FILE`)
 call_timeout_ms = 2000      -- deadline of calls that do not set their own
