@@ -397,12 +397,17 @@ int main(int argc, char **argv)
     int port, calls, rc, modes = SEQ | C64 | SEND | ACCEPT | FLOOR, opt;
 
     while ((opt = getopt(argc, argv, "m:s:")) != -1) {
-        if (opt == 'm' && !(modes = parse_modes(optarg)))
-            return usage("-m: a comma list of seq, c64, send, accept, floor");
-        else if (opt == 's')
+        switch (opt) {
+        case 'm':
+            if (!(modes = parse_modes(optarg)))
+                return usage("-m: a comma list of seq, c64, send, accept, floor");
+            break;
+        case 's':
             suffix = optarg;
-        else if (opt != 'm')
+            break;
+        default:
             return usage("unknown option");
+        }
     }
     argc -= optind - 1;
     argv += optind - 1;
