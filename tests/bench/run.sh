@@ -35,6 +35,8 @@ trap 'rm -rf "$tmp"' EXIT
 : >"$tmp/sky.txt"
 : >"$tmp/erlang.txt"
 status=0
+# shellcheck source=tests/bench/lib.sh
+. "$srcdir/tests/bench/lib.sh"
 
 erlang=0      # the peer, for ring .. payload
 erlang_proc=0 # our twin of `process`
@@ -59,26 +61,6 @@ fi
 
 echo "# $(date -u '+%Y-%m-%d %H:%M:%S UTC') $(uname -srm), $(nproc) cpus, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# rounds=$rounds benchmarks: $only; sky: $bench $extra"
-
-# run_one OUT LABEL CMD...: runs CMD (bounded), echoes its output as
-# comments, appends its `key value` lines to OUT.
-run_one() {
-    local out=$1 label=$2
-    shift 2
-    local log="$tmp/last.txt"
-    timeout 300 "$@" >"$log" 2>"$tmp/err.txt"
-    local rc=$?
-    sed "s/^/# $label: /" "$log"
-    if [ $rc -ne 0 ]; then
-        echo "# $label: FAILED (exit $rc): $(tr '\n' ' ' <"$tmp/err.txt")"
-        cat "$tmp/err.txt" >&2
-        status=1
-    elif [ -s "$tmp/err.txt" ]; then
-        sed "s/^/# $label stderr: /" "$tmp/err.txt"
-    fi
-    grep -E '^[a-z][a-z0-9_]* [-0-9.e+]+$' "$log" >>"$out"
-    cat "$log" >>"$out.log"
-}
 
 # The supervisor benchmark's Erlang side: tests/bench/sup_bench.erl (a
 # supervisor and a gen_server), when escript is there.
@@ -109,22 +91,6 @@ for ((r = 1; r <= rounds; r++)); do
         esac
     done
 done
-
-# best KEYFILE: one `key value` line per key, the best over the rounds.
-best() {
-    awk '
-        !($1 in v) { v[$1] = $2 + 0; text[$1] = $2; order[n++] = $1; next }
-        ($1 ~ /_per_s$/) ? ($2 + 0 > v[$1]) : ($2 + 0 < v[$1]) { v[$1] = $2 + 0; text[$1] = $2 }
-        END { for (i = 0; i < n; i++) print order[i], text[order[i]] }' "$1"
-}
-
-# rounds KEYFILE LABEL: every round's value of each key, as comments.
-rounds() {
-    awk -v label="$2" '
-        !($1 in all) { order[n++] = $1 }
-        { all[$1] = all[$1] " " $2 }
-        END { for (i = 0; i < n; i++) printf "# %s %s:%s\n", label, order[i], all[order[i]] }' "$1"
-}
 
 if grep -q "built with sanitizers" "$tmp/sky.txt.log" 2>/dev/null; then
     echo "# WARNING: $bench was built with sanitizers; configure without them to measure the runtime"
