@@ -226,7 +226,7 @@ static void out(gate *g, conn *c, const void *data, size_t size)
     if (!g->flush_pending) {
         sky_msg m = {.kind = SKY_ONEWAY, .type_id = FLUSH_MARK};
         if (sky_send(g->ctx, sky_self(g->ctx), &m) == 0) g->flush_pending = 1;
-        else flush_all(g); /* cannot happen while the gate runs; be safe */
+        else flush_all(g); /* the gate's own mailbox is full: no mark, flush now */
     }
 }
 
