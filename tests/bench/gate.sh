@@ -149,7 +149,7 @@ echo "# gate: $(date -u '+%Y-%m-%d %H:%M:%S UTC') $(uname -srm), $(nproc) cpus, 
 echo "# rounds=$rounds calls=$calls; gRPC peer: $([ $grpc = 1 ] && echo "gRPC $(pkg-config --modversion grpc++)" || echo no)"
 for r in $(seq "$rounds"); do
     sky_round "$r" lua lua stub_echo
-    sky_round "$r" c cecho "" -m seq,c64,send,batch -s _c
+    sky_round "$r" c cecho "" -m floor,seq,c64,send,batch -s _c
     if [ $grpc = 1 ]; then
         # RUN.md's settings: 5-byte text; 2,000 warm-up calls; 64 in
         # flight for 5 s after 1 s; a stream of 1,000,000 messages, and
@@ -166,13 +166,17 @@ best "$tmp/sky.txt" >"$tmp/sky.best"
 echo "# sky: best of $rounds rounds (max for *_per_s, min otherwise)"
 cat "$tmp/sky.best"
 # A sequential call's time, from the best figures: the kernel's ping-pong,
-# the client library, the gate and scheduling, the Lua service.
+# the client library, the gate and scheduling (the C service's call over
+# the floor measured in the same process), the Lua service (its call over
+# its own floor, less the C service's). Each service's floor is measured
+# beside its calls, so a floor that moves between runs cancels out.
 awk '{ v[$1] = $2 }
-     END { if (("gate_floor_rt_us" in v) && ("gate_floor_client_rt_us" in v) && ("gate_call_rt_us_c" in v) &&
-                ("gate_call_rt_us" in v))
+     END { if (("gate_floor_rt_us" in v) && ("gate_floor_client_rt_us" in v) && ("gate_call_rt_us" in v) &&
+                ("gate_floor_client_rt_us_c" in v) && ("gate_call_rt_us_c" in v)) {
+             gate = v["gate_call_rt_us_c"] - v["gate_floor_client_rt_us_c"]
              printf "# where the time goes (us): floor %.1f, libsky-client %.1f, gate and scheduling %.1f, Lua service %.1f\n",
-                 v["gate_floor_rt_us"], v["gate_floor_client_rt_us"] - v["gate_floor_rt_us"],
-                 v["gate_call_rt_us_c"] - v["gate_floor_client_rt_us"], v["gate_call_rt_us"] - v["gate_call_rt_us_c"] }' \
+                 v["gate_floor_rt_us"], v["gate_floor_client_rt_us"] - v["gate_floor_rt_us"], gate,
+                 v["gate_call_rt_us"] - v["gate_floor_client_rt_us"] - gate } }' \
     "$tmp/sky.best"
 
 if [ -s "$tmp/grpc.txt" ]; then
