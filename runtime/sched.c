@@ -206,7 +206,11 @@ int sky__sched_outbox_put(sky__sched *sc, sky__service *s, sky_addr_t a, sky__ma
 {
     worker *w = on_worker(sc);
     outbox *o = &w->out;
-    if (o->s != s || o->n == OUTBOX) outbox_flush(w);
+    /* A flush can send in turn (an overload warning to the logger, a
+     * bounce's answer to a caller) and leave that mail here, for another
+     * receiver: flush until the outbox is empty or s's with room. (With a
+     * single flush, the logger's outbox took s's mail: it was lost.) */
+    while (o->s && (o->s != s || o->n == OUTBOX)) outbox_flush(w);
     if (o->reserved == 0) {
         int r = sky__mailbox_reserve(&s->mb, OUTBOX - o->n);
         if (r < 0) return r;
