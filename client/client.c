@@ -358,6 +358,10 @@ int sky_client_call(sky_client *c, uint32_t method_id, const void *req, size_t r
         c->session = 1;
     if ((rc = write_frame(c, SKY_WIRE_REQUEST, c->session, method_id, req, req_len, deadline)) != 0)
         return rc;
+    /* the answer cannot have come yet: wait for it rather than try a
+     * read that could only fail (one syscall fewer per call) */
+    if (wait_fd(c->fd, POLLIN, deadline) != 0)
+        return fail(c, SKY_ETIMEDOUT, "deadline passed waiting for the gate");
     if ((rc = read_answer(c, c->session, &h, deadline)) != 0)
         return rc;
     n = h.length - SKY_WIRE_MIN_LENGTH;
