@@ -5,7 +5,8 @@
  *
  *   gate_client PORT check c|lua  typed calls, error answers, the gate's
  *                              and the client's deadlines, oneways, an
- *                              unknown method, against cecho.c or
+ *                              unknown method, a flood of 100000
+ *                              oneways all counted, against cecho.c or
  *                              stub_echo.lua
  *   gate_client PORT restart   a call; "ready" on stdout; waits for a line
  *                              on stdin (the node restarted meanwhile); a
@@ -104,6 +105,24 @@ static void check(sky_client *c, int lua)
     step("Note x10: oneways sent", rc == 0, c, rc);
     rc = bump(c, 0, "Bump after the Notes");
     step("the service counted the 10 Notes", rc == notes + 10, c, rc);
+
+    /* a flood past the service's mailbox (65536) and its overload
+     * warnings: the gate holds frames back, none is lost */
+    {
+        uint8_t buf[64];
+        size_t n = skytest__payload__pack(&req, buf);
+        uint32_t note = sky_client_method_id("skytest.Echo.Note");
+        int i;
+
+        notes = bump(c, 0, "Bump: count the Notes so far");
+        for (i = 0; i < 100000; i++)
+            if ((rc = sky_client_send_later(c, note, buf, n, 5000)) != 0)
+                break;
+        step("Note x100000 through send_later", rc == 0, c, rc);
+        rc = bump(c, 0, "Bump after the flood");
+        printf("      counted %d of 100000\n", rc - notes);
+        step("the service counted all 100000 Notes", rc == notes + 100000, c, rc);
+    }
 
     rc = sky_client_call_name(c, "skytest.Echo.Bump", "\xff\xff", 2, &raw, &len, 2000);
     step("Bump with bytes that are no Payload: EBADMSG", rc == SKY_EBADMSG, c, rc);
