@@ -294,7 +294,9 @@ static void *worker_main(void *arg)
     uint64_t handled = 0;
     while ((s = pick(w)) != NULL) {
         int again = sky__service_run(s, sc->batch, &handled, &w->busy);
-        outbox_flush(w); /* the end of its turn: what it buffered goes out */
+        /* the end of its turn: what it buffered goes out, and whatever
+         * the flush itself sent (a warning to the logger) before a sleep */
+        while (w->out.s) outbox_flush(w);
         drop_later(w);
         atomic_store_explicit(&w->handled, handled, memory_order_relaxed);
         if (again) {
@@ -304,7 +306,7 @@ static void *worker_main(void *arg)
             sky__service_unref(s);
         }
     }
-    outbox_flush(w);
+    while (w->out.s) outbox_flush(w);
     cache_flush(w);
     sky_free(w->later);
     w->later = NULL;
