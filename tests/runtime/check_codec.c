@@ -659,6 +659,19 @@ START_TEST(deep_nesting_refused)
         decode_fails(L, d, (const char *)b, len, "Tree: messages nested more than 100 levels deep");
         free(b);
     }
+    /* a tighter limit still walks a recursive type: 3 levels pass 3, not 2 */
+    uint8_t *b3 = nested_trees(3, 2, &len);
+    ck_assert_int_eq(sky__pb_depth_ok(d, b3, len, 3), 1);
+    ck_assert_int_eq(sky__pb_depth_ok(d, b3, len, 2), 0);
+    free(b3);
+    /* a type that cannot nest deeper than the limit is not walked (Item's
+     * deepest chain is one message field, Price, or the map entry and its
+     * Price: two): any bytes pass 100, and a limit under its height still
+     * walks: Item{price{}} (8a 01 00) nests one level */
+    const ProtobufCMessageDescriptor *item = &skycodec__item__descriptor;
+    ck_assert_int_eq(sky__pb_depth_ok(item, "\x8a\x01\x00", 3, SKY_PB_MAX_DEPTH), 1);
+    ck_assert_int_eq(sky__pb_depth_ok(item, "\x8a\x01\x00", 3, 1), 1);
+    ck_assert_int_eq(sky__pb_depth_ok(item, "\x8a\x01\x00", 3, 0), 0);
     /* malformed bytes are left to protobuf-c to refuse */
     ck_assert_int_eq(sky__pb_depth_ok(d, "\x12\x05", 2, SKY_PB_MAX_DEPTH), 1);
     decode_fails(L, d, "\x12\x05", 2, "Tree: bytes do not decode as skycodec.Tree");
