@@ -8,10 +8,13 @@
  * only under the lock; the loop thread reads its own fields freely.
  *
  * One exception saves the loop thread a wake-up per answer: a TCP write
- * into an empty queue is tried at once by the writer, under the lock
- * (which keeps the descriptor open: the loop thread unlinks an entry
- * under it before closing). Only what the kernel does not take is
- * queued and posted, so the bytes keep their order. */
+ * into an empty queue is tried at once by the writer. It finds the entry
+ * under the table lock and takes the entry's own send lock before letting
+ * go of it; the loop thread unlinks an entry under the table lock, then
+ * takes the send lock to close the descriptor, so a direct send never
+ * meets a closed (or reused) descriptor, and the table lock is not held
+ * during the system call. Only what the kernel does not take is queued
+ * and posted, so the bytes keep their order. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ev.h>
@@ -66,6 +69,7 @@ typedef struct sock {
     uint8_t read_blocked;
     uint8_t closed; /* the owner closed it: no more writes */
     uint8_t direct; /* a connected TCP stream: writers may send themselves */
+    atomic_int sending; /* the send lock: a direct send is using fd */
     /* loop thread only */
     ev_io r, w;
     ev_timer t;
@@ -88,6 +92,19 @@ struct sky__sockets {
 };
 
 static sky__sockets *table(sky_node *node) { return sky__node_sockets(node); }
+
+/* The send lock: held for one send() by a writer, or by the loop thread
+ * closing the descriptor; either waits microseconds at most. */
+static void send_lock(sock *s)
+{
+    while (atomic_exchange_explicit(&s->sending, 1, memory_order_acquire)) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+}
+
+static void send_unlock(sock *s) { atomic_store_explicit(&s->sending, 0, memory_order_release); }
 
 /* ---- the table (callers hold mu) ---------------------------------------- */
 
@@ -192,8 +209,10 @@ static void destroy(sky__sockets *ss, struct ev_loop *ev, sock *s)
         ev_io_stop(ev, &s->w);
         ev_timer_stop(ev, &s->t);
     }
+    send_lock(s); /* a direct send that found s before the unlink ends first */
     close(s->fd);
     s->fd = -1;
+    send_unlock(s);
     while (s->head) {
         wbuf *b = s->head;
         s->head = b->next;
@@ -731,11 +750,15 @@ static size_t try_direct(sky_ctx *ctx, uint32_t id, const void *data, size_t siz
     ssize_t n = 0;
     pthread_mutex_lock(&ss->mu);
     sock *s = find(ss, id);
-    if (s && s->direct && !s->closed && s->queued == 0 && s->owner == self(ctx)) {
-        do n = send(s->fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-        while (n < 0 && errno == EINTR);
+    if (!s || !s->direct || s->closed || s->queued != 0 || s->owner != self(ctx)) {
+        pthread_mutex_unlock(&ss->mu);
+        return 0;
     }
+    send_lock(s); /* before the table lock goes: s cannot be closed now */
     pthread_mutex_unlock(&ss->mu);
+    do n = send(s->fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    send_unlock(s);
     return n > 0 ? (size_t)n : 0;
 }
 
