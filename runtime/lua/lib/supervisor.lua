@@ -15,9 +15,14 @@
 -- starts its children in order (linked), restarts them by its strategy
 -- and their restart types, and past the restart intensity stops them all
 -- in reverse order and exits with "shutdown". A trapped exit with any
--- other reason than "normal" from a service that is not one of its
--- children (its parent supervisor, or sky.send_exit) stops it the same
--- way, with that reason.
+-- other reason than "normal" from its parent (sky.parent(): the service
+-- that spawned it) stops it the same way, with that reason; from another
+-- service that is not a child it is ignored, unless the supervisor has no
+-- parent (spawned from outside the node), which obeys anyone's.
+--
+-- supervisor.start_child adds a child spec to a running supervisor; a
+-- "simple_one_for_one" supervisor has one spec, a template, and
+-- start_child starts anonymous children of it with extra args.
 --
 -- Everything the supervisor does runs one event at a time (a child's
 -- exit, a request), in order: a handler queues its event, and an event is
