@@ -47,7 +47,7 @@ local function sup(strategy, intensity, period, ...)
     local ref = sky.monitor(a)
     local told = 0 -- by sup_child.lua: the Lua children and the inner ones' workers
     for _, c in ipairs({ ... }) do
-        if not c:match("/c$") and not c:match("/tmpl$") then told = told + 1 end
+        if not c:match("/c$") and not c:match("tmpl$") then told = told + 1 end
     end
     take(told)
     return a, ref, name
@@ -421,6 +421,17 @@ t.case("simple_one_for_one: past the intensity every child stops", function()
     t.eq(take(1), "stop sb")
     t.eq(sky.whereis("sa"), nil)
     t.raises("ENOSVC", ping, b)
+end)
+
+t.case("simple_one_for_one: a template's start function gets the start_child args", function()
+    local s, ref = sup("simple_one_for_one", 1, 5000, "f/temporary/2000/-/fntmpl")
+    local f1 = supervisor.start_child(s, { "f1", "trap" })
+    t.eq(take(1), "start f1")
+    t.eq(sky.whereis("f1"), f1)
+    crash(f1)
+    wait_until(function() return #supervisor.which_children(s) == 0 end, "the temporary child forgotten")
+    t.eq(take(0), "", "not restarted")
+    stop(s, ref)
 end)
 
 t.case("a supervisor obeys only its parent; other services' exits are ignored", function()

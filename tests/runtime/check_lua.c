@@ -400,7 +400,7 @@ START_TEST(test_supervisor_from_lua)
     char out[4096];
     int rc = lcall_for(n, t, "run", out, sizeof out, 15000);
     ck_assert_msg(rc == 0, "%s (%s)", sky_strerror(rc), out);
-    ck_assert_msg(strncmp(out, "ok ", 3) == 0 && atoi(out + 3) >= 19, "%s", out);
+    ck_assert_msg(strncmp(out, "ok ", 3) == 0 && atoi(out + 3) >= 20, "%s", out);
     lua_node_free(n);
 }
 END_TEST
