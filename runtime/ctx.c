@@ -50,6 +50,8 @@ int sky__reply_status(const sky_msg *reply)
 
 sky_addr_t sky_self(sky_ctx *ctx) { return sky__self(sky__svc(ctx)); }
 
+sky_addr_t sky_parent(sky_ctx *ctx) { return sky__svc(ctx)->parent; }
+
 sky_node *sky_ctx_node(sky_ctx *ctx) { return sky__svc(ctx)->node; }
 
 const sky_module *sky__spawn_module(sky__service *s, const char *module)
@@ -65,7 +67,7 @@ int sky_spawn(sky_ctx *ctx, const char *module, const char *args, sky_addr_t *ou
     sky__service *s = sky__svc(ctx);
     const sky_module *mod = sky__spawn_module(s, module);
     if (!mod) return SKY_ENOENT;
-    return sky__service_spawn(s->node, mod, NULL, args, out);
+    return sky__service_spawn(s->node, mod, NULL, args, sky__self(s), out);
 }
 
 void sky_exit(sky_ctx *ctx) { sky_exit_with(ctx, SKY_REASON_NORMAL, NULL); }

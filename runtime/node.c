@@ -133,7 +133,8 @@ int sky_node_start(sky_node *n)
     n->started = 1;
     if (sky__loop_start(n->loop) != 0 || sky__sched_start(n->sched) != 0) return SKY_EINVAL;
     sky_addr_t logger;
-    int rc = sky__service_spawn(n, &sky__logger_module, NULL, n->cfg.log_path ? n->cfg.log_path : "", &logger);
+    int rc = sky__service_spawn(n, &sky__logger_module, NULL, n->cfg.log_path ? n->cfg.log_path : "", SKY_ADDR_NONE,
+                                &logger);
     if (rc == 0) {
         if (sky__handles_register(n->handles, "logger", logger) == 0) {
             sky__service *s = sky__handles_get(n->handles, logger);
@@ -152,7 +153,7 @@ int sky_node_spawn(sky_node *n, const char *module, const char *args, sky_addr_t
 {
     const sky_module *mod = sky__modules_get(n->modules, module, err, errsize);
     if (!mod) return SKY_ENOENT;
-    int rc = sky__service_spawn(n, mod, NULL, args, out);
+    int rc = sky__service_spawn(n, mod, NULL, args, SKY_ADDR_NONE, out);
     if (rc < 0 && err) snprintf(err, errsize, "spawn %s: %s", module, sky_strerror(rc));
     return rc;
 }
@@ -250,7 +251,7 @@ int sky_node_call(sky_node *n, sky_addr_t to, sky_msg *req, int timeout_ms, sky_
     pthread_cond_init(&p->cv, NULL);
     p->refs = 2;
     sky_addr_t addr;
-    int rc = sky__service_spawn(n, &port_module, p, "", &addr);
+    int rc = sky__service_spawn(n, &port_module, p, "", SKY_ADDR_NONE, &addr);
     if (rc < 0) { /* the spawn released the port's share */
         free(req->data);
         port_unref(p);

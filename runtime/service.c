@@ -186,8 +186,9 @@ int sky__deliver_event(sky_node *node, sky_addr_t to, int kind, uint32_t session
 
 /* ---- spawn ------------------------------------------------------------- */
 
+/* `watched`: linked to `parent` (ref 0) or monitored by it (ref). */
 static int spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t parent,
-                 uint32_t ref, sky_addr_t *out)
+                 int watched, uint32_t ref, sky_addr_t *out)
 {
     const sky_config *cfg = sky__node_config(node);
     if (sky__node_stopping(node)) {
@@ -197,6 +198,7 @@ static int spawn(sky_node *node, const sky_module *mod, void *state, const char 
     sky__service *s = pool_get(sky__node_pool(node));
     s->node = node;
     s->mod = mod;
+    s->parent = parent;
     sky__mailbox_init(&s->mb, (uint32_t)cfg->mailbox_limit, (uint32_t)cfg->overload_warn);
     /* held as if scheduled: mail sent during init waits until init ends */
     s->mb.scheduled = 1;
@@ -212,7 +214,7 @@ static int spawn(sky_node *node, const sky_module *mod, void *state, const char 
     }
     sky__node_count(node, SKY__C_SPAWNED, 1);
     sky__node_count(node, SKY__C_SERVICES, 1);
-    if (parent) sky__link_preset(s, parent, ref);
+    if (watched) sky__link_preset(s, parent, ref);
     sky__service_ref(s); /* keep s while init runs, whatever it does */
     rc = mod->init ? mod->init(s->state, sky__ctx(s), args ? args : "") : 0;
     if (rc != 0 && !s->has_reason) {
@@ -236,15 +238,16 @@ static int spawn(sky_node *node, const sky_module *mod, void *state, const char 
     return 0;
 }
 
-int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t *out)
+int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t parent,
+                       sky_addr_t *out)
 {
-    return spawn(node, mod, state, args, SKY_ADDR_NONE, 0, out);
+    return spawn(node, mod, state, args, parent, 0, 0, out);
 }
 
 int sky__service_spawn_watched(sky_node *node, const sky_module *mod, const char *args, sky_addr_t parent,
                                uint32_t ref, sky_addr_t *out)
 {
-    return spawn(node, mod, NULL, args, parent, ref, out);
+    return spawn(node, mod, NULL, args, parent, 1, ref, out);
 }
 
 /* ---- handling ---------------------------------------------------------- */

@@ -40,6 +40,7 @@ typedef struct sky__service {
     char tag[32];            /* set at init: a Lua service's name, in reports */
     sky__mail *cur;          /* the mail being handled */
     sky__typed *typed;       /* served methods, typed calls (lazy; typed.c) */
+    sky_addr_t parent;       /* the service that spawned it (SKY_ADDR_NONE: none) */
     /* links and monitors (link.c): touched only by the service's own thread */
     sky_addr_t *links;       /* linked peers */
     uint32_t nlinks, caplinks;
@@ -78,11 +79,15 @@ void sky__service_unref(sky__service *s);
 
 /* Creates a service of `mod`, adds it to the table and runs init on the
  * calling thread. `state` (if not NULL) is used instead of mod->create().
- * Returns 0 (address in *out) or an error; on error state is released. */
-int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t *out);
+ * `parent`: the spawning service (sky_parent), SKY_ADDR_NONE from outside
+ * the node's services. Returns 0 (address in *out) or an error; on error
+ * state is released. */
+int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t parent,
+                       sky_addr_t *out);
 
-/* sky__service_spawn of a module's new service linked to `parent` (ref 0)
- * or monitored by it with `ref`, its half of the record set before init. */
+/* sky__service_spawn of a module's new service spawned by `parent` and
+ * linked to it (ref 0) or monitored by it with `ref`, its half of the
+ * record set before init. */
 int sky__service_spawn_watched(sky_node *node, const sky_module *mod, const char *args, sky_addr_t parent,
                                uint32_t ref, sky_addr_t *out);
 

@@ -55,6 +55,13 @@ typedef struct sky_module {
 /* This service's address. */
 sky_addr_t sky_self(sky_ctx *ctx);
 
+/* The address of the service that spawned this one (sky_spawn,
+ * sky_spawn_link, sky_spawn_monitor, or their Lua forms), kept for its
+ * life even after that service exits; SKY_ADDR_NONE if it was spawned
+ * from outside the node's services (sky_node_spawn, the launcher's
+ * bootstrap). Erlang's supervisors obey only their parent's exit signal. */
+sky_addr_t sky_parent(sky_ctx *ctx);
+
 /* The node this service runs on. */
 sky_node *sky_ctx_node(sky_ctx *ctx);
 

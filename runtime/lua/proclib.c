@@ -1,5 +1,5 @@
 /* The process model in the `sky` Lua module (docs/process-model.md):
- * sky.link, unlink, monitor, demonitor, kill, trap_exit, spawn_link,
+ * sky.link, unlink, monitor, demonitor, kill, trap_exit, parent, spawn_link,
  * spawn_monitor, launch_link, launch_monitor, exit with a reason, and
  * on_exit / on_down, the functions that get trapped exits and downs.
  * Reasons are their names ("killed"). */
@@ -81,6 +81,16 @@ static int l_exit(lua_State *L)
     return 0;
 }
 
+/* sky.parent() -> the address of the service that spawned this one, or
+ * nil (spawned from outside the node's services). */
+static int l_parent(lua_State *L)
+{
+    sky_addr_t p = sky_parent(sky__lua_ctx(L));
+    if (p == SKY_ADDR_NONE) lua_pushnil(L);
+    else lua_pushinteger(L, (lua_Integer)p);
+    return 1;
+}
+
 static int l_trap_exit(lua_State *L)
 {
     lua_pushboolean(L, sky_trap_exit(sky__lua_ctx(L), lua_toboolean(L, 1)));
@@ -146,6 +156,7 @@ void sky__lua_openproc(lua_State *L)
                                    {"send_exit", l_send_exit},
                                    {"exit", l_exit},
                                    {"trap_exit", l_trap_exit},
+                                   {"parent", l_parent},
                                    {"spawn_link", l_spawn_link},
                                    {"spawn_monitor", l_spawn_monitor},
                                    {"launch_link", l_launch_link},

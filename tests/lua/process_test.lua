@@ -125,6 +125,16 @@ t.case("launch_link and launch_monitor: a C module's service, linked or monitore
     t.raises("EINVAL", sky.launch_monitor, "hole", "two words")
 end)
 
+t.case("sky.parent: the spawner, however it spawned; nil when spawned from outside the node", function()
+    t.eq(sky.parent(), nil, "this service came from sky_node_spawn")
+    local me = tostring(sky.self())
+    local a = sky.spawn("proc_child")
+    local l = sky.spawn_link("proc_child")
+    local m = sky.spawn_monitor("proc_child")
+    for _, c in ipairs({ a, l, m }) do t.eq(sky.rawcall(c, 1, "parent", 1000), me) end
+    for _, c in ipairs({ a, l, m }) do sky.kill(c) end
+end)
+
 t.case("names go with their service", function()
     local a = sky.spawn("proc_child", "register", "proc_worker")
     t.eq(sky.whereis("proc_worker"), a)

@@ -3,7 +3,9 @@
 -- CHILD is ID/RESTART/SHUTDOWN/MODE/KIND: KIND "lua" is sup_child.lua
 -- (args ID and MODE, "-" for none), "c" the C module "echo", "inner" a
 -- supervisor of its own (this file: one_for_one, intensity 1 in 5000 ms,
--- one permanent child ID_w).
+-- one permanent child ID_w), "tmpl" sup_child.lua with no args (a
+-- simple_one_for_one template: start_child gives them), "fntmpl" the
+-- same from a start function (start_child's args are its arguments).
 local supervisor = require "sky.supervisor"
 local name, strategy, intensity, period = ...
 
@@ -14,6 +16,10 @@ for i = 5, select("#", ...) do
     local start
     if kind == "c" then
         start = { module = "echo" }
+    elseif kind == "tmpl" then
+        start = { service = "sup_child" }
+    elseif kind == "fntmpl" then
+        start = function(...) return sky.spawn_link("sup_child", ...) end
     elseif kind == "inner" then
         start = { service = "sup_under_test", args = { id, "one_for_one", 1, 5000, id .. "_w/permanent/2000/-/lua" } }
     else

@@ -400,7 +400,7 @@ START_TEST(test_supervisor_from_lua)
     char out[4096];
     int rc = lcall_for(n, t, "run", out, sizeof out, 15000);
     ck_assert_msg(rc == 0, "%s (%s)", sky_strerror(rc), out);
-    ck_assert_msg(strncmp(out, "ok ", 3) == 0 && atoi(out + 3) >= 15, "%s", out);
+    ck_assert_msg(strncmp(out, "ok ", 3) == 0 && atoi(out + 3) >= 20, "%s", out);
     lua_node_free(n);
 }
 END_TEST
@@ -480,6 +480,24 @@ START_TEST(test_supervisor_from_c)
     ck_assert(!tu_alive(n, e2));
     ck_assert(!tu_alive(n, w));
     ck_assert(!tu_alive(n, sup));
+    lua_node_free(n);
+}
+END_TEST
+
+/* A supervisor spawned from outside the node has no parent: a non-normal
+ * exit signal from any service stops it, its children first. */
+START_TEST(test_supervisor_without_parent)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t sup = tu_spawn(n, "lua", "sup_under_test orphan one_for_one 1 5000 oa/permanent/2000/-/lua");
+    sky_addr_t a = sky_node_whereis(n, "oa");
+    ck_assert_uint_ne(a, 0);
+    sky_addr_t other = tu_spawn(n, "lua", "proc_child");
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "send_exit %llu shutdown", (unsigned long long)sup);
+    expect(n, other, cmd, "ok");
+    ck_assert(TU_WAIT(!tu_alive(n, sup), 3000));
+    ck_assert(!tu_alive(n, a));
     lua_node_free(n);
 }
 END_TEST
@@ -687,6 +705,7 @@ Suite *lua_suite(void)
     tcase_add_test(tc, test_process_from_lua);
     tcase_add_test(tc, test_supervisor_from_lua);
     tcase_add_test(tc, test_supervisor_from_c);
+    tcase_add_test(tc, test_supervisor_without_parent);
     tcase_add_test(tc, test_budget_per_message);
     tcase_add_test(tc, test_limits_from_node_config);
     tcase_add_test(tc, test_spawn_options);

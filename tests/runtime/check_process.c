@@ -91,13 +91,15 @@ static int run(actor *a, sky_ctx *ctx, const char *cmd, char *out, size_t size)
         if (sscanf(w2, "%31s %127[^\n]", reason, text) < 1) return sky_kill(ctx, addr);
         return sky_kill_with(ctx, addr, reason_arg(reason), text[0] ? text : NULL);
     }
-    if (strcmp(verb, "spawnlink") == 0 || strcmp(verb, "spawnmon") == 0) { /* spawnlink [INIT CMD] */
+    if (strcmp(verb, "spawn") == 0 || strcmp(verb, "spawnlink") == 0 || strcmp(verb, "spawnmon") == 0) {
+        /* spawn|spawnlink|spawnmon [INIT CMD] */
         const char *init = cmd + strlen(verb);
         while (*init == ' ') init++;
         sky_addr_t child = 0;
         uint32_t ref = 0;
-        int rc = verb[5] == 'l' ? sky_spawn_link(ctx, "actor", init, &child)
-                                : sky_spawn_monitor(ctx, "actor", init, &child, &ref);
+        int rc = verb[5] == '\0'  ? sky_spawn(ctx, "actor", init, &child)
+                 : verb[5] == 'l' ? sky_spawn_link(ctx, "actor", init, &child)
+                                  : sky_spawn_monitor(ctx, "actor", init, &child, &ref);
         snprintf(out, size, "%" PRIu64 " %u", (uint64_t)child, ref);
         return rc;
     }
@@ -107,6 +109,10 @@ static int run(actor *a, sky_ctx *ctx, const char *cmd, char *out, size_t size)
         return sky_send_exit(ctx, addr, reason_arg(reason), text[0] ? text : NULL);
     }
     if (strcmp(verb, "register") == 0) return sky_register(ctx, w1);
+    if (strcmp(verb, "parent") == 0) {
+        snprintf(out, size, "%" PRIu64, (uint64_t)sky_parent(ctx));
+        return 0;
+    }
     if (strcmp(verb, "events") == 0) {
         pthread_mutex_lock(&a->mu);
         snprintf(out, size, "%s", a->ev);
@@ -471,6 +477,45 @@ START_TEST(spawn_link_and_monitor_are_atomic)
 }
 END_TEST
 
+/* The address in actor `a`'s answer to `cmd` (its first word). */
+static sky_addr_t addr_of(sky_addr_t a, const char *cmd)
+{
+    char out[64];
+    int rc = cmdf(a, out, sizeof out, "%s", cmd);
+    ck_assert_msg(rc == 0, "%s: %s (%s)", cmd, sky_strerror(rc), out);
+    return strtoull(out, NULL, 10);
+}
+
+/* sky_parent: the spawner, whichever of sky_spawn, sky_spawn_link and
+ * sky_spawn_monitor it used, kept after the spawner exits; SKY_ADDR_NONE
+ * for a service spawned from outside (sky_node_spawn). */
+START_TEST(parent_is_the_spawner)
+{
+    start();
+    sky_addr_t p = actor_spawn("trap 1");
+    ck_assert_uint_eq(addr_of(p, "parent"), SKY_ADDR_NONE);
+    static const char *const verbs[] = {"spawn", "spawnlink", "spawnmon"};
+    sky_addr_t kids[3];
+    for (int i = 0; i < 3; i++) {
+        kids[i] = addr_of(p, verbs[i]);
+        ck_assert_uint_ne(kids[i], 0);
+        ck_assert_msg(addr_of(kids[i], "parent") == p, "%s", verbs[i]);
+    }
+    /* a grandchild's parent is its own spawner */
+    sky_addr_t g = addr_of(kids[0], "spawn");
+    ck_assert_uint_eq(addr_of(g, "parent"), kids[0]);
+    /* a service recycled from the pool has no stale parent */
+    DO(g, "exit normal");
+    EXPECT_GONE(g);
+    ck_assert_uint_eq(addr_of(actor_spawn(""), "parent"), SKY_ADDR_NONE);
+    /* the spawner gone, the record stays */
+    DO(p, "exit normal");
+    EXPECT_GONE(p);
+    ck_assert_uint_eq(addr_of(kids[0], "parent"), p);
+    stop();
+}
+END_TEST
+
 /* ---- names, ordering, reasons of the runtime ---------------------------- */
 
 /* A name goes with its service, before its monitors hear of the death:
@@ -618,6 +663,7 @@ Suite *process_suite(void)
     tcase_add_test(tc, demonitor_stops_down);
     tcase_add_test(tc, monitor_dead_address_noproc);
     tcase_add_test(tc, spawn_link_and_monitor_are_atomic);
+    tcase_add_test(tc, parent_is_the_spawner);
     suite_add_tcase(s, tc);
     tc = tu_tcase("lifecycle");
     tcase_add_test(tc, name_removed_on_death);

@@ -15,9 +15,14 @@
 -- starts its children in order (linked), restarts them by its strategy
 -- and their restart types, and past the restart intensity stops them all
 -- in reverse order and exits with "shutdown". A trapped exit with any
--- other reason than "normal" from a service that is not one of its
--- children (its parent supervisor, or sky.send_exit) stops it the same
--- way, with that reason.
+-- other reason than "normal" from its parent (sky.parent(): the service
+-- that spawned it) stops it the same way, with that reason; from another
+-- service that is not a child it is ignored, unless the supervisor has no
+-- parent (spawned from outside the node), which obeys anyone's.
+--
+-- supervisor.start_child adds a child spec to a running supervisor; a
+-- "simple_one_for_one" supervisor has one spec, a template, and
+-- start_child starts anonymous children of it with extra args.
 --
 -- Everything the supervisor does runs one event at a time (a child's
 -- exit, a request), in order: a handler queues its event, and an event is
@@ -34,7 +39,7 @@ local WAIT = 0x73757077
 -- this is only a bound).
 local KILL_WAIT_MS = 5000
 
-local STRATEGIES = { one_for_one = true, one_for_all = true, rest_for_one = true }
+local STRATEGIES = { one_for_one = true, one_for_all = true, rest_for_one = true, simple_one_for_one = true }
 local RESTARTS = { permanent = true, transient = true, temporary = true }
 local TYPES = { worker = true, supervisor = true }
 local DEFAULT_SHUTDOWN = { worker = 5000, supervisor = 30000 }
@@ -48,25 +53,27 @@ local function is_int(v) return math.type(v) == "integer" end
 -- An address as the node's log shows one: node:serial in hex.
 local function show(a) return ("%04x:%08x"):format(a >> 48, a & 0xffffffffffff) end
 
--- A child's start arguments as a list of words.
-local function words(args, id)
+-- A child's start arguments as a list of words (`who` names them in errors).
+local function words(args, who)
     if args == nil then return {} end
     if type(args) == "string" then
         local out = {}
         for w in args:gmatch("%S+") do out[#out + 1] = w end
         return out
     end
-    if type(args) ~= "table" then bad("child %s: args must be a table or a string, not a %s", id, type(args)) end
+    if type(args) ~= "table" then bad("%s: args must be a table or a string, not a %s", who, type(args)) end
     local out = {}
     for i, a in ipairs(args) do out[i] = tostring(a) end
     return out
 end
 
-local function check_child(c, i, ids)
-    if type(c) ~= "table" then bad("children[%d] is not a table", i) end
+-- Checks child spec c (`where` names it in errors: "children[2]") -> the
+-- supervisor's record of it.
+local function check_child(c, where, ids)
+    if type(c) ~= "table" then bad("%s is not a table", where) end
     local id = c.id
     if type(id) ~= "string" or not id:match("^[%w_.%-]+$") then
-        bad("children[%d]: id must be a string of letters, digits, '_', '.' or '-'", i)
+        bad("%s: id must be a string of letters, digits, '_', '.' or '-'", where)
     end
     if ids[id] then bad("two children have the id %s", id) end
     ids[id] = true
@@ -79,7 +86,7 @@ local function check_child(c, i, ids)
         if type(what) ~= "string" and not (s.service and type(what) == "table") then
             bad("child %s: start.%s must be a name", id, s.service and "service" or "module")
         end
-        start = { service = s.service, module = s.module, args = words(s.args, id) }
+        start = { service = s.service, module = s.module, args = words(s.args, "child " .. id) }
     else
         bad("child %s: start must be { service = NAME, args = ... }, { module = NAME, args = ... } or a function", id)
     end
@@ -97,15 +104,85 @@ end
 local function check_spec(spec)
     if type(spec) ~= "table" then bad("run takes a table") end
     local strategy = spec.strategy or "one_for_one"
-    if not STRATEGIES[strategy] then bad("strategy must be one_for_one, one_for_all or rest_for_one") end
+    if not STRATEGIES[strategy] then
+        bad("strategy must be one_for_one, one_for_all, rest_for_one or simple_one_for_one")
+    end
     local intensity, period = spec.intensity or 1, spec.period or 5000
     if not is_int(intensity) or intensity < 0 then bad("intensity must be an integer >= 0") end
     if not is_int(period) or period <= 0 then bad("period must be a time in ms (> 0)") end
     if spec.name ~= nil and type(spec.name) ~= "string" then bad("name must be a string") end
     if type(spec.children) ~= "table" then bad("children must be a list") end
     local children, ids = {}, {}
-    for i, c in ipairs(spec.children) do children[i] = check_child(c, i, ids) end
+    for i, c in ipairs(spec.children) do children[i] = check_child(c, ("children[%d]"):format(i), ids) end
+    if strategy == "simple_one_for_one" and #children ~= 1 then
+        bad("a simple_one_for_one supervisor has exactly one child spec, its template (has %d)", #children)
+    end
     return { strategy = strategy, intensity = intensity, period = period, name = spec.name, children = children }
+end
+
+-- ---- a child spec as text: the raw start_child request ----
+--
+--   start_child
+--   id=ID
+--   service=NAME            (or module=NAME)
+--   args=WORD WORD ...
+--   restart=permanent       (or transient, temporary)
+--   shutdown=5000           (ms, or brutal_kill)
+--   type=worker             (or supervisor)
+--
+-- One KEY=VALUE a line; id and service or module are required, the others
+-- have the defaults of a static spec. A start function cannot be sent.
+
+local SPEC_KEYS = { id = true, service = true, module = true, args = true, restart = true, shutdown = true, type = true }
+
+-- The lines after "start_child" -> a child spec (checked by check_child).
+local function spec_of_text(text)
+    local c, start = {}, {}
+    for line in text:gmatch("[^\n]+") do
+        local k, v = line:match("^(%w+)=(.*)$")
+        if not SPEC_KEYS[k] then
+            bad("start_child: %q is not KEY=VALUE with the key id, service, module, args, restart, shutdown or type",
+                line)
+        end
+        if k == "service" or k == "module" or k == "args" then
+            start[k] = v
+        elseif k == "shutdown" then
+            c.shutdown = math.tointeger(tonumber(v)) or v
+        else
+            c[k] = v
+        end
+    end
+    c.start = start
+    return c
+end
+
+-- Words as one line of a request: none may be empty or hold a blank.
+local function line_of(args, who)
+    local ws = words(args, who)
+    for i, w in ipairs(ws) do
+        if w == "" or w:find("%s") then bad("%s: args[%d] is empty or has blanks", who, i) end
+    end
+    return table.concat(ws, " ")
+end
+
+-- A child spec -> the lines after "start_child".
+local function text_of_spec(spec)
+    local c = check_child(spec, "start_child's spec", {})
+    local s = c.start
+    local what = type(s) == "table" and (s.service or s.module)
+    if type(what) ~= "string" or not what:match("^%S+$") then
+        bad("child %s: start_child sends the spec to the supervisor, so start must be { service = NAME, args = ... }"
+            .. " or { module = NAME, args = ... }, NAME a word (no function, no spawn options)", c.id)
+    end
+    return ("\nid=%s\n%s=%s\nargs=%s\nrestart=%s\nshutdown=%s\ntype=%s"):format(c.id,
+        s.service and "service" or "module", what, line_of(s.args, "child " .. c.id), c.restart, c.shutdown, c.type)
+end
+
+-- The error of child c that failed to start (err: as raised).
+local function start_failed(label, c, err)
+    local msg = type(err) == "table" and err.message or tostring(err)
+    return { code = type(err) == "table" and err.code or "EFAIL",
+             message = ("supervisor %s: child %s failed to start: %s"):format(label, c.id, msg) }
 end
 
 local running = false
@@ -120,7 +197,10 @@ function supervisor.run(spec)
     running = true
     local self = sky.self()
     local label = sup.name or show(self)
-    local children = sup.children -- in start order
+    local parent = sky.parent()   -- the only non-child it obeys (nil: anyone)
+    local sofo = sup.strategy == "simple_one_for_one"
+    local template = sofo and sup.children[1] or nil
+    local children = sofo and {} or sup.children -- in start order
     local by_addr = {}            -- a running child's address -> its record
     local restarts = {}           -- times of the restarts in the period
     local queue, busy, stopped = {}, false, false
@@ -128,19 +208,26 @@ function supervisor.run(spec)
 
     local function log(fmt, ...) sky.log(("supervisor %s: " .. fmt):format(label, ...)) end
 
+    -- Starts child c: its start, with c.extra (a simple_one_for_one
+    -- child's start_child args) appended to the args or passed to the
+    -- function.
     local function start(c)
-        local s = c.start
+        local s, extra = c.start, c.extra or {}
         local ok, a
         if type(s) == "function" then
-            ok, a = pcall(s)
-        elseif s.module then
-            ok, a = pcall(sky.launch_link, s.module, table.unpack(s.args))
+            ok, a = pcall(s, table.unpack(extra))
         else
-            ok, a = pcall(sky.spawn_link, s.service, table.unpack(s.args))
+            local args = table.move(extra, 1, #extra, #s.args + 1, table.move(s.args, 1, #s.args, 1, {}))
+            if s.module then
+                ok, a = pcall(sky.launch_link, s.module, table.unpack(args))
+            else
+                ok, a = pcall(sky.spawn_link, s.service, table.unpack(args))
+            end
         end
         if ok and not is_int(a) then ok, a = false, "its start function returned no address" end
         if not ok then return nil, a end
         c.addr = a
+        if sofo then c.id = tostring(a) end -- anonymous: known by its address
         by_addr[a] = c
         return a
     end
@@ -210,7 +297,7 @@ function supervisor.run(spec)
 
     -- The children restarted with c by the strategy, in start order.
     local function group_of(c)
-        if sup.strategy == "one_for_one" then return { c } end
+        if sup.strategy == "one_for_one" or sofo then return { c } end
         local g, seen = {}, sup.strategy == "one_for_all"
         for _, x in ipairs(children) do
             if x == c then seen = true end
@@ -248,7 +335,11 @@ function supervisor.run(spec)
         by_addr[c.addr] = nil
         c.addr = nil
         if c.restart == "temporary" then return remove(c) end
-        if c.restart == "transient" and (reason == "normal" or reason == "shutdown") then return end
+        if c.restart == "transient" and (reason == "normal" or reason == "shutdown") then
+            -- an anonymous child not running is no use to anyone
+            if sofo then remove(c) end
+            return
+        end
         restart(c)
     end
 
@@ -259,13 +350,52 @@ function supervisor.run(spec)
         error({ code = "ENOENT", message = "supervisor " .. label .. ": no child " .. tostring(id) })
     end
 
+    -- start_child: `text` is the spec's lines (spec_of_text), or for a
+    -- simple_one_for_one supervisor the args of a new child of its
+    -- template. The child starts last in the start order.
+    local function start_child(text)
+        local c
+        if sofo then
+            if text:find("\n") then
+                bad("a simple_one_for_one supervisor's start_child takes args (one line), not a child spec")
+            end
+            c = { start = template.start, restart = template.restart, type = template.type,
+                  shutdown = template.shutdown, extra = words(text, "start_child") }
+        else
+            if text:match("^[^\n]*%S") then
+                bad("start_child takes a child spec (KEY=VALUE lines); args are for simple_one_for_one")
+            end
+            local spec = spec_of_text(text)
+            for _, x in ipairs(children) do
+                if x.id == spec.id then
+                    error({ code = "EEXIST", message = ("supervisor %s: child %s %s"):format(label, x.id,
+                        x.addr and "is running" or "exists (not running)") })
+                end
+            end
+            c = check_child(spec, "start_child's spec", {})
+        end
+        children[#children + 1] = c
+        local a, err = start(c)
+        if not a then
+            remove(c)
+            error(start_failed(label, c.id and c or template, err), 0)
+        end
+        log("child %s started", c.id)
+        return tostring(a)
+    end
+
     -- Requests that change the children (which_children needs no turn).
-    local function request(cmd, id)
+    local function request(cmd, arg)
+        if cmd == "start_child" then return start_child(arg) end
+        local id = arg
         local c = find(id)
         if cmd == "terminate_child" then
             if c.addr then terminate(c) end
-            if c.restart == "temporary" then remove(c) end
+            if sofo or c.restart == "temporary" then remove(c) end
             return "ok"
+        elseif sofo then
+            error({ code = "ENOTSUP", message = "supervisor " .. label .. ": " .. cmd
+                .. " is not for a simple_one_for_one supervisor's children" })
         elseif cmd == "restart_child" then
             if c.addr then error({ code = "EEXIST", message = "child " .. id .. " is running" }) end
             local a, err = start(c)
@@ -281,11 +411,13 @@ function supervisor.run(spec)
         if e.kind == "exit" then
             local c = by_addr[e.addr]
             if c then return on_child_exit(c, e.reason, e.text) end
-            if e.reason ~= "normal" then return stop(e.reason, e.text) end
+            if e.reason == "normal" then return end
+            if parent == nil or e.addr == parent then return stop(e.reason, e.text) end
+            log("ignored an exit (%s) from %s, neither its parent nor a child", e.reason, show(e.addr))
         elseif e.kind == "retry" then
             if e.child.addr == nil then restart(e.child) end
         else
-            local ok, r = pcall(request, e.cmd, e.id)
+            local ok, r = pcall(request, e.cmd, e.arg)
             if ok then e.reply(r) else e.reply(nil, r) end
         end
     end
@@ -334,7 +466,11 @@ function supervisor.run(spec)
         if m.type ~= supervisor.REQUEST then
             error({ code = "ENOTSUP", message = "a supervisor answers only supervisor requests" })
         end
-        local cmd, id = m.data:match("^(%S+)%s*(%S*)$")
+        local cmd = m.data:match("^%S+")
+        if cmd == "start_child" then
+            return enqueue({ kind = "request", cmd = cmd, arg = m.data:sub(#cmd + 1), reply = sky.defer() })
+        end
+        local id = m.data:match("^%S+%s+(%S+)$") or ""
         if cmd == "which_children" then
             local lines = {}
             for _, c in ipairs(children) do
@@ -343,10 +479,10 @@ function supervisor.run(spec)
             return table.concat(lines, "\n")
         end
         if cmd ~= "terminate_child" and cmd ~= "restart_child" and cmd ~= "delete_child" or id == "" then
-            error({ code = "EINVAL", message = "supervisor requests: which_children, terminate_child ID, "
-                .. "restart_child ID, delete_child ID" })
+            error({ code = "EINVAL", message = "supervisor requests: which_children, start_child SPEC-OR-ARGS, "
+                .. "terminate_child ID, restart_child ID, delete_child ID" })
         end
-        enqueue({ kind = "request", cmd = cmd, id = id, reply = sky.defer() })
+        enqueue({ kind = "request", cmd = cmd, arg = id, reply = sky.defer() })
     end)
     if sup.name then sky.register(sup.name) end
 
@@ -356,9 +492,7 @@ function supervisor.run(spec)
             for j = i - 1, 1, -1 do
                 if children[j].addr then pcall(sky.kill, children[j].addr, "shutdown") end
             end
-            local msg = type(err) == "table" and err.message or tostring(err)
-            error({ code = type(err) == "table" and err.code or "EFAIL",
-                    message = ("supervisor %s: child %s failed to start: %s"):format(label, c.id, msg) }, 0)
+            error(start_failed(label, c, err), 0)
         end
     end
 end
@@ -378,8 +512,24 @@ function supervisor.which_children(sup, timeout_ms)
     return out
 end
 
+-- Adds child `spec` (a table as in run's children; its start a service or
+-- a module, not a function) and starts it, last in the start order -> its
+-- address. EINVAL: a bad spec; EEXIST: its id is taken. To a
+-- simple_one_for_one supervisor, pass instead the args (a list or a
+-- string of words, or nil) of a new child of its template.
+function supervisor.start_child(sup, what, timeout_ms)
+    local text = ""
+    if type(what) == "table" and (what.id ~= nil or what.start ~= nil) then
+        text = text_of_spec(what)
+    elseif what ~= nil then
+        text = " " .. line_of(what, "start_child")
+    end
+    return math.tointeger(tonumber(ask(sup, "start_child" .. text, timeout_ms)))
+end
+
 -- Stops child `id` (its shutdown, as in a restart) and keeps its spec
 -- (a temporary child's is removed); it is not restarted until restart_child.
+-- A simple_one_for_one supervisor's child (id: its address) is removed.
 function supervisor.terminate_child(sup, id, timeout_ms) ask(sup, "terminate_child " .. id, timeout_ms) end
 
 -- Starts child `id`, which is not running -> its new address.
