@@ -36,6 +36,7 @@ bootstrap = "$1"
 bootstrap_args = "$2"
 log = "$tmp/node.log"
 gate_port = $3
+mailbox_limit = 4096 -- the flood of check goes past it with 10000 Notes
 gate_host = "127.0.0.1"
 EOF2
     "$SKY_BIN" "$tmp/node.lua" &
