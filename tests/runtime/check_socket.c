@@ -345,15 +345,24 @@ START_TEST(test_socket_peer_reset)
 }
 END_TEST
 
-START_TEST(test_socket_pushback)
+/* A node whose sockets queue 256 KiB (writable again at 64 KiB), with
+ * the server in `mode`. */
+static sky_node *small_queue_node(const char *mode)
 {
     sky_config cfg;
     tu_config(&cfg, 2);
     cfg.socket_high_water = 256 * 1024;
     cfg.socket_low_water = 64 * 1024;
     sk_reset();
+    seq_at = 0;
     sky_node *node = tu_start(&cfg, &server_module, NULL);
-    tu_spawn(node, "sserver", "push");
+    tu_spawn(node, "sserver", mode);
+    return node;
+}
+
+START_TEST(test_socket_pushback)
+{
+    sky_node *node = small_queue_node("push");
     int fd = tu_tcp_connect(atomic_load(&sk.port));
     /* the test does not read: once the kernel's buffers are full the
      * writer is refused and stays refused */
@@ -391,14 +400,7 @@ END_TEST
  * byte of the stream once, in order. */
 START_TEST(test_socket_write_order)
 {
-    sky_config cfg;
-    tu_config(&cfg, 2);
-    cfg.socket_high_water = 256 * 1024;
-    cfg.socket_low_water = 64 * 1024;
-    sk_reset();
-    seq_at = 0;
-    sky_node *node = tu_start(&cfg, &server_module, NULL);
-    tu_spawn(node, "sserver", "seq");
+    sky_node *node = small_queue_node("seq");
     int fd = tu_tcp_connect(atomic_load(&sk.port));
     /* nothing read until the kernel's buffers and the queue are full */
     ck_assert_msg(TU_WAIT(atomic_load(&sk.busy) >= 1, 5000), "writer pushed back");
