@@ -10,6 +10,7 @@
 #include "deliver.h"
 #include "handle.h"
 #include "link.h"
+#include "loop.h"
 #include "node.h"
 #include "overrun.h"
 #include "sched.h"
@@ -116,11 +117,27 @@ void sky__service_unref(sky__service *s)
 
 static int bounded(int kind) { return kind == SKY_REQUEST || kind == SKY_ONEWAY || kind == SKY_TEXT; }
 
+/* Whether an overload warning at `len` is worth a line: a queue longer
+ * than the last warned, or the first in a second. A queue that drains and
+ * fills again and again (a flood held back by the gate) re-arms the
+ * mailbox's warnings each time; the same lines over and over say nothing
+ * new. Racing pushers may both log: harmless. */
+static int overload_news(sky__service *s, uint32_t len)
+{
+    uint64_t now = sky__loop_now_ms(sky__node_loop(s->node));
+    uint64_t last = atomic_load_explicit(&s->warned_ms, memory_order_relaxed);
+    unsigned top = atomic_load_explicit(&s->warned_len, memory_order_relaxed);
+    if (len <= top && last && now - last < 1000) return 0;
+    atomic_store_explicit(&s->warned_ms, now ? now : 1, memory_order_relaxed);
+    atomic_store_explicit(&s->warned_len, len, memory_order_relaxed);
+    return 1;
+}
+
 void sky__service_pushed(sky__service *s, sky_addr_t to, int r, uint32_t len, int own)
 {
     sky_node *node = s->node;
     sky__sched *sched = sky__node_sched(node);
-    if ((r & SKY__PUSH_WARN) && to != sky__node_logger(node))
+    if ((r & SKY__PUSH_WARN) && to != sky__node_logger(node) && overload_news(s, len))
         sky__log(node, SKY_ADDR_NONE, SKY_LOG_WARN, "service %04x:%08llx mailbox overloaded: %u messages queued",
                  SKY_ADDR_NODE(to), (unsigned long long)SKY_ADDR_SERIAL(to), len);
     if (r & SKY__PUSH_SCHEDULE) {

@@ -56,6 +56,9 @@ typedef struct sky__service {
     /* counters, read by anyone (stats): written by the owner only, but
      * `dropped`, which the refused senders bump */
     atomic_uint_fast64_t received, sent, bad, errors, dropped;
+    /* the last overload warning (when, at what length), by any pusher */
+    atomic_uint_fast64_t warned_ms;
+    atomic_uint warned_len;
     struct sky__service *pool_next;
 } sky__service;
 

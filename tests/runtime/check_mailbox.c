@@ -1,7 +1,9 @@
 /* Mailboxes: unit tests of sky__mailbox_* and, through a node, the bound:
  * a full mailbox refuses requests and oneways with SKY_EBUSY (counted),
  * accepts replies, timers and kills, and nothing is lost silently. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include "mailbox.h"
 #include "testutil.h"
@@ -397,6 +399,59 @@ START_TEST(test_flood_past_limit)
 }
 END_TEST
 
+/* Lines of the log at path saying a mailbox is overloaded. */
+static int overload_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f)) n += strstr(line, "mailbox overloaded") != NULL;
+    if (f) fclose(f);
+    return n;
+}
+
+/* A queue that fills and drains again and again re-arms the warnings each
+ * time it drains; within a second only a longer queue than the last
+ * warned is worth a line. One worker: each burst of 64 is queued (in one
+ * push, from the flooder's outbox: one warning) before the sink runs,
+ * then drains. */
+START_TEST(test_overload_warn_not_repeated)
+{
+    char path[] = "/tmp/sky-overload-log-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    box_reset();
+    sky_config cfg;
+    tu_config(&cfg, 1);
+    cfg.log_level = SKY_LOG_WARN;
+    cfg.log_path = path;
+    cfg.overload_warn = 8;
+    sky_node *node = tu_start(&cfg, &sink_module, &flooder_module, NULL);
+    sky_addr_t sink = tu_spawn(node, "sink", "");
+    sky_addr_t fl = tu_spawn(node, "flooder", "");
+    static job j;
+    int first = 0;
+    for (int burst = 1; burst <= 3; burst++) {
+        memset(&j, 0, sizeof j);
+        j.to = sink;
+        j.n = 64;
+        go(node, fl, &j);
+        ck_assert(TU_WAIT(atomic_load(&box.data) == 64 * burst, 5000));
+        if (burst == 1) {
+            ck_assert(TU_WAIT(overload_lines(path) >= 1, 3000));
+            tu_sleep_ms(50);
+            first = overload_lines(path);
+        }
+    }
+    tu_sleep_ms(100); /* the logger has written what it got */
+    sky_node_free(node);
+    int lines = overload_lines(path);
+    unlink(path);
+    ck_assert_msg(lines == first, "%d overload lines for 3 bursts (%d for the first alone)", lines, first);
+}
+END_TEST
+
 /* Several threads flood one blocked sink at once: every refusal is
  * counted, in the service's and the node's counters alike. */
 START_TEST(test_flood_concurrent_counts)
@@ -592,6 +647,7 @@ Suite *mailbox_suite(void)
     suite_add_tcase(s, tc);
     tc = tu_tcase("node");
     tcase_add_test(tc, test_flood_past_limit);
+    tcase_add_test(tc, test_overload_warn_not_repeated);
     tcase_add_test(tc, test_flood_concurrent_counts);
     tcase_add_test(tc, test_calls_refused_when_full);
     tcase_add_test(tc, test_full_accepts_replies_and_timers);
