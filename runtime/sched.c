@@ -182,7 +182,10 @@ void sky__sched_cache_forget(sky__sched *sc, sky_addr_t a)
     if (c->addr == a) cache_drop(w, c);
 }
 
-static void outbox_flush(worker *w)
+/* Pushes what the outbox holds. What that sends in turn (an overload
+ * warning to a cached logger, a bounce's answer to a caller) may land in
+ * the outbox again: outbox_flush below repeats until it stays empty. */
+static void flush_once(worker *w)
 {
     outbox *o = &w->out;
     sky__service *s = o->s;
@@ -202,15 +205,19 @@ static void outbox_flush(worker *w)
     sky__service_unref(s);
 }
 
+/* Leaves the outbox empty. (A single push let the mail a flush sent sit
+ * in the outbox: the next mail for another receiver was appended to it
+ * and went to the wrong service, or stayed there while the worker slept.) */
+static void outbox_flush(worker *w)
+{
+    while (w->out.s) flush_once(w);
+}
+
 int sky__sched_outbox_put(sky__sched *sc, sky__service *s, sky_addr_t a, sky__mail *m)
 {
     worker *w = on_worker(sc);
     outbox *o = &w->out;
-    /* A flush can send in turn (an overload warning to the logger, a
-     * bounce's answer to a caller) and leave that mail here, for another
-     * receiver: flush until the outbox is empty or s's with room. (With a
-     * single flush, the logger's outbox took s's mail: it was lost.) */
-    while (o->s && (o->s != s || o->n == OUTBOX)) outbox_flush(w);
+    if (o->s != s || o->n == OUTBOX) outbox_flush(w);
     if (o->reserved == 0) {
         int r = sky__mailbox_reserve(&s->mb, OUTBOX - o->n);
         if (r < 0) return r;
@@ -294,9 +301,7 @@ static void *worker_main(void *arg)
     uint64_t handled = 0;
     while ((s = pick(w)) != NULL) {
         int again = sky__service_run(s, sc->batch, &handled, &w->busy);
-        /* the end of its turn: what it buffered goes out, and whatever
-         * the flush itself sent (a warning to the logger) before a sleep */
-        while (w->out.s) outbox_flush(w);
+        outbox_flush(w); /* the end of its turn: what it buffered goes out */
         drop_later(w);
         atomic_store_explicit(&w->handled, handled, memory_order_relaxed);
         if (again) {
@@ -306,7 +311,7 @@ static void *worker_main(void *arg)
             sky__service_unref(s);
         }
     }
-    while (w->out.s) outbox_flush(w);
+    outbox_flush(w);
     cache_flush(w);
     sky_free(w->later);
     w->later = NULL;
