@@ -1,9 +1,9 @@
 /* sky's custom options: see options.h. The reading is the runtime's
- * (runtime/pbopt.c, linked into the plugin too). */
+ * (runtime/schema/pbopt.c, linked into the plugin too). */
 #include <string.h>
+#include "schema/pbopt.h"
 #include "buf.h"
 #include "options.h"
-#include "pbopt.h"
 
 int skyc_option_varint(const ProtobufCMessage *opts, uint32_t number, uint64_t *out)
 {

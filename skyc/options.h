@@ -6,9 +6,9 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include <stdint.h>
-#include "pbopt.h"
+#include "schema/pbopt.h"
 
-/* Field numbers: those of idl/sky/options.proto (runtime/pbopt.h). */
+/* Field numbers: those of idl/sky/options.proto (runtime/schema/pbopt.h). */
 #define SKYC_OPT_ONEWAY SKY__OPT_ONEWAY
 #define SKYC_OPT_TIMEOUT_MS SKY__OPT_TIMEOUT_MS
 #define SKYC_OPT_DEFAULT_NAME SKY__OPT_DEFAULT_NAME

@@ -15,7 +15,7 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "config.h"
+#include "launcher/config.h"
 
 #define MEMORY_LIMIT ((size_t)64 << 20)
 #define HOOK_EVERY 10000        /* instructions between two hook calls */

@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "launcher/config.h"
 #include "sky/sky.h"
-#include "config.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"

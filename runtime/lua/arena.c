@@ -1,5 +1,5 @@
 /* Arenas for Lua states and their pool (see arena.h). */
-#include "arena.h"
+#include "lua/arena.h"
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>

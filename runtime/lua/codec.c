@@ -19,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
-#include "pbdepth.h"
+#include "schema/msginit.h"
+#include "schema/pbdepth.h"
 #include "lua/wire.h"
 #include "sky/alloc.h"
 #include "sky/typed.h"
-#include "msginit.h"
 
 #define MAX_DEPTH 64
 

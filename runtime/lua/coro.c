@@ -8,10 +8,10 @@
  * resumes its coroutine with the same values, until the sky call that
  * waited returns them. Any other yield is the script's and comes back from
  * resume as usual. */
-#include "coro.h"
+#include "lua/coro.h"
 #include <lauxlib.h>
 #include <lualib.h>
-#include "host.h"
+#include "lua/host.h"
 
 #define WAITING_TEXT "a coroutine waiting in a sky call"
 

@@ -4,7 +4,7 @@
  * Every touch of the Lua state from C runs inside lua_pcall: with a memory
  * limit any allocation may fail, and an unprotected failure would abort
  * the whole node. */
-#include "host.h"
+#include "lua/host.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -17,14 +17,14 @@
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
-#include "arena.h"
-#include "coro.h"
-#include "libs.h"
-#include "node.h"
-#include "service.h"
+#include "core/node.h"
+#include "core/service.h"
+#include "lua/arena.h"
+#include "lua/coro.h"
+#include "lua/libs.h"
+#include "lua/skylib.h"
 #include "sky/alloc.h"
 #include "sky/typed.h"
-#include "skylib.h"
 
 /* Longest service file read. */
 #define FILE_MAX ((size_t)16 << 20)

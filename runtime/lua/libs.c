@@ -1,13 +1,13 @@
 /* The standard libraries of a Lua service (see libs.h). Lazy opening goes
  * through luaL_requiref, so a library is opened once, and its global,
  * package.loaded and require agree on its table. */
-#include "libs.h"
+#include "lua/libs.h"
 #include <string.h>
 #include <lauxlib.h>
 #include <lualib.h>
-#include "coro.h"
-#include "host.h"
-#include "stdmods.h"
+#include "lua/coro.h"
+#include "lua/host.h"
+#include "lua/stdmods.h"
 
 #define REQUIRE_KEY "sky.require" /* package's own require, once opened */
 

@@ -5,8 +5,8 @@
  * Reasons are their names ("killed"). */
 #include <string.h>
 #include <lauxlib.h>
-#include "host.h"
-#include "skylib.h"
+#include "lua/host.h"
+#include "lua/skylib.h"
 
 #define ON_EXIT_KEY "sky.on_exit"
 #define ON_DOWN_KEY "sky.on_down"

@@ -1,12 +1,12 @@
 /* The `sky` Lua module (see skylib.h). Failures raise error objects
  * (sky__lua_raise): tables with .code ("ENOSVC") and .message. */
-#include "skylib.h"
+#include "lua/skylib.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
-#include "codec.h"
-#include "host.h"
+#include "lua/codec.h"
+#include "lua/host.h"
 #include "sky/alloc.h"
 #include "sky/typed.h"
 

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
-#include "host.h"
-#include "skylib.h"
+#include "lua/host.h"
+#include "lua/skylib.h"
 #include "sky/alloc.h"
 #include "sky/socket.h"
 

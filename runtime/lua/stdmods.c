@@ -1,5 +1,5 @@
 /* sky's standard Lua modules (see stdmods.h). */
-#include "stdmods.h"
+#include "lua/stdmods.h"
 #include <string.h>
 #include <lauxlib.h>
 

@@ -2,13 +2,13 @@
  * message to protobuf-c's path in codec.c: an error there has its message,
  * and a rare shape its exact treatment (a map's sorted entries, a proto3
  * -0.0 kept, two copies of a message field merged). */
-#include "wire.h"
+#include "lua/wire.h"
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <lauxlib.h>
-#include "pbdepth.h"
-#include "pbwire.h"
+#include "core/pbwire.h"
+#include "schema/pbdepth.h"
 #include "sky/alloc.h"
 
 #define MAX_DEPTH 64 /* encode's, as codec.c's */

@@ -1,5 +1,5 @@
 /* libFuzzer harness: the codec path of the gate. A client's bytes are
- * parsed into frames (runtime/frame.c); each request's payload is decoded
+ * parsed into frames (runtime/io/frame.c); each request's payload is decoded
  * as its method's input, as the service it is routed to would: the typed
  * decode (nesting guard, then protobuf-c) and the Lua codec
  * (sky__lua_decode). A method id the registry does not know picks one of
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <lauxlib.h>
 #include <lualib.h>
-#include "frame.h"
+#include "schema/pbdepth.h"
+#include "io/frame.h"
 #include "lua/codec.h"
-#include "pbdepth.h"
 #include "sky/typed.h"
 #include "codec_test.sky.h"
 #include "typed_test.sky.h"

@@ -1,4 +1,4 @@
-/* libFuzzer harness: the client protocol's frame parser (runtime/frame.c)
+/* libFuzzer harness: the client protocol's frame parser (runtime/io/frame.c)
  * as the gate runs it, on bytes from outside. The first byte picks how
  * the rest is cut into reads (as TCP may cut it); the framer must take
  * every cut the same way, never read or allocate past what a frame's
@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "frame.h"
+#include "io/frame.h"
 
 #define MAX_FRAME 4096
 

@@ -2,7 +2,7 @@
  * calls from outside, and callers of a service that dies or is killed. */
 #include <stdlib.h>
 #include <string.h>
-#include "call.h"
+#include "core/call.h"
 #include "testutil.h"
 
 enum {

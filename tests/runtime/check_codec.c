@@ -9,13 +9,13 @@
 #include <string.h>
 #include <lauxlib.h>
 #include <lualib.h>
-#include "testutil.h"
+#include "schema/pbdepth.h"
 #include "lua/codec.h"
 #include "lua/wire.h"
-#include "pbdepth.h"
 #include "sky/typed.h"
 #include "codec_test.pb-c.h"
 #include "codec_test2.pb-c.h"
+#include "testutil.h"
 
 /* Deep equality (integers and floats kept apart) and a table dump for
  * failure messages, available to every chunk. */

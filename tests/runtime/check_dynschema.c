@@ -15,15 +15,15 @@
 #include <string.h>
 #include <lauxlib.h>
 #include <lualib.h>
-#include "testutil.h"
+#include "schema/msginit.h"
 #include "lua/codec.h"
-#include "msginit.h"
 #include "sky/typed.h"
-#include "google/protobuf/descriptor.pb-c.h"
 #include "codec_test.pb-c.h"
 #include "codec_test.sky.h"
 #include "codec_test2.pb-c.h"
 #include "codec_test2.sky.h"
+#include "google/protobuf/descriptor.pb-c.h"
+#include "testutil.h"
 #include "typed_test.pb-c.h"
 #include "typed_test.sky.h"
 

@@ -10,9 +10,9 @@
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lua.h>
-#include "testutil.h"
 #include "lua/arena.h"
 #include "sky/typed.h"
+#include "testutil.h"
 #include "typed_test.sky.h"
 
 static char service_path[2048];

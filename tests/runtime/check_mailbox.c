@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
-#include "mailbox.h"
+#include "core/mailbox.h"
 #include "testutil.h"
 
 /* ---- unit tests -------------------------------------------------------- */
