@@ -818,15 +818,21 @@ void sky__socket_in_transit(sky_ctx *ctx, uint32_t id, size_t *unsent, size_t *u
     *unsent = *unread = 0;
     pthread_mutex_lock(&ss->mu);
     sock *s = find(ss, id);
-    if (s && s->owner == self(ctx)) {
-        *unsent = s->queued;
-        *unread = s->unread;
-#ifdef SIOCOUTQ
-        int k = 0; /* the descriptor is closed only after the entry leaves the table */
-        if (!s->udp && !s->listen && ioctl(s->fd, SIOCOUTQ, &k) == 0 && k > 0) *unsent += (size_t)k;
-#endif
+    if (!s || s->owner != self(ctx)) {
+        pthread_mutex_unlock(&ss->mu);
+        return;
     }
+    *unsent = s->queued;
+    *unread = s->unread;
+    int tcp = !s->udp && !s->listen;
+    if (tcp) send_lock(s); /* as for a direct send: the descriptor stays open */
     pthread_mutex_unlock(&ss->mu);
+    if (!tcp) return;
+#ifdef SIOCOUTQ
+    int k = 0;
+    if (ioctl(s->fd, SIOCOUTQ, &k) == 0 && k > 0) *unsent += (size_t)k;
+#endif
+    send_unlock(s);
 }
 
 int sky_socket_pause(sky_ctx *ctx, uint32_t id, int paused)
