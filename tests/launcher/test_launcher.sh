@@ -220,6 +220,24 @@ if command -v python3 >/dev/null 2>&1; then
     expect "gate port in use" 2 "gate_port: cannot start the gate" "already exists"
 fi
 
+# `log` is checked as the logger would open it, by --check too
+cat >"$tmp/bad_log.lua" <<'EOF'
+bootstrap = "testmod"
+log = "/nonexistent/x.log"
+EOF
+run --check "$tmp/bad_log.lua"
+expect "--check: log in a missing directory" 2 \
+    "bad_log.lua: key 'log': cannot create /nonexistent/x.log: No such file or directory"
+run "$tmp/bad_log.lua"
+expect "log in a missing directory: a bad config" 2 "bad_log.lua: key 'log': cannot create /nonexistent/x.log"
+printf 'bootstrap = "testmod"\nlog = "%s"\n' "$tmp" >"$tmp/dir_log.lua"
+run --check "$tmp/dir_log.lua"
+expect "--check: log is a directory" 2 "dir_log.lua: key 'log': $tmp is a directory"
+{ cat "$fix/ok.lua"; printf 'log = "%s/new.log"\n' "$tmp"; } >"$tmp/new_log.lua"
+run --check "$tmp/new_log.lua"
+if [ "$status" -eq 0 ] && [ ! -e "$tmp/new.log" ]; then why=; else why="status $status, or it created the file"; fi
+report "--check: a new log file is accepted, not created" "$why"
+
 run "$tmp/does_not_exist.lua"
 expect "nonexistent file" 2 "does_not_exist.lua"
 
