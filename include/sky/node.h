@@ -64,8 +64,12 @@ SKY_MUST_CHECK int sky_node_register_module(sky_node *node, const sky_module *mo
  * SKY_EINVAL (already started). */
 SKY_MUST_CHECK int sky_node_start(sky_node *node);
 
-/* Spawns a service from outside any service (see sky_spawn()). On a
- * missing module, err (if not NULL) names the paths searched. */
+/* Spawns a service from outside any service (see sky_spawn()). On failure
+ * err (if not NULL) says why: for a missing module, the paths searched;
+ * for an init that failed, the reason it gave (sky_exit_with() before
+ * returning its error; a Lua service's load error, as "Lua service NAME:
+ * FILE:LINE: ..."), or the name its sky_register() was refused
+ * ("the name 'NAME' is taken"), else the code's sky_strerror(). */
 SKY_MUST_CHECK int sky_node_spawn(sky_node *node, const char *module, const char *args, sky_addr_t *out,
                                   char *err, size_t errsize);
 

@@ -98,7 +98,7 @@ int sky_node_spawn(sky_node *n, const char *module, const char *args, sky_addr_t
     const sky_module *mod = sky__modules_get(n->modules, module, err, errsize);
     if (!mod) return SKY_ENOENT;
     int rc = sky__service_spawn(n, mod, NULL, args, SKY_ADDR_NONE, out);
-    if (rc < 0 && err) snprintf(err, errsize, "spawn %s: %s", module, sky_strerror(rc));
+    if (rc < 0 && err) snprintf(err, errsize, "spawn %s: %s", module, sky__spawn_error(rc));
     return rc;
 }
 

@@ -200,11 +200,33 @@ int sky__deliver_event(sky_node *node, sky_addr_t to, int kind, uint32_t session
 
 /* ---- spawn ------------------------------------------------------------- */
 
+/* Why the last spawn on this thread failed in its service's init, for the
+ * spawner's message: init runs on the spawner's thread. */
+static _Thread_local char spawn_why[512];
+
+const char *sky__spawn_error(int rc) { return spawn_why[0] ? spawn_why : sky_strerror(rc); }
+
+/* The init of s failed with rc: keeps the reason it gave (sky_exit_with),
+ * else the name a refused sky_register asked for if rc says so, else none.
+ * Written after init returns, so a spawn inside that init does not leave
+ * its own reason behind. */
+static void note_failure(sky__service *s, int rc)
+{
+    const char *name = rc == SKY_EEXIST ? sky__refused_name(sky__self(s)) : NULL;
+    if (s->has_reason && s->exit_text)
+        snprintf(spawn_why, sizeof spawn_why, "%s", s->exit_text);
+    else if (name)
+        snprintf(spawn_why, sizeof spawn_why, "the name '%s' is taken", name);
+    else
+        spawn_why[0] = '\0';
+}
+
 /* `watched`: linked to `parent` (ref 0) or monitored by it (ref). */
 static int spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t parent,
                  int watched, uint32_t ref, sky_addr_t *out)
 {
     const sky_config *cfg = sky__node_config(node);
+    spawn_why[0] = '\0';
     if (sky__node_stopping(node)) {
         if (state && mod->release) mod->release(state);
         return SKY_ESTOPPED;
@@ -231,6 +253,7 @@ static int spawn(sky_node *node, const sky_module *mod, void *state, const char 
     if (watched) sky__link_preset(s, parent, ref);
     sky__service_ref(s); /* keep s while init runs, whatever it does */
     rc = mod->init ? mod->init(s->state, sky__ctx(s), args ? args : "") : 0;
+    if (rc != 0) note_failure(s, rc);
     if (rc != 0 && !s->has_reason) {
         char text[96];
         snprintf(text, sizeof text, "init failed: %s", sky_strerror(rc > 0 ? SKY_EFAIL : rc));

@@ -94,6 +94,12 @@ int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const
 int sky__service_spawn_watched(sky_node *node, const sky_module *mod, const char *args, sky_addr_t parent,
                                uint32_t ref, sky_addr_t *out);
 
+/* Why the spawn that just failed on this thread with rc failed: the text
+ * its service's init gave (sky_exit_with before returning an error), or
+ * "the name 'NAME' is taken" when it failed with SKY_EEXIST after
+ * sky_register refused it NAME, else sky_strerror(rc). */
+const char *sky__spawn_error(int rc);
+
 /* Runs one turn of s on the calling thread: up to `batch` messages, adding
  * the number handled to *handled and publishing each in `busy` (a
  * worker's slot, overrun.h; NULL: none). Returns 1 if s must be scheduled

@@ -753,7 +753,7 @@ static int parse_options(lhost *h, const char **args)
     }
 }
 
-static int host_init(void *st, sky_ctx *ctx, const char *args)
+static int host_start(void *st, sky_ctx *ctx, const char *args)
 {
     lhost *h = st;
     const sky_config *cfg = sky__node_config(sky_ctx_node(ctx));
@@ -819,6 +819,15 @@ static int host_init(void *st, sky_ctx *ctx, const char *args)
     return 0;
 }
 
+/* The reason a spawn failed is the service's exit text: sky_node_spawn
+ * (the launcher) reports it. */
+static int host_init(void *st, sky_ctx *ctx, const char *args)
+{
+    int rc = host_start(st, ctx, args);
+    if (rc != 0 && last_error[0]) sky_exit_with(ctx, SKY_REASON_ERROR, last_error);
+    return rc;
+}
+
 static int handle_protected(lua_State *L)
 {
     const sky_msg *m = lua_touserdata(L, 1);
@@ -874,6 +883,8 @@ const sky_method_desc *sky__lua_method(lua_State *L, uint32_t id)
 }
 
 const char *sky__lua_last_error(void) { return last_error; }
+
+const char *sky__lua_spawn_error(int rc) { return sky__spawn_error(rc); }
 
 const char *sky__lua_name(lua_State *L) { return host_of(L)->name; }
 

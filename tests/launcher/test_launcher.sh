@@ -7,8 +7,9 @@
 #   SKY_SRCDIR       the source tree (fixtures are in tests/launcher/)
 #   SKY_TEST_MODDIR  the directory that holds testmod.so, a service whose
 #                    init with args "exit" calls sky_shutdown(), with
-#                    "fail" fails the spawn, and with anything else stays
-#                    up until the node stops
+#                    "fail" fails the spawn, with "register NAME" fails it
+#                    if NAME is taken, and with anything else stays up
+#                    until the node stops
 #
 # Every run is bounded (`timeout` or a watchdog). Prints one line per case
 # and ends with "N passed, M failed"; exits non-zero if any case failed.
@@ -238,11 +239,50 @@ run --check "$tmp/new_log.lua"
 if [ "$status" -eq 0 ] && [ ! -e "$tmp/new.log" ]; then why=; else why="status $status, or it created the file"; fi
 report "--check: a new log file is accepted, not created" "$why"
 
+# A bootstrap whose init fails on a taken name names it
+export SKY_TEST_ARGS="register logger"
+run "$fix/ok.lua"
+unset SKY_TEST_ARGS
+expect "bootstrap init: a taken name is named" 2 "bootstrap 'testmod': spawn testmod: the name 'logger' is taken"
+
 run "$tmp/does_not_exist.lua"
 expect "nonexistent file" 2 "does_not_exist.lua"
 
 run "$fix"
 expect "directory as config" 2 "is a directory"
+
+# ---- Lua bootstraps: the reason of a failure on stderr, the log in a file ----
+
+mkdir "$tmp/svc"
+# lua_node NAME SERVICE: writes $tmp/NAME.lua, a config whose bootstrap is
+# the Lua service SERVICE (from $tmp/svc), logging to $tmp/NAME.log.
+lua_node() {
+    cat >"$tmp/$1.lua" <<EOF
+threads = 2
+service_path = "$tmp/svc/?.lua"
+module_path = "$SKY_TEST_MODDIR/?.so"
+bootstrap = "lua"
+bootstrap_args = "$2"
+log = "$tmp/$1.log"
+EOF
+}
+printf 'local x\nx = = 1\n' >"$tmp/svc/broken.lua"
+printf 'sky.launch("testmod", "register", "logger")\n' >"$tmp/svc/launches.lua"
+
+lua_node syntax broken
+run "$tmp/syntax.lua"
+expect "Lua bootstrap with a syntax error: the error on stderr" 2 \
+    "syntax.lua: bootstrap 'lua': spawn lua: Lua service broken: $tmp/svc/broken.lua:2: unexpected symbol near '='"
+
+lua_node absent no_such_service
+run "$tmp/absent.lua"
+expect "Lua bootstrap not found: the paths tried on stderr" 2 \
+    "absent.lua: bootstrap 'lua': spawn lua: Lua service no_such_service not found (tried $tmp/svc/no_such_service.lua)"
+
+lua_node launch launches
+run "$tmp/launch.lua"
+expect "sky.launch of a module whose name is taken: the name on stderr" 2 \
+    "launch.lua: bootstrap 'lua': spawn lua: Lua service launches: sky.launch testmod: the name 'logger' is taken"
 
 # ---- usage ----
 

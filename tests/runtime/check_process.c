@@ -86,6 +86,10 @@ static int run(actor *a, sky_ctx *ctx, const char *cmd, char *out, size_t size)
         sky_exit_with(ctx, reason_arg(w1), w2[0] ? w2 : NULL);
         return 0;
     }
+    if (strcmp(verb, "fail") == 0) { /* fail TEXT: in init, fails it saying why */
+        sky_exit_with(ctx, SKY_REASON_ERROR, cmd + 5);
+        return SKY_EINVAL;
+    }
     if (strcmp(verb, "kill") == 0) { /* kill ADDR [REASON [TEXT]] */
         char reason[32] = "", text[128] = "";
         if (sscanf(w2, "%31s %127[^\n]", reason, text) < 1) return sky_kill(ctx, addr);
@@ -516,6 +520,28 @@ START_TEST(parent_is_the_spawner)
 }
 END_TEST
 
+/* ---- spawn errors ---------------------------------------------------------- */
+
+/* sky_node_spawn's err says why an init failed: the reason the init gave,
+ * the name a refused sky_register asked for, a Lua service's load error;
+ * a reason left by a spawn inside that init is not taken for its own. */
+START_TEST(node_spawn_says_why_init_failed)
+{
+    start();
+    char err[512];
+    ck_assert_int_eq(sky_node_spawn(node, "actor", "fail no config file", NULL, err, sizeof err), SKY_EINVAL);
+    ck_assert_str_eq(err, "spawn actor: no config file");
+    ck_assert_int_eq(sky_node_spawn(node, "actor", "register logger", NULL, err, sizeof err), SKY_EEXIST);
+    ck_assert_str_eq(err, "spawn actor: the name 'logger' is taken");
+    ck_assert_int_eq(sky_node_spawn(node, "actor", "spawn fail inner reason", NULL, err, sizeof err),
+                     SKY_EINVAL);
+    ck_assert_str_eq(err, "spawn actor: invalid argument");
+    ck_assert_int_eq(sky_node_spawn(node, "lua", "no_such_service", NULL, err, sizeof err), SKY_ENOENT);
+    ck_assert_msg(strstr(err, "spawn lua: Lua service no_such_service not found (tried ") == err, "%s", err);
+    stop();
+}
+END_TEST
+
 /* ---- names, ordering, reasons of the runtime ---------------------------- */
 
 /* A name goes with its service, before its monitors hear of the death:
@@ -664,6 +690,7 @@ Suite *process_suite(void)
     tcase_add_test(tc, monitor_dead_address_noproc);
     tcase_add_test(tc, spawn_link_and_monitor_are_atomic);
     tcase_add_test(tc, parent_is_the_spawner);
+    tcase_add_test(tc, node_spawn_says_why_init_failed);
     suite_add_tcase(s, tc);
     tc = tu_tcase("lifecycle");
     tcase_add_test(tc, name_removed_on_death);
