@@ -268,6 +268,10 @@ EOF
 }
 printf 'local x\nx = = 1\n' >"$tmp/svc/broken.lua"
 printf 'sky.launch("testmod", "register", "logger")\n' >"$tmp/svc/launches.lua"
+printf 'sky.start(function()\n    sky.spawn("broken")\nend)\n' >"$tmp/svc/spawns_broken.lua"
+printf 'sky.start(function()\n    sky.sleep(10)\n    error("cannot go on")\nend)\n' >"$tmp/svc/raises.lua"
+printf 'sky.start(function()\n    sky.sleep(10)\n    sky.exit()\nend)\n' >"$tmp/svc/done.lua"
+printf 'sky.start(function()\n    sky.sleep(10)\n    sky.shutdown()\nend)\n' >"$tmp/svc/finishes.lua"
 
 lua_node syntax broken
 run "$tmp/syntax.lua"
@@ -283,6 +287,38 @@ lua_node launch launches
 run "$tmp/launch.lua"
 expect "sky.launch of a module whose name is taken: the name on stderr" 2 \
     "launch.lua: bootstrap 'lua': spawn lua: Lua service launches: sky.launch testmod: the name 'logger' is taken"
+
+lua_node start_spawn spawns_broken
+run "$tmp/start_spawn.lua"
+expect "Lua bootstrap whose sky.start fails (a child's syntax error): exit 2" 2 \
+    "start_spawn.lua: bootstrap 'lua' failed: Lua service spawns_broken: sky.start failed: " \
+    "$tmp/svc/broken.lua:2: unexpected symbol near '='"
+
+lua_node start_raise raises
+run "$tmp/start_raise.lua"
+expect "Lua bootstrap whose sky.start raises later: exit 2" 2 \
+    "start_raise.lua: bootstrap 'lua' failed: Lua service raises: sky.start failed: $tmp/svc/raises.lua:3: cannot go on"
+
+lua_node start_shutdown finishes
+run "$tmp/start_shutdown.lua"
+expect "Lua bootstrap that shuts the node down: exit 0" 0
+
+# A bootstrap that exits normally leaves the node running, as before.
+lua_node start_done done
+"$SKY_BIN" "$tmp/start_done.lua" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+(sleep "$LIMIT"; kill -KILL "$pid") >/dev/null 2>&1 &
+dog=$!
+wait_ready "$pid"
+sleep 0.5
+if kill -0 "$pid" 2>/dev/null; then why=; else why="the node stopped with its bootstrap"; fi
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+status=$?
+kill "$dog" 2>/dev/null
+[ "$status" -eq 137 ] && status=124
+[ -n "$why" ] || [ "$status" -eq 0 ] || why="exit status $status after SIGTERM, expected 0"
+report "Lua bootstrap that exits normally: the node runs on" "$why"
 
 # ---- usage ----
 
