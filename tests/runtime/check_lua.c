@@ -378,6 +378,18 @@ static void stubs_run(const char *server, const char *target)
     lua_node_free(n);
 }
 
+/* A Lua test of tests/lua/ that runs its cases (t.lua) on `n`: "ok N",
+ * N at least `min`. */
+static void lua_cases(sky_node *n, const char *args, int min, int ms)
+{
+    sky_addr_t t = tu_spawn(n, "lua", args);
+    char out[8192];
+    int rc = lcall_for(n, t, "run", out, sizeof out, ms);
+    if (rc != 0 || strncmp(out, "ok ", 3) != 0) fprintf(stderr, "%s: %s\n", args, out);
+    ck_assert_msg(rc == 0, "%s: %s (%.2000s)", args, sky_strerror(rc), out);
+    ck_assert_msg(strncmp(out, "ok ", 3) == 0 && atoi(out + 3) >= min, "%s: %.2000s", args, out);
+}
+
 /* The process model from Lua: process_test.lua runs its cases. */
 START_TEST(test_process_from_lua)
 {
@@ -499,6 +511,36 @@ START_TEST(test_supervisor_without_parent)
     ck_assert(TU_WAIT(!tu_alive(n, sup), 3000));
     ck_assert(!tu_alive(n, a));
     lua_node_free(n);
+}
+END_TEST
+
+/* Lua stubs of a .proto with 100 services (Lua allows a function 200
+ * locals: stubs that took two per service failed to load from the 97th
+ * on). The .proto is written here and compiled with the build tree's
+ * skyc; many_services.lua requires its stubs and calls the last service. */
+START_TEST(test_stubs_many_services)
+{
+    const char *build = getenv("SKY_BUILDDIR");
+    ck_assert_msg(build != NULL, "SKY_BUILDDIR is not set");
+    char dir[] = "/tmp/sky_check_lua_XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char proto[128], stubs[128], cmd[1024], pattern[160];
+    snprintf(proto, sizeof proto, "%s/many.proto", dir);
+    snprintf(stubs, sizeof stubs, "%s/many_sky.lua", dir);
+    FILE *f = fopen(proto, "w");
+    ck_assert(f != NULL);
+    fprintf(f, "syntax = \"proto3\";\npackage many;\nmessage N { int32 n = 1; }\n");
+    for (int i = 1; i <= 100; i++) fprintf(f, "service S%d { rpc Add(N) returns (N); }\n", i);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "timeout 60 '%s/skyc/skyc' -I '%s' --lua_out='%s' '%s' >&2", build, dir, dir, proto);
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+    snprintf(pattern, sizeof pattern, "%s/?.lua", dir);
+    sky_node *n = lua_node(pattern);
+    lua_cases(n, "many_services", 2, 10000);
+    lua_node_free(n);
+    unlink(stubs);
+    unlink(proto);
+    rmdir(dir);
 }
 END_TEST
 
@@ -702,6 +744,7 @@ Suite *lua_suite(void)
     tcase_add_test(tc, test_typed_c_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_c);
+    tcase_add_test(tc, test_stubs_many_services);
     tcase_add_test(tc, test_process_from_lua);
     tcase_add_test(tc, test_supervisor_from_lua);
     tcase_add_test(tc, test_supervisor_from_c);
