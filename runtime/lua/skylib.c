@@ -303,16 +303,21 @@ static const sky_method_desc *check_method(lua_State *L, const char *fn, int idx
     return m;
 }
 
-/* Encodes the table at idx as m's input; raises EINVAL naming the
- * method, and the field if one is bad. */
+/* Encodes the message at idx (a table; nil: an empty message) as m's
+ * input; raises EINVAL naming the method, and the field if one is bad. */
 static void encode(lua_State *L, const char *fn, int idx, const sky_method_desc *m, sky_msg *out)
 {
     void *buf = NULL;
     size_t len = 0;
-    if (lua_type(L, idx) != LUA_TTABLE) {
-        char want[160];
-        snprintf(want, sizeof want, "%s's request (a table)", m->full_name);
-        sky__lua_typeerror(L, fn, idx, "msg", want);
+    int t = lua_type(L, idx);
+    if (t != LUA_TTABLE) {
+        if (t > LUA_TNIL) {
+            char want[160];
+            snprintf(want, sizeof want, "%s's request (a table, or nil for an empty one)", m->full_name);
+            sky__lua_typeerror(L, fn, idx, "msg", want);
+        }
+        lua_newtable(L);
+        lua_replace(L, idx);
     }
     if (sky__lua_encode(L, idx, m->input, &buf, &len) != 0)
         sky__lua_argerror(L, fn, idx, "msg", "%s: %s", m->full_name, lua_tostring(L, -1));

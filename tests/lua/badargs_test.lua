@@ -75,7 +75,7 @@ case("sky.send", sky.send, "method", S(me), 1.5, {})
 case("sky.send", sky.send, "method", S(me), 0x12345678, {}).code = "ENOENT"
 case("sky.send", sky.send, "method", S(me), "skytest.Echo.Nope", {}).code = "ENOENT"
 case("sky.send", sky.send, "msg", S(me), BUMP, 5).has = BUMP
-case("sky.send", sky.send, "msg", S(me), BUMP, nil).has = BUMP
+case("sky.send", sky.send, "msg", S(me), BUMP, "x").has = BUMP
 case("sky.send", sky.send, "msg", S(me), BUMP, { id = "x" }).has = "Payload.id"
 case("sky.send", sky.send, "addr", {}, BUMP, {})
 case("sky.call", sky.call, "method", S(me), nil, {})
@@ -247,7 +247,7 @@ t.case("messages as the docs give them", function()
     t.eq(msg(fx.tcp.read, fx.tcp, -1), "EINVAL: s:read: bad argument #1 (n): an integer >= 0 expected, got -1")
     t.eq(msg(fx.udp.write, fx.udp, "x"), "EINVAL: s:write: bad self: a TCP socket expected, got a UDP socket")
     t.eq(msg(sky.call, fx.self, "skytest.Echo.Bump", 5), "EINVAL: sky.call: bad argument #3 (msg): "
-        .. "skytest.Echo.Bump's request (a table) expected, got 5")
+        .. "skytest.Echo.Bump's request (a table, or nil for an empty one) expected, got 5")
     t.eq(tostring(t.raises("ENOENT", sky.call, fx.self, 0x12345678, {})),
         "ENOENT: sky.call: unknown method id 0x12345678 (is its schema registered?)")
     t.raises("EINVAL", sky.register, 5)
