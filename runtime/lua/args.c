@@ -7,6 +7,9 @@
 #include <lauxlib.h>
 #include "lua/host.h"
 
+/* Longest name sky__lua_distance compares. */
+#define DIST_MAX 64
+
 int sky__lua_argerror(lua_State *L, const char *fn, int arg, const char *name, const char *fmt, ...)
 {
     char what[64], text[256];
@@ -109,4 +112,30 @@ const char *sky__lua_tostring(lua_State *L, const char *fn, int arg, size_t *len
         return lua_tolstring(L, -1, len);
     }
     return luaL_tolstring(L, arg, len);
+}
+
+static size_t min3(size_t a, size_t b, size_t c)
+{
+    size_t m = a < b ? a : b;
+    return m < c ? m : c;
+}
+
+/* Levenshtein's, one row at a time: row[j] is the distance of a's first
+ * i bytes and b's first j. */
+size_t sky__lua_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t row[DIST_MAX + 1];
+    if (la > DIST_MAX || lb > DIST_MAX) return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t before = row[0]; /* row[j - 1] of the row above */
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t above = row[j];
+            row[j] = min3(above + 1, row[j - 1] + 1, before + (a[i - 1] != b[j - 1]));
+            before = above;
+        }
+    }
+    return row[lb];
 }

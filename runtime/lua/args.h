@@ -51,4 +51,8 @@ int sky__lua_checkbool(lua_State *L, const char *fn, int arg, const char *name);
  * string is a bad argument, not a plain error. */
 const char *sky__lua_tostring(lua_State *L, const char *fn, int arg, size_t *len);
 
+/* The edit distance of a and b (insertions, deletions, substitutions),
+ * for a "did you mean": names longer than 64 bytes are never close. */
+size_t sky__lua_distance(const char *a, const char *b);
+
 #endif

@@ -371,12 +371,59 @@ static int l_call(lua_State *L)
     return sky__lua_yield(L, (lua_KContext)m, typed_call_k);
 }
 
+/* The method of sd named `name`, or NULL. */
+static const sky_method_desc *method_named(const sky_service_desc *sd, const char *name)
+{
+    for (size_t i = 0; i < sd->n_methods; i++)
+        if (strcmp(sd->methods[i].name, name) == 0) return &sd->methods[i];
+    return NULL;
+}
+
+/* Raises EINVAL for impl's key `name`, which is no method of sd: with a
+ * method of a close spelling, or the list of them. */
+static void no_such_method(lua_State *L, const sky_service_desc *sd, const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = 3, len = strlen(name);
+    char list[200] = "";
+    for (size_t i = 0, o = 0; i < sd->n_methods; i++) {
+        size_t d = sky__lua_distance(name, sd->methods[i].name);
+        if (d < best_d && d < len) best = sd->methods[i].name, best_d = d;
+        int w = snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", sd->methods[i].name);
+        if (w > 0) o = o + (size_t)w < sizeof list ? o + (size_t)w : sizeof list - 1;
+    }
+    if (best)
+        sky__lua_argerror(L, "sky.serve", 2, "impl", "%s has no method '%s' (did you mean '%s'?)", sd->full_name,
+                          name, best);
+    sky__lua_argerror(L, "sky.serve", 2, "impl", "%s has no method '%s' (its methods: %s)", sd->full_name, name,
+                      list);
+}
+
+/* Every key of impl (at 2) names a method of sd, and its value is a
+ * function: a misspelt name would otherwise answer ENOTSUP at each call. */
+static void check_impl(lua_State *L, const sky_service_desc *sd)
+{
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            sky__lua_argerror(L, "sky.serve", 2, "impl", "its keys are method names, not %ss",
+                              luaL_typename(L, -2));
+        const char *name = lua_tostring(L, -2);
+        if (!method_named(sd, name)) no_such_method(L, sd, name);
+        if (lua_type(L, -1) != LUA_TFUNCTION)
+            sky__lua_argerror(L, "sky.serve", 2, "impl", "%s must be a function, not a %s", name,
+                              luaL_typename(L, -1));
+        lua_pop(L, 1);
+    }
+}
+
 static int l_serve(lua_State *L)
 {
     const char *name = sky__lua_checkstr(L, "sky.serve", 1, "service", NULL);
     sky__lua_checktype(L, "sky.serve", 2, "impl", LUA_TTABLE, 0);
     const sky_service_desc *sd = sky_schema_service(name);
     if (!sd) return sky__lua_raise(L, SKY_ENOENT, "sky.serve: unknown service '%s' (is its schema registered?)", name);
+    check_impl(L, sd);
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &served_key) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_newtable(L);

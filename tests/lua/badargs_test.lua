@@ -91,6 +91,10 @@ case("sky.serve", sky.serve, "service", 5, {})
 case("sky.serve", sky.serve, "service", "skytest.Nope", {}).code = "ENOENT"
 case("sky.serve", sky.serve, "impl", "skytest.Echo", nil)
 case("sky.serve", sky.serve, "impl", "skytest.Echo", 5)
+case("sky.serve", sky.serve, "impl", "skytest.Echo", { Bumpp = fn }).has = "did you mean 'Bump'?"
+case("sky.serve", sky.serve, "impl", "skytest.Echo", { Bump = fn, Mirror = fn }).has = "'Mirror'"
+case("sky.serve", sky.serve, "impl", "skytest.Echo", { Bump = 5 }).has = "Bump"
+case("sky.serve", sky.serve, "impl", "skytest.Echo", { Bump = fn, [1] = fn })
 case("sky.schema", sky.schema, "file_name", nil, "")
 case("sky.schema", sky.schema, "file_name", 5, "")
 case("sky.schema", sky.schema, "descriptor_set", "x.proto", nil)
@@ -250,7 +254,21 @@ t.case("messages as the docs give them", function()
         .. "skytest.Echo.Bump's request (a table, or nil for an empty one) expected, got 5")
     t.eq(tostring(t.raises("ENOENT", sky.call, fx.self, 0x12345678, {})),
         "ENOENT: sky.call: unknown method id 0x12345678 (is its schema registered?)")
+    t.eq(msg(echo.Echo.serve, { Bmp = fn }),
+        "EINVAL: sky.serve: bad argument #2 (impl): skytest.Echo has no method 'Bmp' (did you mean 'Bump'?)")
+    t.eq(msg(echo.Echo.serve, { Note = 5 }),
+        "EINVAL: sky.serve: bad argument #2 (impl): Note must be a function, not a number")
+    t.eq(msg(echo.Echo.serve, { Zap = fn }), "EINVAL: sky.serve: bad argument #2 (impl): skytest.Echo has no "
+        .. "method 'Zap' (its methods: Bump, Later, Hold, Note, Fail)")
     t.raises("EINVAL", sky.register, 5)
+end)
+
+-- a serve that fails serves nothing: a good one goes through after it
+t.case("a refused serve leaves nothing served", function()
+    t.raises("EINVAL", echo.Echo.serve, { Bump = fn, Bumpp = fn })
+    t.raises("EINVAL", echo.Echo.serve, { Bump = fn, Later = 5 })
+    echo.Echo.serve { Bump = function(req) return { id = req.id * 2 } end }
+    t.eq(echo.Echo.client(sky.self()):Bump { id = 21 }.id, 42)
 end)
 
 t.serve()
