@@ -137,6 +137,7 @@ static int launch_watched(lua_State *L, const char *what, int monitor)
 {
     const char *module = sky__lua_checkstr(L, what, 1, "module", NULL);
     const char *args = sky__lua_join_args(L, what, 2, "");
+    sky__lua_find_module(L, what, module);
     return spawn_watched(L, what, module, args, monitor);
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
+#include "core/node.h"
 #include "lua/args.h"
 #include "lua/codec.h"
 #include "lua/host.h"
@@ -111,6 +112,25 @@ static int l_spawn(lua_State *L)
     return 1;
 }
 
+void sky__lua_find_module(lua_State *L, const char *fn, const char *module)
+{
+    char err[1024] = "", line[1024];
+    if (sky__node_module(sky_ctx_node(ctx_of(L)), module, err, sizeof err)) return;
+    /* one line: "...; searched: FILE (why); FILE (why)" */
+    size_t o = 0;
+    for (const char *p = err; *p && o + 3 < sizeof line; p++) {
+        if (*p != '\n') {
+            line[o++] = *p;
+            continue;
+        }
+        if (o && line[o - 1] != ':') line[o++] = ';';
+        line[o++] = ' ';
+        while (p[1] == ' ') p++;
+    }
+    line[o] = '\0';
+    sky__lua_raise(L, SKY_ENOENT, "%s %s: %s", fn, module, line);
+}
+
 /* sky.launch(module, ...): spawns a service of a C module (the spawn
  * argument: the other arguments joined by blanks) -> address. */
 static int l_launch(lua_State *L)
@@ -118,6 +138,7 @@ static int l_launch(lua_State *L)
     sky_ctx *ctx = ctx_of(L);
     const char *module = sky__lua_checkstr(L, "sky.launch", 1, "module", NULL);
     const char *args = sky__lua_join_args(L, "sky.launch", 2, "");
+    sky__lua_find_module(L, "sky.launch", module);
     sky_addr_t addr;
     int rc = sky_spawn(ctx, module, args, &addr);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.launch %s: %s", module, sky_strerror(rc));

@@ -41,6 +41,10 @@ const char *sky__lua_join_args(lua_State *L, const char *fn, int first, const ch
  * raises EINVAL naming fn for a bad one. */
 const char *sky__lua_spawn_arg(lua_State *L, const char *fn);
 
+/* Returns if the node has or can load C module `module`; else raises
+ * ENOENT naming fn, the module and the files tried, on one line. */
+void sky__lua_find_module(lua_State *L, const char *fn, const char *module);
+
 /* proclib.c: adds sky.link, sky.monitor, ... to the table on top of L. */
 void sky__lua_openproc(lua_State *L);
 

@@ -43,6 +43,7 @@ case("sky.spawn", sky.spawn, "name", { name = "echo", colour = 1 })
 case("sky.launch", sky.launch, "module", nil)
 case("sky.launch", sky.launch, "module", 5)
 case("sky.launch", sky.launch, "#2", "echo", {})
+case("sky.launch", sky.launch, "module", "missing").code = "ENOENT"
 case("sky.sleep", sky.sleep, "ms", 1.5)
 case("sky.sleep", sky.sleep, "ms", -1)
 case("sky.sleep", sky.sleep, "ms", "10")
@@ -128,7 +129,9 @@ case("sky.spawn_monitor", sky.spawn_monitor, "name", 5)
 case("sky.spawn_monitor", sky.spawn_monitor, "#2", "echo", "")
 case("sky.launch_link", sky.launch_link, "module", nil)
 case("sky.launch_link", sky.launch_link, "#2", "echo", {})
+case("sky.launch_link", sky.launch_link, "module", "missing").code = "ENOENT"
 case("sky.launch_monitor", sky.launch_monitor, "module", {})
+case("sky.launch_monitor", sky.launch_monitor, "module", "missing").code = "ENOENT"
 case("sky.on_exit", sky.on_exit, "fn", 5)
 case("sky.on_down", sky.on_down, "fn", "f")
 case("sky.connect", sky.connect, "host", nil, 1)
@@ -261,6 +264,20 @@ t.case("messages as the docs give them", function()
     t.eq(msg(echo.Echo.serve, { Zap = fn }), "EINVAL: sky.serve: bad argument #2 (impl): skytest.Echo has no "
         .. "method 'Zap' (its methods: Bump, Later, Hold, Note, Fail)")
     t.raises("EINVAL", sky.register, 5)
+end)
+
+-- sky.launch of a missing module: the error lists the paths it tried
+t.case("sky.launch lists the paths tried", function()
+    for _, f in ipairs({ sky.launch, sky.launch_link, sky.launch_monitor }) do
+        local e = t.raises("ENOENT", f, "missing")
+        t.truthy(e.message:find("/nonexistent/one/missing.so", 1, true), e.message)
+        t.truthy(e.message:find("/nonexistent/two/libmissing.so", 1, true), e.message)
+        t.truthy(not e.message:find("\n", 1, true), "one line: " .. e.message)
+    end
+    t.eq(t.raises("ENOENT", sky.launch, "missing").message, "sky.launch missing: module 'missing' not found; "
+        .. "searched: /nonexistent/one/missing.so (no such file); /nonexistent/two/libmissing.so (no such file)")
+    local e = t.raises("ENOENT", sky.spawn, "nosuch")
+    t.truthy(e.message:find("nosuch.lua", 1, true), e.message)
 end)
 
 -- a serve that fails serves nothing: a good one goes through after it
