@@ -264,6 +264,10 @@ t.case("messages as the docs give them", function()
     t.eq(msg(echo.Echo.serve, { Zap = fn }), "EINVAL: sky.serve: bad argument #2 (impl): skytest.Echo has no "
         .. "method 'Zap' (its methods: Bump, Later, Hold, Note, Fail)")
     t.raises("EINVAL", sky.register, 5)
+    -- a message longer than the formatting buffer (512 bytes) comes whole
+    local long = ("n"):rep(600)
+    t.eq(t.raises("ENOSVC", sky.call, long, "skytest.Echo.Bump", {}).message,
+        "sky.call: no service named '" .. long .. "'")
 end)
 
 -- sky.launch of a missing module: the error lists the paths it tried
