@@ -20,6 +20,7 @@
 #include "core/node.h"
 #include "core/service.h"
 #include "lua/arena.h"
+#include "lua/args.h"
 #include "lua/coro.h"
 #include "lua/libs.h"
 #include "lua/skylib.h"
@@ -100,10 +101,33 @@ static fiber *fiber_of(lua_State *co) { return *(fiber **)lua_getextraspace(co);
 
 static int error_tostring(lua_State *L)
 {
+    sky__lua_checktype(L, "sky.error:__tostring", 1, NULL, LUA_TTABLE, 0);
     lua_getfield(L, 1, "code");
     lua_getfield(L, 1, "message");
     lua_pushfstring(L, "%s: %s", luaL_optstring(L, -2, "EUNKNOWN"), luaL_optstring(L, -1, ""));
     return 1;
+}
+
+/* Pushes the text of fmt and ap. A printf format, as SKY_PRINTF tells the
+ * compiler (lua_pushvfstring knows no "%08llx"); the text may be of any
+ * length. */
+static void pushvformat(lua_State *L, const char *fmt, va_list ap)
+{
+    char buf[512];
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    if (n < 0) {
+        lua_pushstring(L, fmt);
+    } else if ((size_t)n < sizeof buf) {
+        lua_pushlstring(L, buf, (size_t)n);
+    } else {
+        luaL_Buffer b;
+        char *p = luaL_buffinitsize(L, &b, (size_t)n + 1);
+        vsnprintf(p, (size_t)n + 1, fmt, again);
+        luaL_pushresultsize(&b, (size_t)n);
+    }
+    va_end(again);
 }
 
 static void vpusherror(lua_State *L, int code, const char *fmt, va_list ap)
@@ -111,7 +135,7 @@ static void vpusherror(lua_State *L, int code, const char *fmt, va_list ap)
     lua_createtable(L, 0, 2);
     lua_pushstring(L, sky_errname(code));
     lua_setfield(L, -2, "code");
-    lua_pushvfstring(L, fmt, ap);
+    pushvformat(L, fmt, ap);
     lua_setfield(L, -2, "message");
     if (luaL_newmetatable(L, "sky.error")) {
         lua_pushcfunction(L, error_tostring);
@@ -226,9 +250,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
     if (*used <= h->budget && !killed) return;
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
     if (killed) sky__lua_raise(L, SKY_EEXIT, "killed while handling a message");
-    char text[96]; /* lua_pushfstring has no %lld */
-    snprintf(text, sizeof text, "instruction budget exceeded (%lld instructions per message)", (long long)h->budget);
-    sky__lua_raise(L, SKY_ELIMIT, "%s", text);
+    sky__lua_raise(L, SKY_ELIMIT, "instruction budget exceeded (%lld instructions per message)", (long long)h->budget);
 }
 
 /* ---- the service file -------------------------------------------------- */
@@ -616,7 +638,7 @@ void sky__lua_wake(lua_State *L, uint32_t session, int nargs)
 
 /* ---- spawn options ----------------------------------------------------- */
 
-void sky__lua_spawn_opts(lua_State *L, int idx, char *out, size_t size)
+void sky__lua_spawn_opts(lua_State *L, const char *fn, int idx, char *out, size_t size)
 {
     size_t o = 0;
     out[0] = '\0';
@@ -627,22 +649,22 @@ void sky__lua_spawn_opts(lua_State *L, int idx, char *out, size_t size)
         lua_pop(L, 1);
         const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
         if (strcmp(k, "name") != 0 && strcmp(k, "mem_limit") != 0 && strcmp(k, "budget") != 0)
-            sky__lua_raise(L, SKY_EINVAL, "sky.spawn: unknown option '%s' (name, mem_limit, budget)",
-                           luaL_tolstring(L, -1, NULL));
+            sky__lua_argerror(L, fn, idx, "name", "unknown option '%s' (name, mem_limit, budget)",
+                              luaL_tolstring(L, -1, NULL));
     }
     for (int i = 0; keys[i]; i++) {
         int t = lua_getfield(L, idx, keys[i]);
         if (t != LUA_TNIL) {
             if (!lua_isinteger(L, -1))
-                sky__lua_raise(L, SKY_EINVAL, "sky.spawn: %s must be an integer, not a %s", keys[i],
-                               luaL_typename(L, -1));
+                sky__lua_argerror(L, fn, idx, "name", "option %s must be an integer, not a %s", keys[i],
+                                  luaL_typename(L, -1));
             int w = snprintf(out + o, size - o, "%s=%lld ", keys[i], (long long)lua_tointeger(L, -1));
             if (w > 0 && (size_t)w < size - o) o += (size_t)w;
         }
         lua_pop(L, 1);
     }
     if (lua_getfield(L, idx, "name") != LUA_TSTRING)
-        sky__lua_raise(L, SKY_EINVAL, "sky.spawn: the options need a name (a string)");
+        sky__lua_argerror(L, fn, idx, "name", "the options need a name (a string)");
     lua_replace(L, idx);
 }
 

@@ -79,12 +79,12 @@ int sky__lua_yieldable(lua_State *L);
  * lua_yieldk with k and kctx, which see the values the wait ends with. */
 int sky__lua_yield(lua_State *L, lua_KContext kctx, lua_KFunction k);
 
-/* For sky.spawn{name =, mem_limit =, budget =}: writes the spawn args'
- * option words ("mem_limit=N budget=N ", the values unchecked: the host
- * checks them at init) to out (64 bytes do) and replaces the table at idx
- * with the name. Raises EINVAL on a field that is unknown or not an
- * integer, or a missing name. */
-void sky__lua_spawn_opts(lua_State *L, int idx, char *out, size_t size);
+/* For sky.spawn{name =, mem_limit =, budget =} (fn: the function, for
+ * errors): writes the spawn args' option words ("mem_limit=N budget=N ",
+ * the values unchecked: the host checks them at init) to out (64 bytes
+ * do) and replaces the table at idx with the name. Raises EINVAL on a
+ * field that is unknown or not an integer, or a missing name. */
+void sky__lua_spawn_opts(lua_State *L, const char *fn, int idx, char *out, size_t size);
 
 /* ---- for libs.c --------------------------------------------------------- */
 

@@ -5,41 +5,43 @@
  * Reasons are their names ("killed"). */
 #include <string.h>
 #include <lauxlib.h>
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/skylib.h"
 
 #define ON_EXIT_KEY "sky.on_exit"
 #define ON_DOWN_KEY "sky.on_down"
 
-/* An optional reason name at idx (default `def`). */
-static int check_reason(lua_State *L, int idx, int def)
+/* A reason name at idx of function fn; if none or nil, `def`, or an
+ * error if def < 0 (a reason is required). */
+static int check_reason(lua_State *L, const char *fn, int idx, int def)
 {
-    if (lua_isnoneornil(L, idx)) return def;
-    const char *name = luaL_checkstring(L, idx);
+    if (def >= 0 && lua_isnoneornil(L, idx)) return def;
+    const char *name = sky__lua_checkstr(L, fn, idx, "reason", NULL);
     int r = sky_reason_of(name);
     if (r < 0)
-        sky__lua_raise(L, SKY_EINVAL, "unknown exit reason '%s' (normal, error, killed, noproc, timeout, "
-                       "noconnection, shutdown)", name);
+        sky__lua_argerror(L, fn, idx, "reason", "unknown exit reason '%s' (normal, error, killed, noproc, timeout, "
+                          "noconnection, shutdown)", name);
     return r;
 }
 
 static int l_link(lua_State *L)
 {
-    int rc = sky_link(sky__lua_ctx(L), sky__lua_check_addr(L, 1));
+    int rc = sky_link(sky__lua_ctx(L), sky__lua_check_addr(L, "sky.link", 1));
     if (rc < 0) return sky__lua_raise(L, rc, "sky.link: %s", sky_strerror(rc));
     return 0;
 }
 
 static int l_unlink(lua_State *L)
 {
-    (void)sky_unlink(sky__lua_ctx(L), sky__lua_check_addr(L, 1));
+    (void)sky_unlink(sky__lua_ctx(L), sky__lua_check_addr(L, "sky.unlink", 1));
     return 0;
 }
 
 static int l_monitor(lua_State *L)
 {
     uint32_t ref;
-    int rc = sky_monitor(sky__lua_ctx(L), sky__lua_check_addr(L, 1), &ref);
+    int rc = sky_monitor(sky__lua_ctx(L), sky__lua_check_addr(L, "sky.monitor", 1), &ref);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.monitor: %s", sky_strerror(rc));
     lua_pushinteger(L, ref);
     return 1;
@@ -47,7 +49,7 @@ static int l_monitor(lua_State *L)
 
 static int l_demonitor(lua_State *L)
 {
-    lua_Integer ref = luaL_checkinteger(L, 1);
+    lua_Integer ref = sky__lua_checkint(L, "sky.demonitor", 1, "ref", LUA_MININTEGER, LUA_MAXINTEGER);
     lua_pushboolean(L, ref > 0 && ref <= UINT32_MAX && sky_demonitor(sky__lua_ctx(L), (uint32_t)ref) == 0);
     return 1;
 }
@@ -55,9 +57,9 @@ static int l_demonitor(lua_State *L)
 /* sky.kill(addr [, reason [, text]]) */
 static int l_kill(lua_State *L)
 {
-    sky_addr_t who = sky__lua_check_addr(L, 1);
-    int reason = check_reason(L, 2, SKY_REASON_KILLED);
-    const char *text = luaL_optstring(L, 3, NULL);
+    sky_addr_t who = sky__lua_check_addr(L, "sky.kill", 1);
+    int reason = check_reason(L, "sky.kill", 2, SKY_REASON_KILLED);
+    const char *text = sky__lua_optstr(L, "sky.kill", 3, "text", NULL, NULL);
     int rc = sky_kill_with(sky__lua_ctx(L), who, reason, text);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.kill: %s", sky_strerror(rc));
     return 0;
@@ -66,9 +68,10 @@ static int l_kill(lua_State *L)
 /* sky.send_exit(addr, reason [, text]): a trappable exit signal. */
 static int l_send_exit(lua_State *L)
 {
-    sky_addr_t who = sky__lua_check_addr(L, 1);
-    luaL_checkstring(L, 2);
-    int rc = sky_send_exit(sky__lua_ctx(L), who, check_reason(L, 2, SKY_REASON_NORMAL), luaL_optstring(L, 3, NULL));
+    sky_addr_t who = sky__lua_check_addr(L, "sky.send_exit", 1);
+    int reason = check_reason(L, "sky.send_exit", 2, -1);
+    const char *text = sky__lua_optstr(L, "sky.send_exit", 3, "text", NULL, NULL);
+    int rc = sky_send_exit(sky__lua_ctx(L), who, reason, text);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.send_exit: %s", sky_strerror(rc));
     return 0;
 }
@@ -76,8 +79,8 @@ static int l_send_exit(lua_State *L)
 /* sky.exit([reason [, text]]): ends this service after the current job. */
 static int l_exit(lua_State *L)
 {
-    int reason = check_reason(L, 1, SKY_REASON_NORMAL);
-    sky_exit_with(sky__lua_ctx(L), reason, luaL_optstring(L, 2, NULL));
+    int reason = check_reason(L, "sky.exit", 1, SKY_REASON_NORMAL);
+    sky_exit_with(sky__lua_ctx(L), reason, sky__lua_optstr(L, "sky.exit", 2, "text", NULL, NULL));
     return 0;
 }
 
@@ -93,7 +96,7 @@ static int l_parent(lua_State *L)
 
 static int l_trap_exit(lua_State *L)
 {
-    lua_pushboolean(L, sky_trap_exit(sky__lua_ctx(L), lua_toboolean(L, 1)));
+    lua_pushboolean(L, sky_trap_exit(sky__lua_ctx(L), sky__lua_checkbool(L, "sky.trap_exit", 1, "on")));
     return 1;
 }
 
@@ -118,33 +121,39 @@ static int spawn_watched(lua_State *L, const char *what, const char *module, con
 }
 
 /* sky.spawn_link(name, ...) -> addr; sky.spawn_monitor(name, ...) -> addr, ref */
-static int l_spawn_link(lua_State *L) { return spawn_watched(L, "sky.spawn_link", "lua", sky__lua_spawn_arg(L), 0); }
+static int l_spawn_link(lua_State *L)
+{
+    return spawn_watched(L, "sky.spawn_link", "lua", sky__lua_spawn_arg(L, "sky.spawn_link"), 0);
+}
+
 static int l_spawn_monitor(lua_State *L)
 {
-    return spawn_watched(L, "sky.spawn_monitor", "lua", sky__lua_spawn_arg(L), 1);
+    return spawn_watched(L, "sky.spawn_monitor", "lua", sky__lua_spawn_arg(L, "sky.spawn_monitor"), 1);
 }
 
 /* sky.launch_link(module, ...) -> addr; sky.launch_monitor(module, ...) ->
  * addr, ref: sky.launch (a C module's service), linked or monitored. */
 static int launch_watched(lua_State *L, const char *what, int monitor)
 {
-    const char *module = luaL_checkstring(L, 1);
-    return spawn_watched(L, what, module, sky__lua_join_args(L, 2, ""), monitor);
+    const char *module = sky__lua_checkstr(L, what, 1, "module", NULL);
+    const char *args = sky__lua_join_args(L, what, 2, "");
+    sky__lua_find_module(L, what, module);
+    return spawn_watched(L, what, module, args, monitor);
 }
 
 static int l_launch_link(lua_State *L) { return launch_watched(L, "sky.launch_link", 0); }
 static int l_launch_monitor(lua_State *L) { return launch_watched(L, "sky.launch_monitor", 1); }
 
-static int set_handler(lua_State *L, const char *key)
+static int set_handler(lua_State *L, const char *fn, const char *key)
 {
-    if (!lua_isnil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+    sky__lua_checktype(L, fn, 1, "fn", LUA_TFUNCTION, 1);
     lua_settop(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, key);
     return 0;
 }
 
-static int l_on_exit(lua_State *L) { return set_handler(L, ON_EXIT_KEY); }
-static int l_on_down(lua_State *L) { return set_handler(L, ON_DOWN_KEY); }
+static int l_on_exit(lua_State *L) { return set_handler(L, "sky.on_exit", ON_EXIT_KEY); }
+static int l_on_down(lua_State *L) { return set_handler(L, "sky.on_down", ON_DOWN_KEY); }
 
 void sky__lua_openproc(lua_State *L)
 {

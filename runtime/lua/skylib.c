@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
+#include "core/node.h"
+#include "lua/args.h"
 #include "lua/codec.h"
 #include "lua/host.h"
 #include "sky/alloc.h"
@@ -16,17 +18,17 @@ static const char served_key; /* method id -> impl table */
 
 static sky_ctx *ctx_of(lua_State *L) { return sky__lua_ctx(L); }
 
-sky_addr_t sky__lua_check_addr(lua_State *L, int idx)
+sky_addr_t sky__lua_check_addr(lua_State *L, const char *fn, int idx)
 {
     if (lua_type(L, idx) == LUA_TSTRING) {
         const char *name = lua_tostring(L, idx);
         sky_addr_t a = sky_whereis(ctx_of(L), name);
-        if (a == SKY_ADDR_NONE) sky__lua_raise(L, SKY_ENOSVC, "no service named '%s'", name);
+        if (a == SKY_ADDR_NONE) sky__lua_raise(L, SKY_ENOSVC, "%s: no service named '%s'", fn, name);
         return a;
     }
-    int ok;
-    lua_Integer a = lua_tointegerx(L, idx, &ok);
-    if (!ok || a == 0) sky__lua_raise(L, SKY_EINVAL, "bad address (argument %d): an integer or a name", idx);
+    int ok = 0;
+    lua_Integer a = lua_type(L, idx) == LUA_TNUMBER ? lua_tointegerx(L, idx, &ok) : 0;
+    if (!ok || a == 0) sky__lua_typeerror(L, fn, idx, "addr", "an address (an integer) or a registered name");
     return (sky_addr_t)a;
 }
 
@@ -40,7 +42,7 @@ static void check_yieldable(lua_State *L, const char *what)
 
 static int l_start(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TFUNCTION);
+    sky__lua_checktype(L, "sky.start", 1, "fn", LUA_TFUNCTION, 0);
     lua_settop(L, 1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &start_key);
     return 0;
@@ -48,7 +50,7 @@ static int l_start(lua_State *L)
 
 static int l_dispatch(lua_State *L)
 {
-    if (!lua_isnil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+    sky__lua_checktype(L, "sky.dispatch", 1, "fn", LUA_TFUNCTION, 1);
     lua_settop(L, 1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &dispatch_key);
     return 0;
@@ -66,44 +68,67 @@ static int l_now(lua_State *L)
     return 1;
 }
 
-const char *sky__lua_join_args(lua_State *L, int first, const char *lead)
+const char *sky__lua_join_args(lua_State *L, const char *fn, int first, const char *lead)
 {
     int n = lua_gettop(L);
+    for (int i = first; i <= n; i++) { /* checked first: the buffer takes a stack slot */
+        int t = lua_type(L, i);
+        if (t != LUA_TSTRING && t != LUA_TNUMBER && t != LUA_TBOOLEAN)
+            sky__lua_typeerror(L, fn, i, NULL, "a string, number or boolean");
+        if (t == LUA_TSTRING && (lua_rawlen(L, i) == 0 || strpbrk(lua_tostring(L, i), " \t\n")))
+            sky__lua_typeerror(L, fn, i, NULL, "a string without blanks");
+    }
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     luaL_addstring(&b, lead);
     for (int i = first; i <= n; i++) {
         if (i > first) luaL_addchar(&b, ' ');
-        size_t len;
-        const char *s = luaL_tolstring(L, i, &len);
-        if (len == 0 || strpbrk(s, " \t\n"))
-            sky__lua_raise(L, SKY_EINVAL, "spawn argument %d is empty or has blanks", i);
+        luaL_tolstring(L, i, NULL);
         luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
     return lua_tostring(L, -1);
 }
 
-const char *sky__lua_spawn_arg(lua_State *L)
+const char *sky__lua_spawn_arg(lua_State *L, const char *fn)
 {
     char opts[64] = "";
-    if (lua_type(L, 1) == LUA_TTABLE) sky__lua_spawn_opts(L, 1, opts, sizeof opts);
-    luaL_checkstring(L, 1);
-    return sky__lua_join_args(L, 1, opts);
+    if (lua_type(L, 1) == LUA_TTABLE) sky__lua_spawn_opts(L, fn, 1, opts, sizeof opts);
+    sky__lua_checkstr(L, fn, 1, "name", NULL);
+    return sky__lua_join_args(L, fn, 1, opts);
 }
 
 static int l_spawn(lua_State *L)
 {
     sky_ctx *ctx = ctx_of(L);
-    const char *args = sky__lua_spawn_arg(L);
+    const char *args = sky__lua_spawn_arg(L, "sky.spawn");
     sky_addr_t addr;
     int rc = sky_spawn(ctx, "lua", args, &addr);
     if (rc < 0) {
         const char *why = sky__lua_last_error();
-        return sky__lua_raise(L, rc, "spawn %s: %s", lua_tostring(L, 1), why[0] ? why : sky_strerror(rc));
+        return sky__lua_raise(L, rc, "sky.spawn %s: %s", lua_tostring(L, 1), why[0] ? why : sky_strerror(rc));
     }
     lua_pushinteger(L, (lua_Integer)addr);
     return 1;
+}
+
+void sky__lua_find_module(lua_State *L, const char *fn, const char *module)
+{
+    char err[1024] = "", line[1024];
+    if (sky__node_module(sky_ctx_node(ctx_of(L)), module, err, sizeof err)) return;
+    /* one line: "...; searched: FILE (why); FILE (why)" */
+    size_t o = 0;
+    for (const char *p = err; *p && o + 3 < sizeof line; p++) {
+        if (*p != '\n') {
+            line[o++] = *p;
+            continue;
+        }
+        if (o && line[o - 1] != ':') line[o++] = ';';
+        line[o++] = ' ';
+        while (p[1] == ' ') p++;
+    }
+    line[o] = '\0';
+    sky__lua_raise(L, SKY_ENOENT, "%s %s: %s", fn, module, line);
 }
 
 /* sky.launch(module, ...): spawns a service of a C module (the spawn
@@ -111,8 +136,9 @@ static int l_spawn(lua_State *L)
 static int l_launch(lua_State *L)
 {
     sky_ctx *ctx = ctx_of(L);
-    const char *module = luaL_checkstring(L, 1);
-    const char *args = sky__lua_join_args(L, 2, "");
+    const char *module = sky__lua_checkstr(L, "sky.launch", 1, "module", NULL);
+    const char *args = sky__lua_join_args(L, "sky.launch", 2, "");
+    sky__lua_find_module(L, "sky.launch", module);
     sky_addr_t addr;
     int rc = sky_spawn(ctx, module, args, &addr);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.launch %s: %s", module, sky__lua_spawn_error(rc));
@@ -129,8 +155,7 @@ static int l_shutdown(lua_State *L)
 
 static int l_sleep(lua_State *L)
 {
-    lua_Integer ms = luaL_checkinteger(L, 1);
-    if (ms < 0 || ms > INT32_MAX) return sky__lua_raise(L, SKY_EINVAL, "sky.sleep: bad time %f ms", (double)ms);
+    lua_Integer ms = sky__lua_checkint(L, "sky.sleep", 1, "ms", 0, INT32_MAX);
     check_yieldable(L, "sky.sleep");
     uint32_t session = sky__lua_wait(L, 0);
     int rc = sky_timeout(ctx_of(L), (int)ms, session);
@@ -143,9 +168,8 @@ static int l_sleep(lua_State *L)
 
 static int l_timeout(lua_State *L)
 {
-    lua_Integer ms = luaL_checkinteger(L, 1);
-    luaL_checktype(L, 2, LUA_TFUNCTION);
-    if (ms < 0 || ms > INT32_MAX) return sky__lua_raise(L, SKY_EINVAL, "sky.timeout: bad time %f ms", (double)ms);
+    lua_Integer ms = sky__lua_checkint(L, "sky.timeout", 1, "ms", 0, INT32_MAX);
+    sky__lua_checktype(L, "sky.timeout", 2, "fn", LUA_TFUNCTION, 0);
     uint32_t session = sky__lua_wait(L, 2);
     int rc = sky_timeout(ctx_of(L), (int)ms, session);
     if (rc < 0) {
@@ -157,7 +181,7 @@ static int l_timeout(lua_State *L)
 
 static int l_register(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
+    const char *name = sky__lua_checkstr(L, "sky.register", 1, "name", NULL);
     int rc = sky_register(ctx_of(L), name);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.register '%s': %s", name, sky_strerror(rc));
     return 0;
@@ -165,7 +189,7 @@ static int l_register(lua_State *L)
 
 static int l_whereis(lua_State *L)
 {
-    sky_addr_t a = sky_whereis(ctx_of(L), luaL_checkstring(L, 1));
+    sky_addr_t a = sky_whereis(ctx_of(L), sky__lua_checkstr(L, "sky.whereis", 1, "name", NULL));
     if (a == SKY_ADDR_NONE) lua_pushnil(L);
     else lua_pushinteger(L, (lua_Integer)a);
     return 1;
@@ -178,7 +202,7 @@ static int l_log(lua_State *L)
     luaL_buffinit(L, &b);
     for (int i = 1; i <= n; i++) {
         if (i > 1) luaL_addchar(&b, ' ');
-        luaL_tolstring(L, i, NULL);
+        sky__lua_tostring(L, "sky.log", i, NULL);
         luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
@@ -190,10 +214,10 @@ static int l_log(lua_State *L)
 
 static int l_rawsend(lua_State *L)
 {
-    sky_addr_t to = sky__lua_check_addr(L, 1);
-    lua_Integer type = luaL_checkinteger(L, 2);
+    sky_addr_t to = sky__lua_check_addr(L, "sky.rawsend", 1);
+    lua_Integer type = sky__lua_checkint(L, "sky.rawsend", 2, "type", 0, UINT32_MAX);
     size_t len;
-    const char *data = luaL_optlstring(L, 3, "", &len);
+    const char *data = sky__lua_optstr(L, "sky.rawsend", 3, "bytes", "", &len);
     int rc = sky_send_copy(ctx_of(L), to, (uint32_t)type, data, len);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.rawsend: %s", sky_strerror(rc));
     return 0;
@@ -256,12 +280,11 @@ static int call_k(lua_State *L, int status, lua_KContext kctx)
 
 static int l_rawcall(lua_State *L)
 {
-    sky_addr_t to = sky__lua_check_addr(L, 1);
-    lua_Integer type = luaL_checkinteger(L, 2);
+    sky_addr_t to = sky__lua_check_addr(L, "sky.rawcall", 1);
+    lua_Integer type = sky__lua_checkint(L, "sky.rawcall", 2, "type", 0, UINT32_MAX);
     size_t len;
-    const char *data = luaL_optlstring(L, 3, "", &len);
-    lua_Integer timeout = luaL_optinteger(L, 4, 0);
-    if (timeout < 0 || timeout > INT32_MAX) return sky__lua_raise(L, SKY_EINVAL, "sky.rawcall: bad timeout");
+    const char *data = sky__lua_optstr(L, "sky.rawcall", 3, "bytes", "", &len);
+    lua_Integer timeout = sky__lua_optint(L, "sky.rawcall", 4, "timeout_ms", 0, INT32_MAX, 0);
     check_yieldable(L, "sky.rawcall");
     sky_msg req = {0};
     req.type_id = (uint32_t)type;
@@ -283,39 +306,52 @@ static int l_rawcall(lua_State *L)
 /* ---- typed messages: tables <-> protobuf through the schema registry ---- */
 
 /* A method argument: its full name, or its id (what the stubs pass). */
-static const sky_method_desc *check_method(lua_State *L, int idx)
+static const sky_method_desc *check_method(lua_State *L, const char *fn, int idx)
 {
+    const sky_method_desc *m;
     if (lua_type(L, idx) == LUA_TNUMBER) {
-        lua_Integer id = luaL_checkinteger(L, idx);
-        const sky_method_desc *m = id >= 0 && id <= UINT32_MAX ? sky__lua_method(L, (uint32_t)id) : NULL;
-        if (!m) sky__lua_raise(L, SKY_ENOENT, "unknown method id 0x%08llx (is its schema registered?)", (unsigned long long)id);
+        lua_Integer id = sky__lua_checkint(L, fn, idx, "method", 0, UINT32_MAX);
+        if (!(m = sky__lua_method(L, (uint32_t)id)))
+            sky__lua_raise(L, SKY_ENOENT, "%s: unknown method id 0x%08llx (is its schema registered?)", fn,
+                           (unsigned long long)id);
         return m;
     }
-    const char *name = luaL_checkstring(L, idx);
-    const sky_method_desc *m = sky__lua_method(L, sky_method_id(name));
+    if (lua_type(L, idx) != LUA_TSTRING) sky__lua_typeerror(L, fn, idx, "method", "a method's full name or id");
+    const char *name = lua_tostring(L, idx);
+    m = sky__lua_method(L, sky_method_id(name));
     if (!m || strcmp(m->full_name, name) != 0)
-        sky__lua_raise(L, SKY_ENOENT, "unknown method '%s' (is its schema registered?)", name);
+        sky__lua_raise(L, SKY_ENOENT, "%s: unknown method '%s' (is its schema registered?)", fn, name);
     return m;
 }
 
-/* Encodes the table at idx as d; raises EINVAL naming the bad field. */
-static void encode(lua_State *L, int idx, const ProtobufCMessageDescriptor *d, const char *what, sky_msg *out)
+/* Encodes the message at idx (a table; nil: an empty message) as m's
+ * input; raises EINVAL naming the method, and the field if one is bad. */
+static void encode(lua_State *L, const char *fn, int idx, const sky_method_desc *m, sky_msg *out)
 {
     void *buf = NULL;
     size_t len = 0;
-    luaL_checktype(L, idx, LUA_TTABLE);
-    if (sky__lua_encode(L, idx, d, &buf, &len) != 0)
-        sky__lua_raise(L, SKY_EINVAL, "%s: %s", what, lua_tostring(L, -1));
+    int t = lua_type(L, idx);
+    if (t != LUA_TTABLE) {
+        if (t > LUA_TNIL) {
+            char want[160];
+            snprintf(want, sizeof want, "%s's request (a table, or nil for an empty one)", m->full_name);
+            sky__lua_typeerror(L, fn, idx, "msg", want);
+        }
+        lua_newtable(L);
+        lua_replace(L, idx);
+    }
+    if (sky__lua_encode(L, idx, m->input, &buf, &len) != 0)
+        sky__lua_argerror(L, fn, idx, "msg", "%s: %s", m->full_name, lua_tostring(L, -1));
     out->data = buf;
     out->size = len;
 }
 
 static int l_send(lua_State *L)
 {
-    sky_addr_t to = sky__lua_check_addr(L, 1);
-    const sky_method_desc *m = check_method(L, 2);
+    sky_addr_t to = sky__lua_check_addr(L, "sky.send", 1);
+    const sky_method_desc *m = check_method(L, "sky.send", 2);
     sky_msg msg = {0};
-    encode(L, 3, m->input, m->full_name, &msg);
+    encode(L, "sky.send", 3, m, &msg);
     msg.kind = SKY_ONEWAY;
     msg.type_id = m->id;
     int rc = sky_send(ctx_of(L), to, &msg);
@@ -339,13 +375,12 @@ static int typed_call_k(lua_State *L, int status, lua_KContext kctx)
 
 static int l_call(lua_State *L)
 {
-    sky_addr_t to = sky__lua_check_addr(L, 1);
-    const sky_method_desc *m = check_method(L, 2);
-    lua_Integer timeout = luaL_optinteger(L, 4, 0);
-    if (timeout < 0 || timeout > INT32_MAX) return sky__lua_raise(L, SKY_EINVAL, "sky.call: bad timeout");
+    sky_addr_t to = sky__lua_check_addr(L, "sky.call", 1);
+    const sky_method_desc *m = check_method(L, "sky.call", 2);
+    lua_Integer timeout = sky__lua_optint(L, "sky.call", 4, "timeout_ms", 0, INT32_MAX, 0);
     check_yieldable(L, "sky.call");
     sky_msg req = {0};
-    encode(L, 3, m->input, m->full_name, &req);
+    encode(L, "sky.call", 3, m, &req);
     req.type_id = m->id;
     uint32_t session = sky__lua_wait(L, 0);
     int rc = sky_call(ctx_of(L), to, &req, timeout ? (int)timeout : m->timeout_ms, on_typed_reply,
@@ -357,12 +392,59 @@ static int l_call(lua_State *L)
     return sky__lua_yield(L, (lua_KContext)m, typed_call_k);
 }
 
+/* The method of sd named `name`, or NULL. */
+static const sky_method_desc *method_named(const sky_service_desc *sd, const char *name)
+{
+    for (size_t i = 0; i < sd->n_methods; i++)
+        if (strcmp(sd->methods[i].name, name) == 0) return &sd->methods[i];
+    return NULL;
+}
+
+/* Raises EINVAL for impl's key `name`, which is no method of sd: with a
+ * method of a close spelling, or the list of them. */
+static void no_such_method(lua_State *L, const sky_service_desc *sd, const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = 3, len = strlen(name);
+    char list[200] = "";
+    for (size_t i = 0, o = 0; i < sd->n_methods; i++) {
+        size_t d = sky__lua_distance(name, sd->methods[i].name);
+        if (d < best_d && d < len) best = sd->methods[i].name, best_d = d;
+        int w = snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", sd->methods[i].name);
+        if (w > 0) o = o + (size_t)w < sizeof list ? o + (size_t)w : sizeof list - 1;
+    }
+    if (best)
+        sky__lua_argerror(L, "sky.serve", 2, "impl", "%s has no method '%s' (did you mean '%s'?)", sd->full_name,
+                          name, best);
+    sky__lua_argerror(L, "sky.serve", 2, "impl", "%s has no method '%s' (its methods: %s)", sd->full_name, name,
+                      list);
+}
+
+/* Every key of impl (at 2) names a method of sd, and its value is a
+ * function: a misspelt name would otherwise answer ENOTSUP at each call. */
+static void check_impl(lua_State *L, const sky_service_desc *sd)
+{
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            sky__lua_argerror(L, "sky.serve", 2, "impl", "its keys are method names, not %ss",
+                              luaL_typename(L, -2));
+        const char *name = lua_tostring(L, -2);
+        if (!method_named(sd, name)) no_such_method(L, sd, name);
+        if (lua_type(L, -1) != LUA_TFUNCTION)
+            sky__lua_argerror(L, "sky.serve", 2, "impl", "%s must be a function, not a %s", name,
+                              luaL_typename(L, -1));
+        lua_pop(L, 1);
+    }
+}
+
 static int l_serve(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
+    const char *name = sky__lua_checkstr(L, "sky.serve", 1, "service", NULL);
+    sky__lua_checktype(L, "sky.serve", 2, "impl", LUA_TTABLE, 0);
     const sky_service_desc *sd = sky_schema_service(name);
-    if (!sd) return sky__lua_raise(L, SKY_ENOENT, "unknown service '%s' (is its schema registered?)", name);
+    if (!sd) return sky__lua_raise(L, SKY_ENOENT, "sky.serve: unknown service '%s' (is its schema registered?)", name);
+    check_impl(L, sd);
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &served_key) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_newtable(L);
@@ -444,9 +526,9 @@ static int dispatch_typed(lua_State *L, sky_ctx *ctx, const sky_msg *m)
  * (what generated stubs do when required), unless it is registered. */
 static int l_schema(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
+    const char *name = sky__lua_checkstr(L, "sky.schema", 1, "file_name", NULL);
     size_t len;
-    const char *data = luaL_checklstring(L, 2, &len);
+    const char *data = sky__lua_checkstr(L, "sky.schema", 2, "descriptor_set", &len);
     if (sky_schema_file(name)) return 0;
     char err[256];
     int rc = sky_schema_load(data, len, err, sizeof err);
@@ -472,7 +554,8 @@ typedef struct deferred {
  * err (an error object or a string, as a handler raising it would). */
 static int reply_call(lua_State *L)
 {
-    deferred *d = luaL_checkudata(L, 1, REPLY_MT);
+    deferred *d = luaL_testudata(L, 1, REPLY_MT);
+    if (!d) return sky__lua_typeerror(L, "reply", 1, NULL, "a reply function (sky.defer)");
     sky_ctx *ctx = ctx_of(L);
     if (d->done) return sky__lua_raise(L, SKY_EINVAL, "this request was answered already");
     d->done = 1;
@@ -497,9 +580,9 @@ static int reply_call(lua_State *L)
  * than at its deadline. */
 static int reply_gc(lua_State *L)
 {
-    deferred *d = lua_touserdata(L, 1);
+    deferred *d = luaL_testudata(L, 1, REPLY_MT); /* NULL: a script calling __gc itself */
     sky_ctx *ctx = sky__lua_ctx_if_alive(L);
-    if (!d->done && ctx) {
+    if (d && !d->done && ctx) {
         d->done = 1;
         (void)sky_respond_error(ctx, d->tok, SKY_ENOREPLY, "the handler deferred its reply and dropped it");
     }
@@ -511,7 +594,6 @@ static int l_defer(lua_State *L)
     sky_token tok;
     uint32_t type_id;
     const void *method;
-    luaL_checkstack(L, 3, NULL);
     deferred *d = lua_newuserdatauv(L, sizeof *d, 0);
     memset(d, 0, sizeof *d);
     d->done = 1; /* until it holds a request */

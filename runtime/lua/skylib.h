@@ -25,19 +25,25 @@ void sky__lua_dispatch(lua_State *L, const sky_msg *m);
  * pushed (a result that is not an answer). */
 int sky__lua_answer(lua_State *L, sky_ctx *ctx, sky_token tok, uint32_t type_id, const void *method, int n);
 
-/* The address argument at idx: an integer, or a name registered on this
- * node. Raises ENOSVC (no such name) or EINVAL. */
-sky_addr_t sky__lua_check_addr(lua_State *L, int idx);
+/* The address argument at idx of function fn ("sky.call"): an integer,
+ * or a name registered on this node. Raises ENOSVC (no such name) or
+ * EINVAL. */
+sky_addr_t sky__lua_check_addr(lua_State *L, const char *fn, int idx);
 
 /* Pushes the arguments from `first` on, joined by blanks (after `lead`),
- * and returns the string: a spawn argument. None may be empty or hold a
- * blank (raises EINVAL). */
-const char *sky__lua_join_args(lua_State *L, int first, const char *lead);
+ * and returns the string: a spawn argument. Each must be a string, a
+ * number or a boolean, not empty nor holding a blank (else EINVAL naming
+ * fn and the argument). */
+const char *sky__lua_join_args(lua_State *L, const char *fn, int first, const char *lead);
 
 /* The "lua" spawn argument of sky.spawn's arguments (a name or an
  * options table, then the service's arguments), pushed and returned;
- * raises EINVAL for a bad one. */
-const char *sky__lua_spawn_arg(lua_State *L);
+ * raises EINVAL naming fn for a bad one. */
+const char *sky__lua_spawn_arg(lua_State *L, const char *fn);
+
+/* Returns if the node has or can load C module `module`; else raises
+ * ENOENT naming fn, the module and the files tried, on one line. */
+void sky__lua_find_module(lua_State *L, const char *fn, const char *module);
 
 /* proclib.c: adds sky.link, sky.monitor, ... to the table on top of L. */
 void sky__lua_openproc(lua_State *L);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/skylib.h"
 #include "sky/alloc.h"
@@ -79,11 +80,16 @@ static void forget(lua_State *L, lsock *s)
     lua_pop(L, 1);
 }
 
+static const char *const kind_names[] = {"?", "a TCP socket", "a listener", "a UDP socket"};
+
+/* The socket object that method `what` ("s:read") is called on, of kind
+ * `kind` (0: any). */
 static lsock *check_sock(lua_State *L, int kind, const char *what)
 {
-    lsock *s = luaL_checkudata(L, 1, SOCKET_MT);
-    if (kind && s->kind != kind) sky__lua_raise(L, SKY_EINVAL, "%s: not a %s socket", what,
-                                                kind == K_UDP ? "UDP" : "TCP");
+    lsock *s = luaL_testudata(L, 1, SOCKET_MT);
+    if (!s) sky__lua_typeerror(L, what, 1, NULL, kind ? kind_names[kind] : "a socket");
+    if (kind && s->kind != kind)
+        sky__lua_argerror(L, what, 1, NULL, "%s expected, got %s", kind_names[kind], kind_names[s->kind]);
     return s;
 }
 
@@ -186,12 +192,10 @@ static int connect_k(lua_State *L, int status, lua_KContext ctx)
 /* sky.connect(host, port [, timeout_ms]) -> socket; waits until connected. */
 static int l_connect(lua_State *L)
 {
-    const char *host = luaL_checkstring(L, 1);
-    lua_Integer port = luaL_checkinteger(L, 2);
-    lua_Integer ms = luaL_optinteger(L, 3, 0);
+    const char *host = sky__lua_checkstr(L, "sky.connect", 1, "host", NULL);
+    lua_Integer port = sky__lua_checkint(L, "sky.connect", 2, "port", 1, 65535);
+    lua_Integer ms = sky__lua_optint(L, "sky.connect", 3, "timeout_ms", 0, INT32_MAX, 0);
     need_yield(L, "sky.connect");
-    if (port <= 0 || port > 65535 || ms < 0 || ms > INT32_MAX)
-        return sky__lua_raise(L, SKY_EINVAL, "sky.connect: bad port or timeout");
     uint32_t id;
     int rc = sky_socket_connect(sky__lua_ctx(L), host, (int)port, (int)ms, &id);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.connect %s:%d: %s", host, (int)port, sky_strerror(rc));
@@ -207,10 +211,9 @@ static int l_connect(lua_State *L)
  * Each accepted connection runs the function in a fiber of its own. */
 static int l_listen(lua_State *L)
 {
-    lua_Integer port = luaL_checkinteger(L, 1);
-    luaL_checktype(L, 2, LUA_TFUNCTION);
-    const char *host = luaL_optstring(L, 3, NULL);
-    if (port < 0 || port > 65535) return sky__lua_raise(L, SKY_EINVAL, "sky.listen: bad port (0..65535)");
+    lua_Integer port = sky__lua_checkint(L, "sky.listen", 1, "port", 0, 65535);
+    sky__lua_checktype(L, "sky.listen", 2, "fn", LUA_TFUNCTION, 0);
+    const char *host = sky__lua_optstr(L, "sky.listen", 3, "host", NULL, NULL);
     uint32_t id;
     int rc = sky_socket_listen(sky__lua_ctx(L), host, (int)port, &id);
     if (rc < 0) return sky__lua_raise(L, rc, "sky.listen %s:%d: %s", host ? host : "0.0.0.0", (int)port,
@@ -224,9 +227,8 @@ static int l_listen(lua_State *L)
 /* sky.udp([host, port]) -> UDP socket, bound to host:port (any if none). */
 static int l_udp(lua_State *L)
 {
-    const char *host = luaL_optstring(L, 1, NULL);
-    lua_Integer port = luaL_optinteger(L, 2, 0);
-    if (port < 0 || port > 65535) return sky__lua_raise(L, SKY_EINVAL, "sky.udp: bad port (0..65535)");
+    const char *host = sky__lua_optstr(L, "sky.udp", 1, "host", NULL, NULL);
+    lua_Integer port = sky__lua_optint(L, "sky.udp", 2, "port", 0, 65535, 0);
     uint32_t id;
     int rc = sky_socket_udp(sky__lua_ctx(L), host, (int)port, &id);
     if (rc < 0) return raise_rc(L, rc, "sky.udp");
@@ -278,14 +280,13 @@ static int read_k(lua_State *L, int status, lua_KContext ctx)
  * came (any amount). nil, "closed" at the end; nil, why after an error. */
 static int l_read(lua_State *L)
 {
-    lsock *s = check_sock(L, K_TCP, "read");
-    lua_Integer n = luaL_optinteger(L, 2, 0);
-    if (n < 0) return sky__lua_raise(L, SKY_EINVAL, "read: bad size (>= 0)");
+    lsock *s = check_sock(L, K_TCP, "s:read");
+    lua_Integer n = sky__lua_optint(L, "s:read", 2, "n", 0, LUA_MAXINTEGER, 0);
     lua_settop(L, 2);
     if (take(L, 1, (size_t)n, s->gone)) return 1;
     if (s->gone) return push_end(L, 1);
-    if (s->rwait) return sky__lua_raise(L, SKY_EINVAL, "read: another fiber reads this socket");
-    need_yield(L, "read");
+    if (s->rwait) return sky__lua_raise(L, SKY_EINVAL, "s:read: another fiber reads this socket");
+    need_yield(L, "s:read");
     s->rwant = (size_t)n;
     s->rwait = sky__lua_wait(L, 0);
     return sky__lua_yield(L, 0, read_k);
@@ -294,7 +295,7 @@ static int l_read(lua_State *L)
 /* u:recv() -> data, host, port: the next datagram (waits for one). */
 static int l_recv(lua_State *L)
 {
-    lsock *s = check_sock(L, K_UDP, "recv");
+    lsock *s = check_sock(L, K_UDP, "u:recv");
     lua_settop(L, 1);
     lua_getiuservalue(L, 1, UV_DATA);
     if (lua_rawlen(L, 2) > 0) {
@@ -317,8 +318,8 @@ static int l_recv(lua_State *L)
         lua_pushliteral(L, "closed");
         return 2;
     }
-    if (s->rwait) return sky__lua_raise(L, SKY_EINVAL, "recv: another fiber reads this socket");
-    need_yield(L, "recv");
+    if (s->rwait) return sky__lua_raise(L, SKY_EINVAL, "u:recv: another fiber reads this socket");
+    need_yield(L, "u:recv");
     lua_settop(L, 2);
     s->rwait = sky__lua_wait(L, 0);
     return sky__lua_yield(L, 0, read_k);
@@ -335,7 +336,7 @@ static int send_k(lua_State *L, int status, lua_KContext udp);
 static int send_try(lua_State *L, lua_KContext udp)
 {
     lsock *s = lua_touserdata(L, 1);
-    const char *what = udp ? "sendto" : "write";
+    const char *what = udp ? "u:sendto" : "s:write";
     size_t len;
     const char *data = lua_tolstring(L, udp ? 4 : 2, &len);
     if (s->gone) return sky__lua_raise(L, SKY_ENOENT, "%s: the socket is closed", what);
@@ -364,7 +365,7 @@ static int send_k(lua_State *L, int status, lua_KContext udp)
     int top = udp ? 4 : 2;
     (void)status;
     if (lua_gettop(L) > top && !lua_toboolean(L, top + 1)) {
-        return sky__lua_raise(L, SKY_EFAIL, "%s: %s", udp ? "sendto" : "write",
+        return sky__lua_raise(L, SKY_EFAIL, "%s: %s", udp ? "u:sendto" : "s:write",
                               lua_isstring(L, top + 2) ? lua_tostring(L, top + 2) : "closed");
     }
     lua_settop(L, top);
@@ -375,8 +376,8 @@ static int send_k(lua_State *L, int status, lua_KContext udp)
  * high-water mark. Raises if the socket is closed. */
 static int l_write(lua_State *L)
 {
-    check_sock(L, K_TCP, "write");
-    luaL_checkstring(L, 2);
+    check_sock(L, K_TCP, "s:write");
+    sky__lua_checkstr(L, "s:write", 2, "data", NULL);
     lua_settop(L, 2);
     return send_try(L, 0);
 }
@@ -384,11 +385,10 @@ static int l_write(lua_State *L)
 /* u:sendto(host, port, data) -> true once queued; waits as write does. */
 static int l_sendto(lua_State *L)
 {
-    check_sock(L, K_UDP, "sendto");
-    luaL_checkstring(L, 2);
-    lua_Integer port = luaL_checkinteger(L, 3);
-    luaL_checkstring(L, 4);
-    if (port <= 0 || port > 65535) return sky__lua_raise(L, SKY_EINVAL, "sendto: bad port");
+    check_sock(L, K_UDP, "u:sendto");
+    sky__lua_checkstr(L, "u:sendto", 2, "host", NULL);
+    sky__lua_checkint(L, "u:sendto", 3, "port", 1, 65535);
+    sky__lua_checkstr(L, "u:sendto", 4, "data", NULL);
     lua_settop(L, 4);
     return send_try(L, 1);
 }
@@ -408,7 +408,7 @@ static void release_waiter(lua_State *L, sky_ctx *ctx, uint32_t session)
  * closed its sockets and woken nothing: only the object is marked. */
 static int l_close(lua_State *L)
 {
-    lsock *s = check_sock(L, 0, "close");
+    lsock *s = check_sock(L, 0, "s:close");
     if (s->gone) return 0;
     forget(L, s);
     sky_ctx *ctx = sky__lua_ctx_if_alive(L);
@@ -429,8 +429,9 @@ static int l_close(lua_State *L)
  * service has exited and the node closes its sockets itself. */
 static int l_gc(lua_State *L)
 {
-    lsock *s = lua_touserdata(L, 1);
+    lsock *s = luaL_testudata(L, 1, SOCKET_MT); /* NULL: a script calling __gc itself */
     sky_ctx *ctx = sky__lua_ctx_if_alive(L);
+    if (!s) return 0;
     if (!s->gone && ctx) (void)sky_socket_close(ctx, s->id);
     s->gone = 1;
     return 0;
@@ -439,9 +440,9 @@ static int l_gc(lua_State *L)
 /* s:port() -> the local port (what sky.listen(0, ...) got). */
 static int l_port(lua_State *L)
 {
-    lsock *s = check_sock(L, 0, "port");
+    lsock *s = check_sock(L, 0, "s:port");
     int port = s->gone ? SKY_ENOENT : sky_socket_port(sky__lua_ctx(L), s->id);
-    if (port < 0) return raise_rc(L, port, "port");
+    if (port < 0) return raise_rc(L, port, "s:port");
     lua_pushinteger(L, port);
     return 1;
 }
@@ -449,15 +450,16 @@ static int l_port(lua_State *L)
 /* s:pause(on): stop (true) or go on (false) reading or accepting. */
 static int l_pause(lua_State *L)
 {
-    lsock *s = check_sock(L, 0, "pause");
-    int rc = s->gone ? SKY_ENOENT : sky_socket_pause(sky__lua_ctx(L), s->id, lua_toboolean(L, 2));
-    if (rc < 0) return raise_rc(L, rc, "pause");
+    lsock *s = check_sock(L, 0, "s:pause");
+    int on = sky__lua_checkbool(L, "s:pause", 2, "on");
+    int rc = s->gone ? SKY_ENOENT : sky_socket_pause(sky__lua_ctx(L), s->id, on);
+    if (rc < 0) return raise_rc(L, rc, "s:pause");
     return 0;
 }
 
 static int l_tostring(lua_State *L)
 {
-    lsock *s = luaL_checkudata(L, 1, SOCKET_MT);
+    lsock *s = check_sock(L, 0, "s:__tostring");
     static const char *const kinds[] = {"?", "tcp", "listener", "udp"};
     lua_pushfstring(L, "sky.socket(%s %d%s)", kinds[s->kind], (int)s->id, s->gone ? ", closed" : "");
     return 1;

@@ -75,4 +75,22 @@ t.case("schema registered once", function()
     sky.schema("typed_test.proto", "not a descriptor set")
 end)
 
+t.case("no request: an empty message", function()
+    t.eq(Echo.client():Bump().id, 1)
+    t.eq(select("#", Echo.client():Note()), 0)
+end)
+
+t.case("a request that is not a table names the method", function()
+    local cli = Echo.client()
+    local e = t.raises("EINVAL", cli.Bump, cli, 5)
+    t.truthy(e.message:find("skytest.Echo.Bump", 1, true), e.message)
+    e = t.raises("EINVAL", cli.Note, cli, "text")
+    t.truthy(e.message:find("skytest.Echo.Note", 1, true), e.message)
+    t.truthy(tostring(e):find("^EINVAL: "), tostring(e))
+end)
+
+t.case("bad client options", function()
+    t.raises("EINVAL", Echo.client, "typed_echo", 5)
+end)
+
 t.serve()

@@ -21,10 +21,9 @@ static char log_file[256];
 /* skytest.Echo in C, through the generated C stubs (check_typed.c). */
 extern const sky_module typed_server_module;
 
-/* A node whose service_path is tests/lua/ (and extra, if given), logging
- * errors to a file of its own, with module `mod` (NULL: none) besides
- * the Lua host and the Lua limits given (0: default). */
-static sky_node *lua_node_with(const char *extra, const sky_module *mod, size_t mem_limit, int64_t budget)
+/* The config of a node whose service_path is tests/lua/ (and extra, if
+ * given), logging errors to a file of its own. */
+static void lua_config(sky_config *cfg, const char *extra)
 {
     const char *src = getenv("SKY_SRCDIR");
     ck_assert_msg(src != NULL, "SKY_SRCDIR is not set");
@@ -32,10 +31,17 @@ static sky_node *lua_node_with(const char *extra, const sky_module *mod, size_t 
              extra ? extra : "");
     snprintf(log_file, sizeof log_file, "/tmp/sky_check_lua_%ld.log", (long)getpid());
     unlink(log_file);
+    tu_config(cfg, 2);
+    cfg->service_path = service_path;
+    cfg->log_path = log_file;
+}
+
+/* A node of lua_config, with module `mod` (NULL: none) besides the Lua
+ * host and the Lua limits given (0: default). */
+static sky_node *lua_node_with(const char *extra, const sky_module *mod, size_t mem_limit, int64_t budget)
+{
     sky_config cfg;
-    tu_config(&cfg, 2);
-    cfg.service_path = service_path;
-    cfg.log_path = log_file;
+    lua_config(&cfg, extra);
     if (mem_limit) cfg.lua_mem_limit = mem_limit;
     if (budget) cfg.lua_budget = budget;
     return tu_start(&cfg, &tu_hole_module, mod, NULL);
@@ -118,9 +124,9 @@ START_TEST(test_spawn_from_lua)
     sky_node *n = lua_node(NULL);
     sky_addr_t a = tu_spawn(n, "lua", "hello h");
     expect(n, a, "callecho", "ping integer");
-    expect_prefix(n, a, "spawndots", "EINVAL spawn ../x: bad Lua service name \"../x\": contains '..'");
-    expect_prefix(n, a, "spawnslash", "EINVAL spawn a/b: bad Lua service name \"a/b\": contains '/'");
-    expect_prefix(n, a, "spawnmissing", "ENOENT spawn nosuch: Lua service nosuch not found (tried ");
+    expect_prefix(n, a, "spawndots", "EINVAL sky.spawn ../x: bad Lua service name \"../x\": contains '..'");
+    expect_prefix(n, a, "spawnslash", "EINVAL sky.spawn a/b: bad Lua service name \"a/b\": contains '/'");
+    expect_prefix(n, a, "spawnmissing", "ENOENT sky.spawn nosuch: Lua service nosuch not found (tried ");
     char out[512];
     ck_assert_int_eq(lcall(n, a, "spawnmissing", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "tests/lua/nosuch.lua") != NULL, "%s", out);
@@ -201,7 +207,7 @@ START_TEST(test_sleep_order)
     ck_assert_int_eq(sscanf(out, "%d %d", &count, &ms), 2);
     ck_assert_int_eq(count, 20);
     ck_assert_msg(ms < 20 * 50 / 2, "20 naps of 50 ms took %d ms: not concurrent", ms);
-    expect(n, a, "loadsleep", "false EINVAL: sky.sleep: bad time -1.0 ms");
+    expect(n, a, "loadsleep", "false EINVAL: sky.sleep: bad argument #1 (ms): an integer from 0 to 2147483647 expected, got -1");
     lua_node_free(n);
 }
 END_TEST
@@ -314,9 +320,9 @@ START_TEST(test_typed_lua_to_lua)
     sky_addr_t cli = tu_spawn(n, "lua", "typed_client");
     expect(n, cli, "go",
            "42 k skytest.Echo.Bump|notes 2|EEXIST fail x|ENOTSUP skytest.Echo.Hold has no handler in the served table"
-           "|EINVAL skytest.Echo.Bump: Payload.id: expected integer, got string"
-           "|ENOENT unknown method 'skytest.Echo.Nope' (is its schema registered?)"
-           "|ENOSVC no service named 'nobody'|later skytest.Echo.Later|co 10");
+           "|EINVAL sky.call: bad argument #3 (msg): skytest.Echo.Bump: Payload.id: expected integer, got string"
+           "|ENOENT sky.call: unknown method 'skytest.Echo.Nope' (is its schema registered?)"
+           "|ENOSVC sky.call: no service named 'nobody'|later skytest.Echo.Later|co 10");
     lua_node_free(n);
 }
 END_TEST
@@ -377,6 +383,36 @@ static void stubs_run(const char *server, const char *target)
     ck_assert_msg(strncmp(out, "ok ", 3) == 0 && atoi(out + 3) >= 10, "%s", out);
     lua_node_free(n);
 }
+
+/* A Lua test of tests/lua/ that runs its cases (t.lua) on `n`: "ok N",
+ * N at least `min`. */
+static void lua_cases(sky_node *n, const char *args, int min, int ms)
+{
+    sky_addr_t t = tu_spawn(n, "lua", args);
+    char out[8192];
+    int rc = lcall_for(n, t, "run", out, sizeof out, ms);
+    if (rc != 0 || strncmp(out, "ok ", 3) != 0) fprintf(stderr, "%s: %s\n", args, out);
+    ck_assert_msg(rc == 0, "%s: %s (%.2000s)", args, sky_strerror(rc), out);
+    ck_assert_msg(strncmp(out, "ok ", 3) == 0 && atoi(out + 3) >= min, "%s: %.2000s", args, out);
+}
+
+/* Bad arguments to every function of the sky module and the socket
+ * methods raise error objects (badargs_test.lua; typed_test.proto's stubs
+ * from the build tree, and a module path where nothing is found). */
+START_TEST(test_bad_arguments)
+{
+    const char *build = getenv("SKY_BUILDDIR");
+    ck_assert_msg(build != NULL, "SKY_BUILDDIR is not set");
+    char gen[1024];
+    snprintf(gen, sizeof gen, "%s/tests/runtime/?.lua", build);
+    sky_config cfg;
+    lua_config(&cfg, gen);
+    cfg.module_path = "/nonexistent/one/?.so;/nonexistent/two/lib?.so";
+    sky_node *n = tu_start(&cfg, &tu_hole_module, NULL);
+    lua_cases(n, "badargs_test", 3, 10000);
+    lua_node_free(n);
+}
+END_TEST
 
 /* The process model from Lua: process_test.lua runs its cases. */
 START_TEST(test_process_from_lua)
@@ -502,6 +538,36 @@ START_TEST(test_supervisor_without_parent)
 }
 END_TEST
 
+/* Lua stubs of a .proto with 100 services (Lua allows a function 200
+ * locals: stubs that took two per service failed to load from the 97th
+ * on). The .proto is written here and compiled with the build tree's
+ * skyc; many_services.lua requires its stubs and calls the last service. */
+START_TEST(test_stubs_many_services)
+{
+    const char *build = getenv("SKY_BUILDDIR");
+    ck_assert_msg(build != NULL, "SKY_BUILDDIR is not set");
+    char dir[] = "/tmp/sky_check_lua_XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char proto[128], stubs[128], cmd[1024], pattern[160];
+    snprintf(proto, sizeof proto, "%s/many.proto", dir);
+    snprintf(stubs, sizeof stubs, "%s/many_sky.lua", dir);
+    FILE *f = fopen(proto, "w");
+    ck_assert(f != NULL);
+    fprintf(f, "syntax = \"proto3\";\npackage many;\nmessage N { int32 n = 1; }\n");
+    for (int i = 1; i <= 100; i++) fprintf(f, "service S%d { rpc Add(N) returns (N); }\n", i);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "timeout 60 '%s/skyc/skyc' -I '%s' --lua_out='%s' '%s' >&2", build, dir, dir, proto);
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+    snprintf(pattern, sizeof pattern, "%s/?.lua", dir);
+    sky_node *n = lua_node(pattern);
+    lua_cases(n, "many_services", 2, 10000);
+    lua_node_free(n);
+    unlink(stubs);
+    unlink(proto);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_stubs_lua_to_lua) { stubs_run("stub_echo", "lua"); }
 END_TEST
 
@@ -584,10 +650,10 @@ START_TEST(test_spawn_options)
     /* from Lua: sky.spawn{name =, mem_limit =, budget =} */
     expect(n, a, "spawnlimited", "ENOMEM not enough memory (limit 1048576 bytes)");
     expect(n, a, "spawnbadopt",
-           "EINVAL spawn echo: spawn option budget: \"0\" is not an integer >= 1"
-           "|EINVAL sky.spawn: unknown option 'colour' (name, mem_limit, budget)"
-           "|EINVAL sky.spawn: the options need a name (a string)"
-           "|EINVAL sky.spawn: budget must be an integer, not a string");
+           "EINVAL sky.spawn echo: spawn option budget: \"0\" is not an integer >= 1"
+           "|EINVAL sky.spawn: bad argument #1 (name): unknown option 'colour' (name, mem_limit, budget)"
+           "|EINVAL sky.spawn: bad argument #1 (name): the options need a name (a string)"
+           "|EINVAL sky.spawn: bad argument #1 (name): option budget must be an integer, not a string");
     lua_node_free(n);
 }
 END_TEST
@@ -702,6 +768,7 @@ Suite *lua_suite(void)
     tcase_add_test(tc, test_typed_c_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_c);
+    tcase_add_test(tc, test_stubs_many_services);
     tcase_add_test(tc, test_process_from_lua);
     tcase_add_test(tc, test_supervisor_from_lua);
     tcase_add_test(tc, test_supervisor_from_c);
@@ -712,6 +779,7 @@ Suite *lua_suite(void)
     tcase_add_test(tc, test_coroutines);
     tcase_add_test(tc, test_coroutines_abandoned);
     tcase_add_test(tc, test_arena);
+    tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(s, tc);
     return s;
 }
