@@ -72,8 +72,10 @@ report() {
     fi
 }
 
-# wait_ready PID: waits (at most $LIMIT s) until PID catches SIGTERM, which
-# the launcher does once its node runs; without /proc, waits a second.
+# wait_ready PID: waits (at most $LIMIT s) until PID is the launcher (not
+# the shell forked for `&`, nor libtool's wrapper script, which may carry
+# this script's trap) and catches SIGTERM, which the launcher does once its
+# node runs; without /proc, waits a second.
 wait_ready() {
     if [ ! -r "/proc/$1/status" ]; then
         sleep 1
@@ -81,9 +83,12 @@ wait_ready() {
     fi
     tries=$((LIMIT * 10))
     while [ "$tries" -gt 0 ]; do
+        comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 0 # it is gone
         caught=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
-        [ -n "$caught" ] || return 0                    # it is gone
-        [ $((0x$caught & 0x4000)) -eq 0 ] || return 0   # bit of signal 15
+        [ -n "$caught" ] || return 0 # it is gone
+        case $comm in
+        sky | lt-sky) [ $((0x$caught & 0x4000)) -eq 0 ] || return 0 ;; # bit of signal 15
+        esac
         sleep 0.1
         tries=$((tries - 1))
     done
