@@ -67,9 +67,16 @@ static int on_note(sky_ctx *ctx, const Skytest__Payload *req, const sky_request 
     return 0;
 }
 
+/* Fails with the code in id; id > 0 and a kind: with the application error
+ * {kind, "fail " body, details "\0\1det"} (as tests/lua/stub_echo.lua). */
 static int on_fail(sky_ctx *ctx, const Skytest__Payload *req, const sky_request *r, void *ud)
 {
-    (void)ctx, (void)r, (void)ud;
+    (void)ud;
+    if (req->id > 0 && req->kind[0]) {
+        char text[128];
+        snprintf(text, sizeof text, "fail %s", req->body);
+        return sky_reply_app_error(ctx, r->msg, req->kind, text, "\0\1det", 5);
+    }
     return req->id;
 }
 
