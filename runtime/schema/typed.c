@@ -11,6 +11,7 @@
 #include "schema/pbdepth.h"
 #include "schema/typed.h"
 #include "sky/alloc.h"
+#include "sky/node.h"
 #include "sky/typed.h"
 
 /* A method this service serves. */
@@ -322,4 +323,28 @@ int sky_typed_send(sky_ctx *ctx, sky_addr_t to, const sky_method_desc *m, const 
     }
     sky_msg msg = pack_n(req, n, m->id);
     return sky_send(ctx, to, &msg);
+}
+
+/* ---- calling from outside any service ----------------------------------- */
+
+int sky_typed_node_call(sky_node *node, sky_addr_t to, const sky_service_desc *svc, const sky_method_desc *m,
+                        const ProtobufCMessage *req, int timeout_ms, ProtobufCMessage **resp, sky_msg *error)
+{
+    sky_msg reply = {0};
+    if (error) *error = reply;
+    if (resp) *resp = NULL;
+    if (!node || !m || !req || !resp || req->descriptor != m->input || (to == SKY_ADDR_NONE && !svc))
+        return SKY_EINVAL;
+    if (to == SKY_ADDR_NONE) {
+        to = svc->default_name ? sky_node_whereis(node, svc->default_name) : SKY_ADDR_NONE;
+        if (to == SKY_ADDR_NONE) return SKY_ENOSVC;
+    }
+    sky_msg msg = pack(req, m->id);
+    int rc = sky_node_call_reply(node, to, &msg, timeout_ms > 0 ? timeout_ms : m->timeout_ms, &reply);
+    if (rc == 0 && (!sky__pb_depth_ok(m->output, reply.data, reply.size, SKY_PB_MAX_DEPTH) ||
+                    !(*resp = protobuf_c_message_unpack(m->output, NULL, reply.size, reply.data))))
+        rc = SKY_EBADMSG;
+    if (rc < 0 && error && reply.kind == SKY_ERROR) *error = reply;
+    else free(reply.data);
+    return rc;
 }
