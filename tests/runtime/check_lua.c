@@ -449,6 +449,40 @@ START_TEST(test_app_error_callers)
 }
 END_TEST
 
+/* A string field holding a NUL byte, sent to skytest.Echo served in Lua
+ * (stub_echo.lua) and in C (check_typed's): both refuse it with
+ * SKY_EBADMSG before the handler runs, and a bytes field may hold one. */
+START_TEST(test_nul_in_string)
+{
+    const char *build = getenv("SKY_BUILDDIR");
+    ck_assert_msg(build != NULL, "SKY_BUILDDIR is not set");
+    char gen[1024];
+    snprintf(gen, sizeof gen, "%s/tests/runtime/?.lua", build);
+    /* Payload {id: 5, kind: "a\0b"}, and {id: 5, body: "\0"} */
+    static const unsigned char kind_nul[] = {0x08, 0x05, 0x1a, 0x03, 'a', 0, 'b'};
+    static const unsigned char body_nul[] = {0x08, 0x05, 0x22, 0x01, 0};
+    for (int lua = 0; lua <= 1; lua++) {
+        sky_node *n = lua_node_with(gen, &typed_server_module, 0, 0);
+        sky_addr_t srv = lua ? tu_spawn(n, "lua", "stub_echo") : tu_spawn(n, "tserver", "");
+        for (int i = 0; i < 2; i++) {
+            seen_error e = i ? call_error(n, srv, skytest_Echo_Bump_ID, body_nul, sizeof body_nul)
+                             : call_error(n, srv, skytest_Echo_Bump_ID, kind_nul, sizeof kind_nul);
+            ck_assert_msg(e.status == SKY_EBADMSG, "%s: %s (%s)", lua ? "lua" : "c", sky_errname(e.status), e.text);
+            ck_assert_msg(strstr(e.text, i ? "Payload.body" : "Payload.kind") && strstr(e.text, "NUL byte"), "%s: %s",
+                          lua ? "lua" : "c", e.text);
+        }
+        if (!lua) ck_assert_uint_eq(tu_stat(n, srv).bad, 2); /* counted, as any bad payload */
+        /* the service goes on */
+        Skytest__Payload p = SKYTEST__PAYLOAD__INIT, *r;
+        p.id = 5;
+        ck_assert_int_eq(skytest_Echo_Bump_node_call(n, srv, &p, &r, 0, NULL), 0);
+        ck_assert_int_eq(r->id, 6);
+        skytest__payload__free_unpacked(r, NULL);
+        lua_node_free(n);
+    }
+}
+END_TEST
+
 /* string, coroutine and package open on first use, whatever the script
  * meets first (tests/lua/lazylibs.lua checks each order). */
 START_TEST(test_lazy_libraries)
@@ -860,6 +894,7 @@ Suite *lua_suite(void)
     tcase_add_test(tc, test_handler_error);
     tcase_add_test(tc, test_raised_errors);
     tcase_add_test(tc, test_app_error_callers);
+    tcase_add_test(tc, test_nul_in_string);
     tcase_add_test(tc, test_typed_lua_to_lua);
     tcase_add_test(tc, test_typed_c_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_lua);

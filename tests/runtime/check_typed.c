@@ -136,6 +136,17 @@ static int liar_handle(void *st, sky_ctx *ctx, const sky_msg *m)
 
 static const sky_module liar_module = {"liar", NULL, NULL, liar_handle, NULL};
 
+/* Answers every request with a Payload whose kind holds a NUL byte. */
+static int nuller_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    static const unsigned char nul_kind[] = {0x08, 0x02, 0x1a, 0x03, 'a', 0, 'b'};
+    (void)st;
+    if (m->kind != SKY_REQUEST) return 0;
+    return sky_reply_copy(ctx, m, m->type_id, nul_kind, sizeof nul_kind);
+}
+
+static const sky_module nuller_module = {"nuller", NULL, NULL, nuller_handle, NULL};
+
 /* ---- the client: makes the typed calls the test thread asks for -------- */
 
 enum op {
@@ -542,6 +553,17 @@ START_TEST(bad_response)
     ck_assert_int_eq(r->status, SKY_EBADMSG);
     ck_assert(!r->had_resp && r->had_reply);
     ck_assert_uint_eq(tu_stat(w.node, w.client).bad, 1);
+    /* a string field holding a NUL byte: refused, as Lua's codec does,
+     * rather than handed over cut short */
+    ck_assert_int_eq(sky_node_register_module(w.node, &nuller_module), 0);
+    sky_addr_t nuller = tu_spawn(w.node, "nuller", "");
+    r = ask(&w, OP_BUMP, 1, nuller, 1, 0);
+    ck_assert_int_eq(r->status, SKY_EBADMSG);
+    ck_assert(!r->had_resp && r->had_reply);
+    ck_assert_uint_eq(tu_stat(w.node, w.client).bad, 2);
+    Skytest__Payload req = SKYTEST__PAYLOAD__INIT, *resp;
+    ck_assert_int_eq(skytest_Echo_Bump_node_call(w.node, nuller, &req, &resp, 0, NULL), SKY_EBADMSG);
+    ck_assert_ptr_null(resp);
     sky_node_free(w.node);
 }
 END_TEST
