@@ -66,6 +66,11 @@ sky.dispatch(function(m)
     if m.kind ~= "request" then return end
     local verb, arg = m.data:match("^(%S+)%s*(.*)$")
     if verb == "raise" then error(raised[arg]) end
+    if verb == "defer" then -- answered from a timer, through sky.defer's reply(nil, err)
+        local reply = sky.defer()
+        sky.timeout(0, function() reply(nil, raised[arg]) end)
+        return
+    end
     if verb == "timeout" then
         return errtext(sky.rawcall, math.tointeger(tonumber(arg)), 1, "x", 50)
     end

@@ -365,6 +365,11 @@ START_TEST(test_raised_errors)
     e = RAISE("skydetails");
     expect_error(&e, SKY_ENOENT, "", "details only go with EAPP", "", 0);
 #undef RAISE
+    /* a deferred answer: reply(nil, err) */
+    e = call_error(n, a, 1, "defer app", 9);
+    expect_error(&e, SKY_EAPP, "EOUTOFSTOCK", "only 3 left", "\0d", 2);
+    e = call_error(n, a, 1, "defer badcode", 13);
+    ck_assert_int_eq(e.status, SKY_EFAIL);
     lua_node_free(n);
 }
 END_TEST
