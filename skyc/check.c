@@ -5,6 +5,7 @@
 #include "model.h"
 #include "names.h"
 #include "srcinfo.h"
+#include "walk.h"
 
 typedef Google__Protobuf__Compiler__CodeGeneratorRequest request;
 typedef Google__Protobuf__FileDescriptorProto file_proto;
@@ -56,6 +57,83 @@ static int check_streaming(const request *req, size_t fi, skyc_buf *errs)
         }
     }
     skyc_srcinfo_free(si);
+    return problems;
+}
+
+static int group_fields(void *ud, const char *full, const Google__Protobuf__DescriptorProto *d, int32_t *path,
+                        size_t n)
+{
+    const skyc_srcinfo *si = ((void **)ud)[0];
+    skyc_buf *errs = ((void **)ud)[1];
+    int problems = 0;
+
+    for (size_t i = 0; i < d->n_field; i++) {
+        if (d->field[i]->type != GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_GROUP)
+            continue;
+        path[n] = SKYC_PATH_FIELD;
+        path[n + 1] = (int32_t)i;
+        skyc_srcinfo_error(si, errs, path, n + 2, "%s.%s: groups are not supported (make it a message field)",
+                           full, d->field[i]->name ? d->field[i]->name : "");
+        problems++;
+    }
+    return problems;
+}
+
+/* proto2 groups: protobuf-c's generator crashes on them, and the runtime
+ * refuses them in a loaded schema. */
+static int check_groups(const request *req, size_t fi, skyc_buf *errs)
+{
+    skyc_srcinfo *si = skyc_srcinfo_new(req->proto_file[fi]);
+    void *ud[] = {si, errs};
+    int problems = skyc_walk_messages(req->proto_file[fi], group_fields, ud);
+
+    skyc_srcinfo_free(si);
+    return problems;
+}
+
+int skyc_is_bundled(const char *name)
+{
+    return strncmp(name, "google/protobuf/", 16) == 0 || strncmp(name, "sky/", 4) == 0;
+}
+
+/* Two files of one program whose sky stubs would define the same
+ * `<c_name>_file` (the name is made from the path, but different paths
+ * can still meet: a-b.proto and a_b.proto). */
+static int check_file_names(const request *req, skyc_buf *errs)
+{
+    size_t n = req->n_proto_file;
+    char **names = skyc_xmalloc((n ? n : 1) * sizeof *names);
+    int problems = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        skyc_buf b = SKYC_BUF_INIT;
+
+        skyc_name_c_file(&b, req->proto_file[i]->name, req->proto_file[i]->package);
+        names[i] = skyc_buf_take(&b);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const file_proto *f = req->proto_file[i];
+
+        if (!skyc_is_generated(req, f->name) || skyc_is_bundled(f->name))
+            continue;
+        for (size_t j = 0; j < n; j++) {
+            if (j == i || skyc_is_bundled(req->proto_file[j]->name) || strcmp(names[i], names[j]) != 0)
+                continue;
+            /* at its package line, else its syntax line */
+            int32_t path[] = {f->package && *f->package ? SKYC_PATH_PACKAGE : SKYC_PATH_SYNTAX};
+            skyc_srcinfo *si = skyc_srcinfo_new(f);
+
+            skyc_srcinfo_error(si, errs, path, 1,
+                               "the C name of this file, %s_file, is also that of %s: rename or move one of them",
+                               names[i], req->proto_file[j]->name);
+            skyc_srcinfo_free(si);
+            problems++;
+            break;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
     return problems;
 }
 
@@ -130,6 +208,6 @@ int skyc_check(const request *req, skyc_buf *errs)
 
     for (size_t fi = 0; fi < req->n_proto_file; fi++)
         if (skyc_is_generated(req, req->proto_file[fi]->name))
-            problems += check_streaming(req, fi, errs);
-    return problems + check_ids(req, errs);
+            problems += check_streaming(req, fi, errs) + check_groups(req, fi, errs);
+    return problems + check_ids(req, errs) + check_file_names(req, errs);
 }

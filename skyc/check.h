@@ -1,5 +1,6 @@
 /* What skyc rejects in input protoc accepted: streaming rpcs (not
- * supported yet) and two methods with the same id. */
+ * supported yet), proto2 groups, two methods with the same id, and two
+ * files whose stubs would define the same C name. */
 #ifndef SKYC_CHECK_H
 #define SKYC_CHECK_H
 
@@ -13,5 +14,9 @@ int skyc_check(const Google__Protobuf__Compiler__CodeGeneratorRequest *req, skyc
 
 /* Whether req asks to generate the file named `name`. */
 int skyc_is_generated(const Google__Protobuf__Compiler__CodeGeneratorRequest *req, const char *name);
+
+/* Whether `name` is one of the files whose code skyc provides itself
+ * (Google's well-known types, sky's schemas), never stubs. */
+int skyc_is_bundled(const char *name);
 
 #endif

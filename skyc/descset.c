@@ -7,7 +7,7 @@
 typedef Google__Protobuf__FileDescriptorProto file_proto;
 typedef Google__Protobuf__DescriptorProto message_proto;
 
-/* The index in req of the file declaring type `name` (".pkg.Msg"), or -1. */
+/* Whether d or a message or enum nested in it is `name`. */
 static int declared_in_scope(const message_proto *d, const char *scope, const char *name)
 {
     skyc_buf full = SKYC_BUF_INIT;
@@ -28,7 +28,7 @@ static int declared_in_scope(const message_proto *d, const char *scope, const ch
     return hit;
 }
 
-static int file_of_type(const skyc_request *req, const char *name)
+int skyc_file_of_type(const skyc_request *req, const char *name)
 {
     for (size_t fi = 0; fi < req->n_proto_file; fi++) {
         const file_proto *f = req->proto_file[fi];
@@ -55,7 +55,7 @@ static int file_of_type(const skyc_request *req, const char *name)
 
 static void need_type(const skyc_request *req, char *needed, const char *name)
 {
-    int fi = name ? file_of_type(req, name) : -1;
+    int fi = name ? skyc_file_of_type(req, name) : -1;
 
     if (fi >= 0)
         needed[fi] = 1;

@@ -18,4 +18,8 @@ typedef Google__Protobuf__Compiler__CodeGeneratorRequest skyc_request;
  * length in *len. */
 uint8_t *skyc_descriptor_set(const skyc_request *req, const Google__Protobuf__FileDescriptorProto *f, size_t *len);
 
+/* The index in req of the file declaring the message or enum `name`
+ * (".pkg.Msg", as type references are written), or -1. */
+int skyc_file_of_type(const skyc_request *req, const char *name);
+
 #endif

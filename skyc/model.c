@@ -271,11 +271,7 @@ static void push_service(skyc_model *m, const file_proto *f, const skyc_srcinfo 
     set_str(L, "name", s->name ? s->name : "");
     join_name(&b, f->package, s->name);
     set_buf(L, "full_name", &b);
-    for (const char *p = f->package ? f->package : ""; *p; p++)
-        skyc_buf_putc(&b, *p == '.' ? '_' : *p);
-    if (b.len)
-        skyc_buf_putc(&b, '_');
-    skyc_buf_puts(&b, s->name ? s->name : "");
+    skyc_name_c_service(&b, f->package, s->name);
     set_buf(L, "c_name", &b);
     if (default_name)
         set_str(L, "default_name", default_name);
@@ -310,11 +306,10 @@ void skyc_model_push_file(skyc_model *m, const file_proto *f)
     lua_pushlstring(L, name, len);
     lua_setfield(L, -2, "base");
     set_str(L, "package", pkg);
-    for (const char *p = pkg; *p; p++)
-        skyc_buf_putc(&b, *p == '.' ? '_' : *p);
-    if (b.len)
-        skyc_buf_putc(&b, '_');
+    skyc_name_c_prefix(&b, pkg);
     set_buf(L, "c_prefix", &b);
+    skyc_name_c_file(&b, name, pkg);
+    set_buf(L, "c_name", &b);
     set_str(L, "syntax", skyc_model_syntax(f));
 
     path[0] = SKYC_PATH_SYNTAX;

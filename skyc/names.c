@@ -127,10 +127,15 @@ static const char *const lua_reserved[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+int skyc_name_c_reserved(const char *name)
+{
+    return in_list(name, c_reserved, COUNT(c_reserved));
+}
+
 void skyc_name_c_safe(skyc_buf *b, const char *name)
 {
     skyc_buf_puts(b, name);
-    if (in_list(name, c_reserved, COUNT(c_reserved)))
+    if (skyc_name_c_reserved(name))
         skyc_buf_putc(b, '_');
 }
 
@@ -139,6 +144,82 @@ void skyc_name_lua_safe(skyc_buf *b, const char *name)
     skyc_buf_puts(b, name);
     if (in_list(name, lua_reserved, COUNT(lua_reserved)))
         skyc_buf_putc(b, '_');
+}
+
+/* Names that begin sky's own (`sky_...`, `SKY_...`, or the bare prefix). */
+static int in_sky_namespace(const char *s, size_t n)
+{
+    return n >= 3 && (strncmp(s, "sky", 3) == 0 || strncmp(s, "SKY", 3) == 0) && (n == 3 || s[3] == '_');
+}
+
+/* Appends package with dots made underscores, and a "_" after it. */
+static void package_prefix(skyc_buf *b, const char *package)
+{
+    for (const char *p = package; *p; p++)
+        skyc_buf_putc(b, *p == '.' ? '_' : *p);
+    if (*package)
+        skyc_buf_putc(b, '_');
+}
+
+/* Appends prefix + name, with "proto_" before it when the file shares
+ * sky's namespace (no package, or package "sky") and the result would be
+ * in it. b must be empty up to `start`. */
+static void finish_prefix(skyc_buf *b, size_t start, const char *package)
+{
+    if ((!*package || strcmp(package, "sky") == 0) && in_sky_namespace(b->data + start, b->len - start)) {
+        size_t n = b->len - start;
+        char *name = skyc_xmalloc(n + 1);
+
+        memcpy(name, b->data + start, n);
+        name[n] = '\0';
+        b->len = start;
+        skyc_buf_printf(b, "proto_%s", name);
+        free(name);
+    }
+}
+
+void skyc_name_c_prefix(skyc_buf *b, const char *package)
+{
+    package_prefix(b, package ? package : "");
+}
+
+void skyc_name_c_service(skyc_buf *b, const char *package, const char *service)
+{
+    size_t start = b->len;
+
+    package = package ? package : "";
+    package_prefix(b, package);
+    skyc_buf_puts(b, service ? service : "");
+    finish_prefix(b, start, package);
+}
+
+void skyc_name_c_file(skyc_buf *b, const char *file_name, const char *package)
+{
+    size_t start = b->len, len = strlen(file_name), dir, rest = 0;
+    const char *slash = strrchr(file_name, '/');
+
+    package = package ? package : "";
+    if (len >= 6 && strcmp(file_name + len - 6, ".proto") == 0)
+        len -= 6;
+    dir = slash ? (size_t)(slash - file_name) : 0;
+    /* The directories that spell the package (acme/v1/x.proto in acme.v1)
+     * say nothing the prefix does not. */
+    if (strlen(package) == dir) {
+        rest = slash ? dir + 1 : 0;
+        for (size_t i = 0; i < dir; i++)
+            if (file_name[i] != (package[i] == '.' ? '/' : package[i]))
+                rest = 0;
+    }
+    package_prefix(b, package);
+    if (rest < len && file_name[rest] >= '0' && file_name[rest] <= '9')
+        skyc_buf_puts(b, "proto_");
+    for (size_t i = rest; i < len; i++) {
+        char c = file_name[i];
+        int word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+
+        skyc_buf_putc(b, word ? c : '_');
+    }
+    finish_prefix(b, start, package);
 }
 
 uint32_t skyc_fnv1a(const char *s)

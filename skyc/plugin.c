@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "check.h"
 #include "model.h"
+#include "nanopb.h"
 #include "protocc.h"
 #include "render.h"
 #include "templates.h"
@@ -199,6 +200,8 @@ static int render_all(const request *req, const params *p, outputs *o, skyc_buf 
             skyc_buf_deinit(&name);
         }
         for (size_t li = 0; !p->dump_model && rc == 0 && li < p->n_langs; li++) {
+            if (strcmp(p->langs[li], "nanopb") == 0 && skyc_nanopb_options_only(f))
+                continue; /* nanopb's generator writes nothing for it either */
             for (size_t ti = 0; rc == 0 && ti < counts[li]; ti++) {
                 skyc_buf name = SKYC_BUF_INIT;
 
@@ -250,6 +253,13 @@ static int run_msg_gen(const msg_gen *g, const request *req, const uint8_t *in, 
     if (!copy) {
         skyc_buf_puts(errs, "protoc-gen-sky: cannot copy the request\n");
         return -1;
+    }
+    if (strcmp(g->lang, "nanopb") == 0) {
+        skyc_nanopb_rewrite(copy);
+        if (copy->n_file_to_generate == 0) { /* only options-only files */
+            google__protobuf__compiler__code_generator_request__free_unpacked(copy, NULL);
+            return 0;
+        }
     }
     skyc_protocc_rewrite(copy);
     if (strcmp(g->lang, "nanopb") == 0) {
@@ -343,7 +353,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    if (parse_params(req->parameter, &p, &errs) == 0 && skyc_check(req, &errs) == 0) {
+    if (parse_params(req->parameter, &p, &errs) == 0 && skyc_check(req, &errs) == 0 &&
+        (p.dump_model || !wants(&p, "nanopb") || skyc_nanopb_check(req, &errs) == 0)) {
         for (size_t i = 0; i < sizeof msg_gens / sizeof *msg_gens && errs.len == 0; i++)
             if (!p.dump_model && wants(&p, msg_gens[i].lang))
                 run_msg_gen(&msg_gens[i], req, (const uint8_t *)skyc_buf_str(&in), in.len, &p, &o, &gen_res[i],

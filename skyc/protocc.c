@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "check.h"
 #include "names.h"
 #include "protocc.h"
 
@@ -41,28 +42,25 @@ static void drop_index(size_t *n, int32_t *list, int32_t gone)
     *n = k;
 }
 
+void skyc_protocc_drop_import(file_proto *f, size_t i)
+{
+    /* The string is owned by the unpacked request: it is freed by
+     * free_unpacked only if still listed, so free it here. */
+    free(f->dependency[i]);
+    memmove(&f->dependency[i], &f->dependency[i + 1], (f->n_dependency - i - 1) * sizeof *f->dependency);
+    f->n_dependency--;
+    drop_index(&f->n_public_dependency, f->public_dependency, (int32_t)i);
+    drop_index(&f->n_weak_dependency, f->weak_dependency, (int32_t)i);
+}
+
 static void drop_options_import(file_proto *f)
 {
     for (size_t i = 0; i < f->n_dependency;) {
-        if (strcmp(f->dependency[i], options_proto) != 0) {
+        if (strcmp(f->dependency[i], options_proto) == 0)
+            skyc_protocc_drop_import(f, i);
+        else
             i++;
-            continue;
-        }
-        /* The string stays owned by the unpacked request: it is freed by
-         * free_unpacked only if still listed, so free it here. */
-        free(f->dependency[i]);
-        memmove(&f->dependency[i], &f->dependency[i + 1], (f->n_dependency - i - 1) * sizeof *f->dependency);
-        f->n_dependency--;
-        drop_index(&f->n_public_dependency, f->public_dependency, (int32_t)i);
-        drop_index(&f->n_weak_dependency, f->weak_dependency, (int32_t)i);
     }
-}
-
-/* Files whose code no user project has of its own: Google's well-known
- * types and sky's schemas. */
-static int bundled(const char *name)
-{
-    return strncmp(name, "google/protobuf/", 16) == 0 || strncmp(name, "sky/", 4) == 0;
 }
 
 static const file_proto *find_file(const Google__Protobuf__Compiler__CodeGeneratorRequest *req, const char *name)
@@ -91,7 +89,7 @@ static void add_bundled_imports(Google__Protobuf__Compiler__CodeGeneratorRequest
         for (size_t d = 0; f && d < f->n_dependency; d++) {
             const char *dep = f->dependency[d];
 
-            if (!bundled(dep) || generated(req, dep))
+            if (!skyc_is_bundled(dep) || generated(req, dep))
                 continue;
             req->file_to_generate =
                 skyc_xrealloc(req->file_to_generate, (req->n_file_to_generate + 1) * sizeof *req->file_to_generate);
@@ -109,6 +107,9 @@ void skyc_protocc_rewrite(Google__Protobuf__Compiler__CodeGeneratorRequest *req)
 
         for (size_t i = 0; i < f->n_message_type; i++)
             clear_proto3_optional(f->message_type[i]);
+        if (f->options && f->options->has_optimize_for &&
+            f->options->optimize_for == GOOGLE__PROTOBUF__FILE_OPTIONS__OPTIMIZE_MODE__CODE_SIZE)
+            f->options->has_optimize_for = 0;
         for (size_t i = 0; i < f->n_service; i++)
             google__protobuf__service_descriptor_proto__free_unpacked(f->service[i], NULL);
         f->n_service = 0;

@@ -11,6 +11,9 @@
  *  - proto3 `optional` fields lose their proto3_optional flag but keep
  *    their one-field oneof: protoc-gen-c then emits a oneof, whose case
  *    member gives presence, and the wire format is the same;
+ *  - `option optimize_for = CODE_SIZE` is dropped: protoc-gen-c would
+ *    then leave the names out of the descriptors, which sky's registry,
+ *    codecs and gate look things up by;
  *  - imports of sky/options.proto are dropped: its extensions only
  *    annotate options, and the include protoc-gen-c would emit for it
  *    (of a sky/options.pb-c.h nobody builds) would break the build;
@@ -21,6 +24,10 @@
  *    needs (a user project has no other source for them);
  *  - the parameter (ours) is cleared. */
 void skyc_protocc_rewrite(Google__Protobuf__Compiler__CodeGeneratorRequest *req);
+
+/* Removes import i of f (an unpacked request's file), with its entries
+ * in the public and weak import lists. */
+void skyc_protocc_drop_import(Google__Protobuf__FileDescriptorProto *f, size_t i);
 
 /* Runs protoc-gen-c (program `exe`, looked up in PATH when it has no
  * slash) with the serialized request; on success *out is its decoded

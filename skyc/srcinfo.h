@@ -17,7 +17,9 @@ enum {
     SKYC_PATH_ENUM = 5,         /* FileDescriptorProto.enum_type */
     SKYC_PATH_SERVICE = 6,      /* FileDescriptorProto.service */
     SKYC_PATH_SYNTAX = 12,      /* FileDescriptorProto.syntax */
+    SKYC_PATH_FIELD = 2,        /* DescriptorProto.field */
     SKYC_PATH_NESTED = 3,       /* DescriptorProto.nested_type */
+    SKYC_PATH_ONEOF = 8,        /* DescriptorProto.oneof_decl */
     SKYC_PATH_NESTED_ENUM = 4,  /* DescriptorProto.enum_type */
     SKYC_PATH_METHOD = 2,       /* ServiceDescriptorProto.method */
 };

@@ -292,7 +292,7 @@ function engine.dump(file)
   -- Messages first, so methods refer back to them.
   local seen = {}
   walk("file.messages", file.messages, seen)
-  for _, k in ipairs({ "name", "base", "package", "c_prefix", "syntax", "comment", "deps", "enums", "services" }) do
+  for _, k in ipairs({ "name", "base", "package", "c_prefix", "c_name", "syntax", "comment", "deps", "enums", "services" }) do
     walk("file." .. k, file[k], seen)
   end
   out[#out + 1] = ("file.descriptor_set = <%d bytes>"):format(#file.descriptor_set)

@@ -33,9 +33,13 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # The node's stdout goes through tee: shown at once, and kept so that this
-# script can read the gate's port from ping's line.
+# script can read the gate's port from ping's line. node.out exists before
+# the loop below reads it: tee would create it only once the node opens
+# the pipe (the shell opens the pipe for tee first, which waits for a
+# writer), after that loop's first read.
 mkfifo "$tmp/node.pipe" || exit 1
-tee "$tmp/node.out" <"$tmp/node.pipe" &
+: >"$tmp/node.out" || exit 1
+tee -a "$tmp/node.out" <"$tmp/node.pipe" &
 tee_pid=$!
 SKY_DEMO_MODDIR="$SKY_BUILDDIR/examples/demo/.libs" SKY_DEMO_LUADIR="$SKY_BUILDDIR/examples/demo" \
     SKY_SRCDIR="$SKY_SRCDIR" timeout "$LIMIT" "$SKY_BIN" "$SKY_SRCDIR/examples/demo/demo.lua" >"$tmp/node.pipe" &

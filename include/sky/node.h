@@ -64,10 +64,32 @@ SKY_MUST_CHECK int sky_node_register_module(sky_node *node, const sky_module *mo
  * SKY_EINVAL (already started). */
 SKY_MUST_CHECK int sky_node_start(sky_node *node);
 
-/* Spawns a service from outside any service (see sky_spawn()). On a
- * missing module, err (if not NULL) names the paths searched. */
+/* Spawns a service from outside any service (see sky_spawn()). On failure
+ * err (if not NULL) says why: for a missing module, the paths searched;
+ * for an init that failed, the reason it gave (sky_exit_with() before
+ * returning its error; a Lua service's load error, as "Lua service NAME:
+ * FILE:LINE: ..."), or the name its sky_register() was refused
+ * ("the name 'NAME' is taken"), else the code's sky_strerror(). */
 SKY_MUST_CHECK int sky_node_spawn(sky_node *node, const char *module, const char *args, sky_addr_t *out,
                                   char *err, size_t errsize);
+
+/* What sky_node_spawn_monitor() calls once its service exits: `reason` is
+ * a SKY_REASON_* (sky/service.h), `text` the exit's text (NULL: none;
+ * valid during the call only). It runs on the thread where the service
+ * ends (a worker's, or the spawner's inside the spawn if the service ends
+ * in its init), so it must not block; it may call sky_node_shutdown(). */
+typedef void (*sky_down_fn)(void *ud, sky_addr_t who, int reason, const char *text);
+
+/* sky_node_spawn(), watched from outside: on_down is in place before the
+ * service's init runs, so no exit goes unseen, even one right after the
+ * spawn. When the service exits, on_down(ud, address, reason, text) runs
+ * once; not if the spawn fails, nor once the node is stopping
+ * (sky_node_shutdown(), sky_node_free()). The service has no parent
+ * (sky_parent()), as with sky_node_spawn(). Returns as sky_node_spawn(),
+ * or SKY_EINVAL if on_down is NULL. The launcher watches its bootstrap
+ * service this way. */
+SKY_MUST_CHECK int sky_node_spawn_monitor(sky_node *node, const char *module, const char *args, sky_addr_t *out,
+                                          char *err, size_t errsize, sky_down_fn on_down, void *ud);
 
 /* Sends from outside any service: source is SKY_ADDR_NONE. Same ownership
  * and errors as sky_send(). */

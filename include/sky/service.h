@@ -32,6 +32,11 @@ typedef struct sky_node sky_node;
  * init()    runs once, before any message, on the spawner's thread; `args`
  *           is the spawn argument string (never NULL). A non-zero return
  *           fails the spawn with that code and the instance is released.
+ *           To say why, call sky_exit_with(ctx, SKY_REASON_ERROR, text)
+ *           before returning: the text is the spawn's error message
+ *           (sky_node_spawn()'s err, sky.launch's error). Failing with
+ *           SKY_EEXIST after sky_register() refused a name, the message
+ *           names it.
  * handle()  handles one message (but those of methods served with
  *           sky_serve()). A negative return is logged and, for a request
  *           that was not answered, sent back as an error reply. NULL:

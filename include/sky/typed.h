@@ -80,8 +80,9 @@ uint32_t sky_method_id(const char *full_name);
  * found by name and id (the Lua codec and the gate use this). Registering
  * the same file twice is a no-op; a name already registered by another
  * file (the same schema linked twice) keeps its first entry. Returns 0,
- * SKY_EINVAL (a NULL table, or a method whose id is not
- * sky_method_id(full_name)), or SKY_EEXIST if a method id collides with a
+ * SKY_EINVAL (a NULL table, a message or enum without a name, as
+ * protoc-c makes them under `optimize_for = CODE_SIZE`, or a method whose
+ * id is not sky_method_id(full_name)), or SKY_EEXIST if a method id collides with a
  * different method, registered before or in this file (the file is then
  * not registered). Thread-safe; the registry lives as long as the process
  * and keeps pointers to the descriptors, which must too. */

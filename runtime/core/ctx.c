@@ -82,11 +82,28 @@ void sky_shutdown(sky_ctx *ctx) { sky_node_shutdown(sky__svc(ctx)->node); }
 
 /* ---- names ------------------------------------------------------------- */
 
+/* The last name sky_register refused on this thread, and to whom: a spawn
+ * whose init then fails with SKY_EEXIST names it (sky__spawn_error). */
+static _Thread_local struct {
+    sky_addr_t who;
+    char name[64];
+} refused;
+
 int sky_register(sky_ctx *ctx, const char *name)
 {
     sky__service *s = sky__svc(ctx);
     s->named = 1;
-    return sky__handles_register(sky__node_handles(s->node), name, sky__self(s));
+    int rc = sky__handles_register(sky__node_handles(s->node), name, sky__self(s));
+    if (rc == SKY_EEXIST) {
+        refused.who = sky__self(s);
+        snprintf(refused.name, sizeof refused.name, "%s", name);
+    }
+    return rc;
+}
+
+const char *sky__refused_name(sky_addr_t who)
+{
+    return who != SKY_ADDR_NONE && refused.who == who ? refused.name : NULL;
 }
 
 sky_addr_t sky_whereis(sky_ctx *ctx, const char *name)

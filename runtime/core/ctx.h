@@ -22,6 +22,10 @@ int sky__mail_from_send(sky__mail *m, sky_msg *msg);
  * when the payload carries none. */
 int sky__reply_status(const sky_msg *reply);
 
+/* The name sky_register last refused (SKY_EEXIST) to service `who` on
+ * this thread, or NULL. */
+const char *sky__refused_name(sky_addr_t who);
+
 /* The module `module` for a spawn by s, or NULL (logged as a warning). */
 const sky_module *sky__spawn_module(sky__service *s, const char *module);
 

@@ -92,14 +92,29 @@ int sky__node_start(sky_node *n, const sky_module *logger_module)
     return rc;
 }
 
-int sky_node_spawn(sky_node *n, const char *module, const char *args, sky_addr_t *out, char *err,
-                   size_t errsize)
+/* A spawn from outside the node's services, observed by on_down if not
+ * NULL; err says why it failed. */
+static int node_spawn(sky_node *n, const char *module, const char *args, sky_addr_t *out, char *err,
+                      size_t errsize, sky_down_fn on_down, void *ud)
 {
     const sky_module *mod = sky__modules_get(n->modules, module, err, errsize);
     if (!mod) return SKY_ENOENT;
-    int rc = sky__service_spawn(n, mod, NULL, args, SKY_ADDR_NONE, out);
-    if (rc < 0 && err) snprintf(err, errsize, "spawn %s: %s", module, sky_strerror(rc));
+    int rc = sky__service_spawn_observed(n, mod, args, on_down, ud, out);
+    if (rc < 0 && err) snprintf(err, errsize, "spawn %s: %s", module, sky__spawn_error(rc));
     return rc;
+}
+
+int sky_node_spawn(sky_node *n, const char *module, const char *args, sky_addr_t *out, char *err,
+                   size_t errsize)
+{
+    return node_spawn(n, module, args, out, err, errsize, NULL, NULL);
+}
+
+int sky_node_spawn_monitor(sky_node *n, const char *module, const char *args, sky_addr_t *out, char *err,
+                           size_t errsize, sky_down_fn on_down, void *ud)
+{
+    if (!on_down) return SKY_EINVAL;
+    return node_spawn(n, module, args, out, err, errsize, on_down, ud);
 }
 
 int sky_node_send(sky_node *n, sky_addr_t to, sky_msg *msg)

@@ -200,11 +200,34 @@ int sky__deliver_event(sky_node *node, sky_addr_t to, int kind, uint32_t session
 
 /* ---- spawn ------------------------------------------------------------- */
 
-/* `watched`: linked to `parent` (ref 0) or monitored by it (ref). */
+/* Why the last spawn on this thread failed in its service's init, for the
+ * spawner's message: init runs on the spawner's thread. */
+static _Thread_local char spawn_why[512];
+
+const char *sky__spawn_error(int rc) { return spawn_why[0] ? spawn_why : sky_strerror(rc); }
+
+/* The init of s failed with rc: keeps the reason it gave (sky_exit_with),
+ * else the name a refused sky_register asked for if rc says so, else none.
+ * Written after init returns, so a spawn inside that init does not leave
+ * its own reason behind. */
+static void note_failure(sky__service *s, int rc)
+{
+    const char *name = rc == SKY_EEXIST ? sky__refused_name(sky__self(s)) : NULL;
+    if (s->has_reason && s->exit_text)
+        snprintf(spawn_why, sizeof spawn_why, "%s", s->exit_text);
+    else if (name)
+        snprintf(spawn_why, sizeof spawn_why, "the name '%s' is taken", name);
+    else
+        spawn_why[0] = '\0';
+}
+
+/* `watched`: linked to `parent` (ref 0) or monitored by it (ref). `on_down`
+ * (NULL: none) is set before init too. */
 static int spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t parent,
-                 int watched, uint32_t ref, sky_addr_t *out)
+                 int watched, uint32_t ref, sky_down_fn on_down, void *ud, sky_addr_t *out)
 {
     const sky_config *cfg = sky__node_config(node);
+    spawn_why[0] = '\0';
     if (sky__node_stopping(node)) {
         if (state && mod->release) mod->release(state);
         return SKY_ESTOPPED;
@@ -229,8 +252,14 @@ static int spawn(sky_node *node, const sky_module *mod, void *state, const char 
     sky__node_count(node, SKY__C_SPAWNED, 1);
     sky__node_count(node, SKY__C_SERVICES, 1);
     if (watched) sky__link_preset(s, parent, ref);
+    s->on_down = on_down;
+    s->on_down_ud = ud;
     sky__service_ref(s); /* keep s while init runs, whatever it does */
     rc = mod->init ? mod->init(s->state, sky__ctx(s), args ? args : "") : 0;
+    if (rc != 0) {
+        note_failure(s, rc);
+        s->on_down = NULL; /* no service: nothing to be told */
+    }
     if (rc != 0 && !s->has_reason) {
         char text[96];
         snprintf(text, sizeof text, "init failed: %s", sky_strerror(rc > 0 ? SKY_EFAIL : rc));
@@ -255,13 +284,19 @@ static int spawn(sky_node *node, const sky_module *mod, void *state, const char 
 int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const char *args, sky_addr_t parent,
                        sky_addr_t *out)
 {
-    return spawn(node, mod, state, args, parent, 0, 0, out);
+    return spawn(node, mod, state, args, parent, 0, 0, NULL, NULL, out);
 }
 
 int sky__service_spawn_watched(sky_node *node, const sky_module *mod, const char *args, sky_addr_t parent,
                                uint32_t ref, sky_addr_t *out)
 {
-    return spawn(node, mod, NULL, args, parent, 1, ref, out);
+    return spawn(node, mod, NULL, args, parent, 1, ref, NULL, NULL, out);
+}
+
+int sky__service_spawn_observed(sky_node *node, const sky_module *mod, const char *args, sky_down_fn on_down,
+                                void *ud, sky_addr_t *out)
+{
+    return spawn(node, mod, NULL, args, SKY_ADDR_NONE, 0, 0, on_down, ud, out);
 }
 
 /* ---- handling ---------------------------------------------------------- */
@@ -431,6 +466,9 @@ void sky__service_die(sky__service *s, int code)
     s->ndeferred = 0;
     /* its name is gone already: a watcher may register it again */
     if (!s->has_reason && code == SKY_ESTOPPED) sky_exit_with(sky__ctx(s), SKY_REASON_SHUTDOWN, NULL);
+    if (s->on_down && !sky__node_stopping(s->node))
+        s->on_down(s->on_down_ud, self, s->has_reason ? s->exit_reason : SKY_REASON_NORMAL, s->exit_text);
+    s->on_down = NULL;
     sky__link_died(s);
     if (s->sockets) sky__node_hooks(s->node)->socket_owner_exit(s->node, self);
     if (s->mod->release) s->mod->release(s->state);

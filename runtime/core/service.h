@@ -53,6 +53,8 @@ typedef struct sky__service {
     uint8_t has_reason;      /* exit_reason was set (else: normal, or shutdown) */
     int exit_reason;         /* enum sky_reason, told to links and monitors */
     char *exit_text;
+    sky_down_fn on_down;     /* sky_node_spawn_monitor's, called as it dies */
+    void *on_down_ud;
     /* counters, read by anyone (stats): written by the owner only, but
      * `dropped`, which the refused senders bump */
     atomic_uint_fast64_t received, sent, bad, errors, dropped;
@@ -93,6 +95,19 @@ int sky__service_spawn(sky_node *node, const sky_module *mod, void *state, const
  * record set before init. */
 int sky__service_spawn_watched(sky_node *node, const sky_module *mod, const char *args, sky_addr_t parent,
                                uint32_t ref, sky_addr_t *out);
+
+/* sky__service_spawn from outside the node's services (no parent), with
+ * on_down(ud, address, reason, text) called once when the service dies,
+ * on the thread where it dies (set before init: an exit in init is seen;
+ * not called if the spawn fails, nor once the node stops). */
+int sky__service_spawn_observed(sky_node *node, const sky_module *mod, const char *args, sky_down_fn on_down,
+                                void *ud, sky_addr_t *out);
+
+/* Why the spawn that just failed on this thread with rc failed: the text
+ * its service's init gave (sky_exit_with before returning an error), or
+ * "the name 'NAME' is taken" when it failed with SKY_EEXIST after
+ * sky_register refused it NAME, else sky_strerror(rc). */
+const char *sky__spawn_error(int rc);
 
 /* Runs one turn of s on the calling thread: up to `batch` messages, adding
  * the number handled to *handled and publishing each in `busy` (a

@@ -17,7 +17,14 @@
  * Answers the socket refuses (past its high-water mark) wait in the
  * connection's backlog while the gate stops reading it; since every
  * answer belongs to a request read before, the backlog is bounded by what
- * was read. */
+ * was read.
+ * A connection is idle while its client sends no complete frame and the
+ * gate owes it nothing: no call in flight, no frame held back or not read
+ * yet, no answer its client has not received (in the gate, the socket's
+ * queue or the kernel's send buffer). Only idle time counts toward
+ * idle_timeout_ms, so the timeout never cuts what the gate holds back
+ * itself, a call within its deadline, or answers a slow reader has not
+ * taken yet. */
 #include "io/gate.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +67,8 @@ typedef struct conn {
     char peer[64];
     sky__framer fr;
     uint32_t inflight;
-    uint64_t last_ms;
+    uint64_t last_ms; /* the idle clock's start: the last frame, or the end of a wait */
+    int owing;        /* its idle time was up, but the gate still owed it (idle_check) */
     pending_out *backlog, *tail;
     int paused;
     parked *parked, *ptail; /* frames not routed yet, oldest first */
@@ -149,6 +157,10 @@ static void drop(gate *g, conn *c, const char *why)
     (void)sky_socket_close(g->ctx, c->id);
     conn_free(c);
 }
+
+/* Something the connection waited for ended (an answer, frames held
+ * back gone, the backlog written): idle time counts from now. */
+static void touch(gate *g, conn *c) { c->last_ms = sky_now(g->ctx); }
 
 /* ---- writing ------------------------------------------------------------ */
 
@@ -260,6 +272,7 @@ static void writable(gate *g, conn *c)
         free(o);
         if (rc != 0) return;
     }
+    touch(g, c);
     set_paused(g, c);
 }
 
@@ -276,6 +289,7 @@ static void answered(sky_ctx *ctx, int status, const sky_msg *reply, void *ud)
     if (k->next) k->next->prev = k->prev;
     if (c) {
         c->inflight--;
+        touch(g, c);
         if (status == 0) {
             send_frame(g, c, SKY__F_RESPONSE, k->session, k->method, reply->data, reply->size);
         } else if (reply && reply->kind == SKY_ERROR) {
@@ -392,6 +406,7 @@ static void retry(gate *g)
     g->retry_armed = 0;
     for (int i = 0; i < BUCKETS; i++)
         for (conn *c = g->b[i]; c; c = c->next) {
+            if (!c->parked) continue;
             while (c->parked) {
                 parked *k = c->parked;
                 if (dispatch(g, c, k->oneway, k->session, k->method, k->data, k->size) == SKY_EBUSY) break;
@@ -399,8 +414,12 @@ static void retry(gate *g)
                 if (!c->parked) c->ptail = NULL;
                 free(k);
             }
-            if (c->parked) left = 1;
-            else set_paused(g, c);
+            if (c->parked) {
+                left = 1;
+            } else {
+                touch(g, c);
+                set_paused(g, c);
+            }
         }
     if (left && sky_timeout(g->ctx, RETRY_MS, T_RETRY) == 0) g->retry_armed = 1;
 }
@@ -473,6 +492,21 @@ static void on_accept(gate *g, const sky_msg *m)
     g->nconns++;
 }
 
+/* The gate owes c's client something (an answer, a call in flight), or
+ * holds back or has not read yet what it sent. */
+static int owes(gate *g, const conn *c)
+{
+    if (c->inflight || c->parked || c->backlog || c->olen) return 1;
+    size_t unsent, unread;
+    sky__socket_in_transit(g->ctx, c->id, &unsent, &unread);
+    return unsent || unread;
+}
+
+/* Closes the connections idle for idle_timeout_ms. One whose time is up
+ * but that the gate still owes is looked at again at each check; the
+ * socket's queues drain without the gate hearing of it, so once they
+ * have, its idle time counts from that check (at most a tick late; the
+ * gate's own waits restart the clock themselves when they end). */
 static void idle_check(gate *g)
 {
     uint64_t now = sky_now(g->ctx);
@@ -480,7 +514,14 @@ static void idle_check(gate *g)
         conn *c = g->b[i];
         while (c) {
             conn *next = c->next;
-            if (now - c->last_ms >= (uint64_t)g->cfg.idle_timeout_ms) drop(g, c, "idle timeout");
+            if (c->owing && !owes(g, c)) {
+                c->owing = 0;
+                c->last_ms = now;
+            }
+            if (!c->owing && now >= c->last_ms + (uint64_t)g->cfg.idle_timeout_ms) {
+                if (owes(g, c)) c->owing = 1;
+                else drop(g, c, "idle timeout");
+            }
             c = next;
         }
     }

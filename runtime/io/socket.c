@@ -27,9 +27,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#ifdef __linux__
+#include <linux/sockios.h> /* SIOCOUTQ */
+#endif
 #include "core/deliver.h"
 #include "core/node.h"
 #include "core/service.h"
@@ -806,6 +810,29 @@ int sky_socket_close(sky_ctx *ctx, uint32_t id)
     int rc = mine(ctx, id, 1);
     if (rc == 0) (void)post_op(table(sky_ctx_node(ctx)), OP_CLOSE, id, 0);
     return rc;
+}
+
+void sky__socket_in_transit(sky_ctx *ctx, uint32_t id, size_t *unsent, size_t *unread)
+{
+    sky__sockets *ss = table(sky_ctx_node(ctx));
+    *unsent = *unread = 0;
+    pthread_mutex_lock(&ss->mu);
+    sock *s = find(ss, id);
+    if (!s || s->owner != self(ctx)) {
+        pthread_mutex_unlock(&ss->mu);
+        return;
+    }
+    *unsent = s->queued;
+    *unread = s->unread;
+    int tcp = !s->udp && !s->listen;
+    if (tcp) send_lock(s); /* as for a direct send: the descriptor stays open */
+    pthread_mutex_unlock(&ss->mu);
+    if (!tcp) return;
+#ifdef SIOCOUTQ
+    int k = 0;
+    if (ioctl(s->fd, SIOCOUTQ, &k) == 0 && k > 0) *unsent += (size_t)k;
+#endif
+    send_unlock(s);
 }
 
 int sky_socket_pause(sky_ctx *ctx, uint32_t id, int paused)

@@ -29,6 +29,14 @@ void sky__socket_handled(sky_node *node, uint32_t event, uint32_t id, size_t siz
  * kernel takes at once is not copied at all. */
 SKY_MUST_CHECK int sky__socket_write_copy(sky_ctx *ctx, uint32_t id, const void *data, size_t size);
 
+/* What is on its way through socket id (the caller's): *unsent, the
+ * bytes written that its peer has not received yet (those still queued,
+ * plus those in the kernel's send buffer not yet acknowledged, where the
+ * system tells: SIOCOUTQ); *unread, the bytes read from it whose data
+ * events the caller has not handled yet. Both 0 if id is no socket of
+ * the caller's. */
+void sky__socket_in_transit(sky_ctx *ctx, uint32_t id, size_t *unsent, size_t *unread);
+
 /* Service `owner` died: its sockets close (queued writes dropped). */
 void sky__socket_owner_exit(sky_node *node, sky_addr_t owner);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -384,6 +385,31 @@ static const char *check_str(lua_State *L, const char *path, const struct key *k
     return s;
 }
 
+/* The logger opens `log` for append, creating it: what it would refuse at
+ * start is refused here, --check included, without creating anything. */
+static void check_log(lua_State *L, const char *path, const char *log)
+{
+    struct stat st;
+
+    if (stat(log, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            luaL_error(L, "%s: key 'log': %s is a directory", path, log);
+        if (access(log, W_OK) != 0)
+            luaL_error(L, "%s: key 'log': cannot write %s: %s", path, log, strerror(errno));
+        return;
+    }
+    if (errno != ENOENT)
+        luaL_error(L, "%s: key 'log': cannot open %s: %s", path, log, strerror(errno));
+    const char *slash = strrchr(log, '/');
+    if (!slash)
+        lua_pushliteral(L, ".");
+    else
+        lua_pushlstring(L, log, slash == log ? 1 : (size_t)(slash - log));
+    if (access(lua_tostring(L, -1), W_OK | X_OK) != 0)
+        luaL_error(L, "%s: key 'log': cannot create %s: %s", path, log, strerror(errno));
+    lua_pop(L, 1);
+}
+
 static void check_known(lua_State *L, int env, struct load *ld)
 {
     for (size_t i = 0; i < NKEYS; i++) {
@@ -404,6 +430,8 @@ static void check_known(lua_State *L, int env, struct load *ld)
             if (!copy)
                 luaL_error(L, "%s: out of memory", ld->path);
             *(char **)field = copy;
+            if (k->off == OFF(log_path))
+                check_log(L, ld->path, copy);
         } else {
             const char *s = check_str(L, ld->path, k);
             long long level = -1;

@@ -1,14 +1,17 @@
 /* sky CONFIG.lua — runs a node configured by a Lua file until a service
- * calls sky_shutdown() or the process gets SIGINT or SIGTERM.
+ * calls sky_shutdown(), the process gets SIGINT or SIGTERM, or the
+ * bootstrap service fails.
  *
- * Exit status: 0 after a clean shutdown; 2 for a usage error, a bad config
- * or a bootstrap service that cannot be spawned; 1 if the runtime fails to
- * start. */
+ * Exit status: 0 after a clean shutdown; 2 for a usage error, a bad config,
+ * a bootstrap service that cannot be spawned or that fails (exits with
+ * reason error, as a Lua service whose sky.start raises does); 1 if the
+ * runtime fails to start. */
 #ifdef HAVE_CONFIG_H
 #include <config.h>     /* autoconf's, from -I: "config.h" would be ours */
 #endif
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,10 +33,32 @@ static void usage(FILE *f)
     fputs("usage: sky [--check] CONFIG.lua\n"
           "       sky --help | --version\n"
           "Runs a sky node configured by the Lua file CONFIG.lua until a service\n"
-          "calls sky_shutdown() or the process gets SIGINT or SIGTERM.\n"
+          "calls sky_shutdown(), the process gets SIGINT or SIGTERM, or the\n"
+          "bootstrap service fails (exit status 2).\n"
           "  -t, --check   check the config and exit (0 if it is good, 2 if not)\n"
           "See docs/launcher.md for the keys.\n",
           f);
+}
+
+/* The bootstrap service's failure, told by its watch on a worker thread. */
+struct bootstrap_watch {
+    sky_node *node;
+    atomic_int failed; /* set once text holds the reason */
+    char text[1024];
+};
+
+/* The bootstrap exited. A failure (reason error) stops the node; any other
+ * exit leaves it running. (Once the node stops, it is not called.) */
+static void on_bootstrap_down(void *ud, sky_addr_t who, int reason, const char *text)
+{
+    struct bootstrap_watch *w = ud;
+
+    (void)who;
+    if (reason != SKY_REASON_ERROR)
+        return;
+    snprintf(w->text, sizeof w->text, "%s", text ? text : "it exited with reason error");
+    atomic_store(&w->failed, 1);
+    sky_node_shutdown(w->node);
 }
 
 /* sky_node_shutdown() is documented safe in a signal handler. */
@@ -111,6 +136,7 @@ static int run(const char *path, const struct sky_launcher_config *lc, const sig
 {
     char err[4096] = "";
     sky_config cfg;
+    struct bootstrap_watch watch = {.node = NULL};
 
     sky_config_init(&cfg);
     sky_launcher_apply(lc, &cfg);
@@ -131,7 +157,9 @@ static int run(const char *path, const struct sky_launcher_config *lc, const sig
     set_handlers(on_signal);
     pthread_sigmask(SIG_SETMASK, unblock, NULL);
 
-    rc = sky_node_spawn(node, lc->bootstrap, lc->bootstrap_args, NULL, err, sizeof err);
+    watch.node = node;
+    rc = sky_node_spawn_monitor(node, lc->bootstrap, lc->bootstrap_args, NULL, err, sizeof err,
+                                on_bootstrap_down, &watch);
     if (rc != 0) {
         fprintf(stderr, "sky: %s: bootstrap '%s': %s\n", path, lc->bootstrap,
                 err[0] ? err : sky_strerror(rc));
@@ -143,7 +171,7 @@ static int run(const char *path, const struct sky_launcher_config *lc, const sig
     char gate_args[512];
     if (sky_launcher_gate_args(lc, gate_args, sizeof gate_args)) {
         rc = sky_node_spawn(node, "gate", gate_args, NULL, err, sizeof err);
-        if (rc != 0) {
+        if (rc != 0 && !atomic_load(&watch.failed)) {
             fprintf(stderr, "sky: %s: gate_port: cannot start the gate (%s): %s\n", path, gate_args,
                     sky_strerror(rc));
             set_handlers(SIG_DFL);
@@ -153,12 +181,15 @@ static int run(const char *path, const struct sky_launcher_config *lc, const sig
         }
     }
     sky_node_wait(node, -1);
+    int failed = atomic_load(&watch.failed);
+    if (failed)
+        fprintf(stderr, "sky: %s: bootstrap '%s' failed: %s\n", path, lc->bootstrap, watch.text);
 
     /* A second signal while the node stops kills the process, as usual. */
     set_handlers(SIG_DFL);
     running = NULL;
     sky_node_free(node);
-    return 0;
+    return failed ? EXIT_CONFIG : 0;
 }
 
 int main(int argc, char **argv)

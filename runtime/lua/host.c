@@ -50,6 +50,7 @@ typedef struct fiber {
     uint32_t type_id; /* of the request */
     const void *method; /* a typed request's method (skylib) */
     int64_t used;       /* instructions run for the current job */
+    int start;          /* the job is the service's sky.start function */
 } fiber;
 
 struct lhost {
@@ -62,6 +63,8 @@ struct lhost {
     fiber *running;    /* the fiber resumed now, NULL outside fibers */
     int waits_ref; /* session -> fiber (waiting) or function (a timeout) */
     uint32_t session;
+    uint32_t start_session; /* the wait that runs sky.start (0: none, or begun) */
+    int starting;           /* the next job is sky.start's */
     fiber *pool[POOL_MAX];
     int npool;
     char name[NAME_MAX_];
@@ -359,6 +362,12 @@ static void fiber_fail(lhost *h, fiber *f, int st)
         sky_log(h->ctx, SKY_LOG_ERROR, "lua %s: %s", h->name, lua_tostring(h->L, -1));
         lua_pop(h->L, 1);
     }
+    /* a service that could not start fails, unless it is on its way out */
+    if (f->start && !sky__svc(h->ctx)->exiting && !sky__service_killing(sky__svc(h->ctx))) {
+        char text[700];
+        snprintf(text, sizeof text, "Lua service %s: sky.start failed: %s", h->name, msg);
+        sky_exit_with(h->ctx, SKY_REASON_ERROR, text);
+    }
     fiber_drop(h, f);
     if (st == LUA_ERRMEM) lua_gc(h->L, LUA_GCCOLLECT);
 }
@@ -417,6 +426,8 @@ void sky__lua_run(lua_State *L, int nargs, const sky_msg *req, const void *metho
     }
     f->method = method;
     f->used = 0;
+    f->start = h->starting;
+    h->starting = 0;
     lua_sethook(f->co, budget_hook, LUA_MASKCOUNT, h->step);
     lua_xmove(L, f->co, nargs + 1);
     resume_fiber(L, f->co, nargs + 1);
@@ -528,6 +539,8 @@ void sky__lua_wake(lua_State *L, uint32_t session, int nargs)
         lua_pop(L, 1);
         resume_fiber(L, co, nargs);
     } else if (t == LUA_TFUNCTION) {
+        h->starting = session == h->start_session;
+        if (h->starting) h->start_session = 0;
         sky__lua_run(L, nargs, NULL, NULL);
     } else {
         lua_pop(L, nargs + 1); /* gone: the service is exiting */
@@ -630,7 +643,9 @@ static int init_protected(lua_State *L)
         if (st == LUA_ERRMEM) snprintf(a->err, sizeof a->err, "not enough memory");
         return 0;
     }
+    uint32_t before = h->session;
     a->rc = sky__lua_started(L);
+    if (h->session != before) h->start_session = h->session; /* its sky__lua_wait */
     if (a->rc < 0) snprintf(a->err, sizeof a->err, "cannot start: %s", sky_strerror(a->rc));
     return 0;
 }
@@ -686,7 +701,7 @@ static int parse_options(lhost *h, const char **args)
     }
 }
 
-static int host_init(void *st, sky_ctx *ctx, const char *args)
+static int host_start(void *st, sky_ctx *ctx, const char *args)
 {
     lhost *h = st;
     const sky_config *cfg = sky__node_config(sky_ctx_node(ctx));
@@ -752,6 +767,15 @@ static int host_init(void *st, sky_ctx *ctx, const char *args)
     return 0;
 }
 
+/* The reason a spawn failed is the service's exit text: sky_node_spawn
+ * (the launcher) reports it. */
+static int host_init(void *st, sky_ctx *ctx, const char *args)
+{
+    int rc = host_start(st, ctx, args);
+    if (rc != 0 && last_error[0]) sky_exit_with(ctx, SKY_REASON_ERROR, last_error);
+    return rc;
+}
+
 static int handle_protected(lua_State *L)
 {
     const sky_msg *m = lua_touserdata(L, 1);
@@ -807,6 +831,8 @@ const sky_method_desc *sky__lua_method(lua_State *L, uint32_t id)
 }
 
 const char *sky__lua_last_error(void) { return last_error; }
+
+const char *sky__lua_spawn_error(int rc) { return sky__spawn_error(rc); }
 
 const char *sky__lua_name(lua_State *L) { return host_of(L)->name; }
 

@@ -123,6 +123,11 @@ const struct sky_method_desc *sky__lua_method(lua_State *L, uint32_t id);
 /* The reason the last Lua service init on this thread failed ("" if none). */
 const char *sky__lua_last_error(void);
 
+/* Why the spawn that just failed on this thread with rc failed, as the
+ * core tells it: the text its init gave, the name its sky_register was
+ * refused ("the name 'NAME' is taken"), or sky_strerror(rc). */
+const char *sky__lua_spawn_error(int rc);
+
 /* The service's name, for log lines. */
 const char *sky__lua_name(lua_State *L);
 

@@ -109,7 +109,7 @@ static int spawn_watched(lua_State *L, const char *what, const char *module, con
     if (rc < 0) {
         const char *why = strcmp(module, "lua") == 0 ? sky__lua_last_error() : "";
         return sky__lua_raise(L, rc, "%s %s%s%s: %s", what, module, args[0] ? " " : "", args,
-                              why[0] ? why : sky_strerror(rc));
+                              why[0] ? why : sky__lua_spawn_error(rc));
     }
     lua_pushinteger(L, (lua_Integer)addr);
     if (!monitor) return 1;

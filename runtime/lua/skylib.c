@@ -115,7 +115,7 @@ static int l_launch(lua_State *L)
     const char *args = sky__lua_join_args(L, 2, "");
     sky_addr_t addr;
     int rc = sky_spawn(ctx, module, args, &addr);
-    if (rc < 0) return sky__lua_raise(L, rc, "sky.launch %s: %s", module, sky_strerror(rc));
+    if (rc < 0) return sky__lua_raise(L, rc, "sky.launch %s: %s", module, sky__lua_spawn_error(rc));
     lua_pushinteger(L, (lua_Integer)addr);
     return 1;
 }

@@ -123,6 +123,11 @@ static int check_locked(const sky_file_desc *f)
 {
     if ((f->n_messages && !f->messages) || (f->n_enums && !f->enums) || (f->n_services && !f->services))
         return SKY_EINVAL;
+    /* protoc-c leaves the names out under optimize_for = CODE_SIZE */
+    for (size_t i = 0; i < f->n_messages; i++)
+        if (!f->messages[i] || !f->messages[i]->name) return SKY_EINVAL;
+    for (size_t i = 0; i < f->n_enums; i++)
+        if (!f->enums[i] || !f->enums[i]->name) return SKY_EINVAL;
     for (size_t i = 0; i < f->n_services; i++) {
         const sky_service_desc *s = f->services[i];
         if (!s || !s->full_name || (s->n_methods && !s->methods)) return SKY_EINVAL;

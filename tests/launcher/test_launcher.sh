@@ -7,8 +7,9 @@
 #   SKY_SRCDIR       the source tree (fixtures are in tests/launcher/)
 #   SKY_TEST_MODDIR  the directory that holds testmod.so, a service whose
 #                    init with args "exit" calls sky_shutdown(), with
-#                    "fail" fails the spawn, and with anything else stays
-#                    up until the node stops
+#                    "fail" fails the spawn, with "register NAME" fails it
+#                    if NAME is taken, and with anything else stays up
+#                    until the node stops
 #
 # Every run is bounded (`timeout` or a watchdog). Prints one line per case
 # and ends with "N passed, M failed"; exits non-zero if any case failed.
@@ -220,11 +221,104 @@ if command -v python3 >/dev/null 2>&1; then
     expect "gate port in use" 2 "gate_port: cannot start the gate" "already exists"
 fi
 
+# `log` is checked as the logger would open it, by --check too
+cat >"$tmp/bad_log.lua" <<'EOF'
+bootstrap = "testmod"
+log = "/nonexistent/x.log"
+EOF
+run --check "$tmp/bad_log.lua"
+expect "--check: log in a missing directory" 2 \
+    "bad_log.lua: key 'log': cannot create /nonexistent/x.log: No such file or directory"
+run "$tmp/bad_log.lua"
+expect "log in a missing directory: a bad config" 2 "bad_log.lua: key 'log': cannot create /nonexistent/x.log"
+printf 'bootstrap = "testmod"\nlog = "%s"\n' "$tmp" >"$tmp/dir_log.lua"
+run --check "$tmp/dir_log.lua"
+expect "--check: log is a directory" 2 "dir_log.lua: key 'log': $tmp is a directory"
+{ cat "$fix/ok.lua"; printf 'log = "%s/new.log"\n' "$tmp"; } >"$tmp/new_log.lua"
+run --check "$tmp/new_log.lua"
+if [ "$status" -eq 0 ] && [ ! -e "$tmp/new.log" ]; then why=; else why="status $status, or it created the file"; fi
+report "--check: a new log file is accepted, not created" "$why"
+
+# A bootstrap whose init fails on a taken name names it
+export SKY_TEST_ARGS="register logger"
+run "$fix/ok.lua"
+unset SKY_TEST_ARGS
+expect "bootstrap init: a taken name is named" 2 "bootstrap 'testmod': spawn testmod: the name 'logger' is taken"
+
 run "$tmp/does_not_exist.lua"
 expect "nonexistent file" 2 "does_not_exist.lua"
 
 run "$fix"
 expect "directory as config" 2 "is a directory"
+
+# ---- Lua bootstraps: the reason of a failure on stderr, the log in a file ----
+
+mkdir "$tmp/svc"
+# lua_node NAME SERVICE: writes $tmp/NAME.lua, a config whose bootstrap is
+# the Lua service SERVICE (from $tmp/svc), logging to $tmp/NAME.log.
+lua_node() {
+    cat >"$tmp/$1.lua" <<EOF
+threads = 2
+service_path = "$tmp/svc/?.lua"
+module_path = "$SKY_TEST_MODDIR/?.so"
+bootstrap = "lua"
+bootstrap_args = "$2"
+log = "$tmp/$1.log"
+EOF
+}
+printf 'local x\nx = = 1\n' >"$tmp/svc/broken.lua"
+printf 'sky.launch("testmod", "register", "logger")\n' >"$tmp/svc/launches.lua"
+printf 'sky.start(function()\n    sky.spawn("broken")\nend)\n' >"$tmp/svc/spawns_broken.lua"
+printf 'sky.start(function()\n    sky.sleep(10)\n    error("cannot go on")\nend)\n' >"$tmp/svc/raises.lua"
+printf 'sky.start(function()\n    sky.sleep(10)\n    sky.exit()\nend)\n' >"$tmp/svc/done.lua"
+printf 'sky.start(function()\n    sky.sleep(10)\n    sky.shutdown()\nend)\n' >"$tmp/svc/finishes.lua"
+
+lua_node syntax broken
+run "$tmp/syntax.lua"
+expect "Lua bootstrap with a syntax error: the error on stderr" 2 \
+    "syntax.lua: bootstrap 'lua': spawn lua: Lua service broken: $tmp/svc/broken.lua:2: unexpected symbol near '='"
+
+lua_node absent no_such_service
+run "$tmp/absent.lua"
+expect "Lua bootstrap not found: the paths tried on stderr" 2 \
+    "absent.lua: bootstrap 'lua': spawn lua: Lua service no_such_service not found (tried $tmp/svc/no_such_service.lua)"
+
+lua_node launch launches
+run "$tmp/launch.lua"
+expect "sky.launch of a module whose name is taken: the name on stderr" 2 \
+    "launch.lua: bootstrap 'lua': spawn lua: Lua service launches: sky.launch testmod: the name 'logger' is taken"
+
+lua_node start_spawn spawns_broken
+run "$tmp/start_spawn.lua"
+expect "Lua bootstrap whose sky.start fails (a child's syntax error): exit 2" 2 \
+    "start_spawn.lua: bootstrap 'lua' failed: Lua service spawns_broken: sky.start failed: " \
+    "$tmp/svc/broken.lua:2: unexpected symbol near '='"
+
+lua_node start_raise raises
+run "$tmp/start_raise.lua"
+expect "Lua bootstrap whose sky.start raises later: exit 2" 2 \
+    "start_raise.lua: bootstrap 'lua' failed: Lua service raises: sky.start failed: $tmp/svc/raises.lua:3: cannot go on"
+
+lua_node start_shutdown finishes
+run "$tmp/start_shutdown.lua"
+expect "Lua bootstrap that shuts the node down: exit 0" 0
+
+# A bootstrap that exits normally leaves the node running, as before.
+lua_node start_done done
+"$SKY_BIN" "$tmp/start_done.lua" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+(sleep "$LIMIT"; kill -KILL "$pid") >/dev/null 2>&1 &
+dog=$!
+wait_ready "$pid"
+sleep 0.5
+if kill -0 "$pid" 2>/dev/null; then why=; else why="the node stopped with its bootstrap"; fi
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+status=$?
+kill "$dog" 2>/dev/null
+[ "$status" -eq 137 ] && status=124
+[ -n "$why" ] || [ "$status" -eq 0 ] || why="exit status $status after SIGTERM, expected 0"
+report "Lua bootstrap that exits normally: the node runs on" "$why"
 
 # ---- usage ----
 

@@ -456,10 +456,11 @@ typedef struct tally {
     uint32_t ok, limited, bad;
 } tally;
 
-static void tally_read(tally *t, int fd)
+/* Returns 0 once the gate has closed the connection, else 1. */
+static int tally_read(tally *t, int fd)
 {
     ssize_t r = read(fd, t->buf + t->len, sizeof t->buf - t->len);
-    if (r <= 0) return;
+    if (r <= 0) return r < 0 && errno != ECONNRESET;
     t->len += (size_t)r;
     size_t off = 0;
     while (t->len - off >= 16) {
@@ -476,19 +477,22 @@ static void tally_read(tally *t, int fd)
     }
     memmove(t->buf, t->buf + off, t->len - off);
     t->len -= off;
+    return 1;
 }
 
 /* A client that writes requests and reads no answer: the gate stops
  * reading it (the client's writes block), and every request sent is
- * answered, none lost, once it reads. */
-START_TEST(test_gate_slow_reader)
+ * answered, none lost, once it reads, even after pause_ms of not
+ * reading (the gate started with args). */
+static void slow_reader(const char *args, int pause_ms)
 {
     static uint8_t p[8192];
     static tally t;
+    memset(&t, 0, sizeof t);
     char body[4000];
     memset(body, 'b', sizeof body - 1);
     body[sizeof body - 1] = '\0';
-    world w = start_gate("port=0 host=127.0.0.1", 64 * 1024, 1);
+    world w = start_gate(args, 64 * 1024, 1);
     int fd = gc_open(w.port);
     ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
     uint8_t buf[4200];
@@ -497,7 +501,7 @@ START_TEST(test_gate_slow_reader)
     uint64_t stuck_since = 0, end = tu_now_ms() + (uint64_t)tu_ms(10000);
     size_t off = 0;
     while (tu_now_ms() < end) {
-        ssize_t r = write(fd, buf + off, n - off);
+        ssize_t r = send(fd, buf + off, n - off, MSG_NOSIGNAL);
         if (r > 0) {
             off += (size_t)r;
             if (off == n) {
@@ -507,21 +511,23 @@ START_TEST(test_gate_slow_reader)
             stuck_since = 0;
             continue;
         }
-        ck_assert(errno == EAGAIN);
+        ck_assert_msg(errno == EAGAIN, "after %u requests: %s", sent, strerror(errno));
         if (!stuck_since) stuck_since = tu_now_ms();
         if (tu_now_ms() - stuck_since > 300) break; /* the gate stopped reading */
         tu_sleep_ms(5);
     }
     ck_assert_msg(stuck_since != 0, "the gate kept reading (%u requests)", sent);
+    tu_sleep_ms(pause_ms); /* reading nothing */
     /* now read: the rest of the frame in hand goes out, every request is
      * answered */
     end = tu_now_ms() + (uint64_t)tu_ms(10000);
-    while (t.ok + t.limited + t.bad < sent + (off != 0) && tu_now_ms() < end) {
+    int alive = 1;
+    while (alive && t.ok + t.limited + t.bad < sent + (off != 0) && tu_now_ms() < end) {
         struct pollfd q = {fd, (short)(POLLIN | (off ? POLLOUT : 0)), 0};
         if (poll(&q, 1, 100) <= 0) continue;
-        if (q.revents & POLLIN) tally_read(&t, fd);
+        if (q.revents & (POLLIN | POLLHUP | POLLERR)) alive = tally_read(&t, fd);
         if (off && (q.revents & POLLOUT)) {
-            ssize_t r = write(fd, buf + off, n - off);
+            ssize_t r = send(fd, buf + off, n - off, MSG_NOSIGNAL);
             if (r > 0) off += (size_t)r;
             if (off == n) {
                 off = 0;
@@ -529,6 +535,7 @@ START_TEST(test_gate_slow_reader)
             }
         }
     }
+    ck_assert_msg(alive, "the gate closed the connection: %u answers for %u requests", t.ok + t.limited, sent);
     ck_assert_uint_eq(off, 0);
     ck_assert_uint_eq(t.bad, 0);
     ck_assert_msg(t.ok + t.limited == sent, "%u + %u answers for %u requests", t.ok, t.limited, sent);
@@ -536,11 +543,63 @@ START_TEST(test_gate_slow_reader)
     close(fd);
     sky_node_free(w.node);
 }
+
+START_TEST(test_gate_slow_reader) { slow_reader("port=0 host=127.0.0.1", 0); }
+END_TEST
+
+/* Answers owed are never cut by the idle timeout: a client that reads
+ * nothing for three idle periods still gets every answer. */
+START_TEST(test_gate_idle_slow_reader) { slow_reader("port=0 host=127.0.0.1 idle_timeout_ms=200", 600); }
+END_TEST
+
+/* Answers on their way are owed too, even when the kernel's send buffer
+ * takes them all (the socket's high-water mark is far: the gate keeps no
+ * backlog and goes on reading). A client with a small receive buffer
+ * sends N calls with large answers and reads nothing for three idle
+ * periods; then it gets every answer, and the connection still takes a
+ * call (once closed as idle, that call met a reset, which threw away the
+ * answers still in the gate's kernel buffer). */
+START_TEST(test_gate_idle_queued_answers)
+{
+    enum { N = 60, BODY = 8000 };
+    static uint8_t buf[N * (BODY + 32)], p[BODY + 16];
+    static tally t;
+    memset(&t, 0, sizeof t);
+    static char body[BODY];
+    memset(body, 'q', sizeof body - 1);
+    body[sizeof body - 1] = '\0';
+    world w = start_gate("port=0 host=127.0.0.1 idle_timeout_ms=200", 16 << 20, 1);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)w.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), small = 16384;
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    memcpy(buf, "SKY\x01", 4); /* the preface, then N calls in one write */
+    size_t n = 4;
+    for (uint32_t i = 0; i < N; i++) n += frame(buf + n, 1, i, BUMP, p, payload(p, 1, body));
+    write_all(fd, buf, n);
+    tu_sleep_ms(600); /* reading nothing */
+    uint8_t hello[4];
+    ck_assert_int_eq(read_full(fd, hello, 4, 3000), 4);
+    gc_send(fd, 1, N, BUMP, p, payload(p, 1, ""));
+    ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+    uint64_t end = tu_now_ms() + (uint64_t)tu_ms(5000);
+    int alive = 1;
+    while (alive && t.ok + t.limited + t.bad < N + 1 && tu_now_ms() < end) {
+        struct pollfd q = {fd, POLLIN, 0};
+        if (poll(&q, 1, 100) > 0) alive = tally_read(&t, fd);
+    }
+    ck_assert_msg(t.ok == N + 1, "%u answers for %d calls (%s)", t.ok, N + 1, alive ? "open" : "closed");
+    close(fd);
+    sky_node_free(w.node);
+}
 END_TEST
 
 /* A slow service with a small mailbox, serving skytest.Echo as
- * typed_echo: counts Notes (raw), answers Bumps with an empty reply. */
-static atomic_int slow_notes;
+ * typed_echo: counts Notes (raw), sleeping 1 ms every slow_every of
+ * them, and answers Bumps with an empty reply after slow_reply_ms. */
+static atomic_int slow_notes, slow_every, slow_reply_ms;
 
 static int slow_init(void *st, sky_ctx *ctx, const char *args)
 {
@@ -552,14 +611,51 @@ static int slow_handle(void *st, sky_ctx *ctx, const sky_msg *m)
 {
     (void)st;
     if (m->kind == SKY_ONEWAY && m->type_id == skytest_Echo_Note_ID) {
-        atomic_fetch_add(&slow_notes, 1);
-        tu_sleep_ms(atomic_load(&slow_notes) % 64 == 0); /* slower than the flood */
+        int n = atomic_fetch_add(&slow_notes, 1) + 1;
+        tu_sleep_ms(n % atomic_load(&slow_every) == 0); /* slower than the flood */
     }
-    if (m->kind == SKY_REQUEST) return sky_reply_copy(ctx, m, m->type_id, NULL, 0);
+    if (m->kind == SKY_REQUEST) {
+        tu_sleep_ms(atomic_load(&slow_reply_ms));
+        return sky_reply_copy(ctx, m, m->type_id, NULL, 0);
+    }
     return 0;
 }
 
 static const sky_module slow_module = {"slownote", NULL, slow_init, slow_handle, NULL};
+
+/* A node with the slow service (mailbox 32) and a gate with args. */
+static world start_slow(const char *args, int every, int reply_ms)
+{
+    sky_config cfg;
+    tu_config(&cfg, 2);
+    cfg.mailbox_limit = 32;
+    atomic_store(&slow_notes, 0);
+    atomic_store(&slow_every, every);
+    atomic_store(&slow_reply_ms, reply_ms);
+    world w = start_gate_with(args, &cfg, &slow_module);
+    tu_spawn(w.node, "slownote", "");
+    return w;
+}
+
+/* Writes n Notes then a Bump (session 9) in one write, and checks that
+ * the Bump is answered within ms and every Note arrived. */
+static void flood_then_call(int fd, int n, int ms)
+{
+    static uint8_t buf[20000 * 20 + 64];
+    uint8_t p[16];
+    size_t len = 0, k = payload(p, 1, "");
+    ck_assert((size_t)n * 20 + 64 <= sizeof buf);
+    for (int i = 0; i < n; i++) len += frame(buf + len, 4, 0, skytest_Echo_Note_ID, p, k);
+    len += frame(buf + len, 1, 9, BUMP, p, k);
+    write_all(fd, buf, len);
+    answer a;
+    int r = gc_recv(fd, &a, ms);
+    ck_assert_msg(r == 1, "no answer to the call after %d notes (%s); %d notes arrived", n,
+                  r == 0 ? "the gate closed the connection" : "timed out", atomic_load(&slow_notes));
+    ck_assert_uint_eq(a.session, 9);
+    ck_assert_int_eq(a.kind, 2);
+    ck_assert_int_eq(atomic_load(&slow_notes), n);
+}
 
 /* A flood of oneways at a service whose mailbox (32) is full most of the
  * time: the gate holds frames back (and stops reading) instead of
@@ -567,25 +663,49 @@ static const sky_module slow_module = {"slownote", NULL, slow_init, slow_handle,
  * answered. */
 START_TEST(test_gate_full_mailbox)
 {
-    enum { N = 20000 };
-    sky_config cfg;
-    tu_config(&cfg, 2);
-    cfg.mailbox_limit = 32;
-    atomic_store(&slow_notes, 0);
-    world w = start_gate_with("port=0 host=127.0.0.1", &cfg, &slow_module);
-    tu_spawn(w.node, "slownote", "");
+    world w = start_slow("port=0 host=127.0.0.1", 64, 0);
     int fd = gc_open(w.port);
-    static uint8_t buf[N * 20];
+    flood_then_call(fd, 20000, 20000);
+    close(fd);
+    sky_node_free(w.node);
+}
+END_TEST
+
+/* Frames the gate holds back are never cut by the idle timeout: the
+ * flood takes three idle periods or more to get through the slow
+ * service, while the client sends nothing more. */
+START_TEST(test_gate_idle_held_back)
+{
+    world w = start_slow("port=0 host=127.0.0.1 idle_timeout_ms=250", 4, 0);
+    int fd = gc_open(w.port);
+    uint64_t t0 = tu_now_ms();
+    flood_then_call(fd, 3000, 20000);
+    ck_assert_uint_ge(tu_now_ms() - t0, 750); /* 1 ms per 4 notes: the test means something */
+    close(fd);
+    sky_node_free(w.node);
+}
+END_TEST
+
+/* A call in flight is not idle: a quiet connection waiting for an answer
+ * slower than the idle timeout (within its deadline) gets it; idle time
+ * counts from the answer, so the connection closes one idle period
+ * after it. */
+START_TEST(test_gate_idle_call_in_flight)
+{
     uint8_t p[16];
-    size_t n = 0, k = payload(p, 1, "");
-    for (int i = 0; i < N; i++) n += frame(buf + n, 4, 0, skytest_Echo_Note_ID, p, k);
-    n += frame(buf + n, 1, 9, BUMP, p, k);
-    write_all(fd, buf, n);
     answer a;
-    ck_assert_int_eq(gc_recv(fd, &a, 20000), 1);
-    ck_assert_uint_eq(a.session, 9);
+    world w = start_slow("port=0 host=127.0.0.1 idle_timeout_ms=200", 64, 700);
+    int fd = gc_open(w.port);
+    uint64_t t0 = tu_now_ms();
+    gc_send(fd, 1, 5, BUMP, p, payload(p, 1, ""));
+    int r = gc_recv(fd, &a, 5000);
+    ck_assert_msg(r == 1, "no answer (%s) after %llu ms", r == 0 ? "closed" : "timed out",
+                  (unsigned long long)(tu_now_ms() - t0));
+    ck_assert_uint_ge(tu_now_ms() - t0, 700);
+    ck_assert_uint_eq(a.session, 5);
     ck_assert_int_eq(a.kind, 2);
-    ck_assert_int_eq(atomic_load(&slow_notes), N);
+    ck_assert_msg(closed_within(fd, 3000), "idle after its answer, the connection is closed");
+    ck_assert_uint_ge(tu_now_ms() - t0, 700 + 200); /* answered after 700 ms, then idle */
     close(fd);
     sky_node_free(w.node);
 }
@@ -624,6 +744,10 @@ Suite *gate_suite(void)
     tcase_add_test(tc, test_gate_idle_timeout);
     tcase_add_test(tc, test_gate_inflight_limit);
     tcase_add_test(tc, test_gate_slow_reader);
+    tcase_add_test(tc, test_gate_idle_slow_reader);
+    tcase_add_test(tc, test_gate_idle_queued_answers);
+    tcase_add_test(tc, test_gate_idle_held_back);
+    tcase_add_test(tc, test_gate_idle_call_in_flight);
     tcase_add_test(tc, test_gate_bad_args);
     suite_add_tcase(s, tc);
     return s;

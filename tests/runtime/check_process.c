@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "testutil.h"
 
 #define EV_MAX 2048
@@ -85,6 +86,10 @@ static int run(actor *a, sky_ctx *ctx, const char *cmd, char *out, size_t size)
     if (strcmp(verb, "exit") == 0) { /* exit REASON [TEXT] */
         sky_exit_with(ctx, reason_arg(w1), w2[0] ? w2 : NULL);
         return 0;
+    }
+    if (strcmp(verb, "fail") == 0) { /* fail TEXT: in init, fails it saying why */
+        sky_exit_with(ctx, SKY_REASON_ERROR, cmd + 5);
+        return SKY_EINVAL;
     }
     if (strcmp(verb, "kill") == 0) { /* kill ADDR [REASON [TEXT]] */
         char reason[32] = "", text[128] = "";
@@ -516,6 +521,141 @@ START_TEST(parent_is_the_spawner)
 }
 END_TEST
 
+/* ---- watched from outside: sky_node_spawn_monitor ----------------------- */
+
+/* What on_down was told: "<serial> <reason> <text>;" per call. */
+typedef struct downs_seen {
+    pthread_mutex_t mu;
+    char text[1024];
+    atomic_int calls;
+} downs_seen;
+
+static void on_down(void *ud, sky_addr_t who, int reason, const char *text)
+{
+    downs_seen *d = ud;
+    pthread_mutex_lock(&d->mu);
+    size_t n = strlen(d->text);
+    snprintf(d->text + n, sizeof d->text - n, "%llu %s %s;", serial(who), sky_reason_name(reason),
+             text ? text : "(null)");
+    pthread_mutex_unlock(&d->mu);
+    atomic_fetch_add(&d->calls, 1);
+}
+
+static int seen(downs_seen *d, const char *want)
+{
+    pthread_mutex_lock(&d->mu);
+    int yes = strstr(d->text, want) != NULL;
+    pthread_mutex_unlock(&d->mu);
+    return yes;
+}
+
+#define EXPECT_DOWN(d, ...)                                                                   \
+    do {                                                                                      \
+        char want_[256];                                                                      \
+        snprintf(want_, sizeof want_, __VA_ARGS__);                                           \
+        ck_assert_msg(TU_WAIT(seen((d), want_), 3000), "want \"%s\" in \"%s\"", want_, (d)->text); \
+    } while (0)
+
+/* The watch is in place before the service's init runs: an exit in that
+ * very init is seen, and so are later ones, once each; the service has no
+ * parent and the watch is no service; a spawn that fails calls nothing,
+ * nor does the node's takedown. */
+START_TEST(node_spawn_monitor_sees_every_exit)
+{
+    static downs_seen d = {PTHREAD_MUTEX_INITIALIZER, "", 0};
+    start();
+    char err[256] = "";
+    sky_addr_t a = 0, b = 0, c = 0;
+    ck_assert_int_eq(sky_node_spawn_monitor(node, "actor", "exit error died in init", &a, err, sizeof err,
+                                            on_down, &d), 0);
+    EXPECT_DOWN(&d, "%llu error died in init;", serial(a));
+    ck_assert_int_eq(sky_node_spawn_monitor(node, "actor", "", &b, err, sizeof err, on_down, &d), 0);
+    ck_assert_uint_eq(addr_of(b, "parent"), SKY_ADDR_NONE);
+    DO(b, "exit normal");
+    EXPECT_DOWN(&d, "%llu normal (null);", serial(b));
+    ck_assert_int_eq(sky_node_spawn_monitor(node, "actor", "bogus-command", &c, err, sizeof err, on_down, &d),
+                     SKY_ENOTSUP);
+    ck_assert_int_eq(sky_node_spawn_monitor(node, "nosuchmodule", "", &c, err, sizeof err, on_down, &d),
+                     SKY_ENOENT);
+    ck_assert_int_eq(sky_node_spawn_monitor(node, "actor", "", &c, err, sizeof err, NULL, NULL), SKY_EINVAL);
+    tu_sleep_ms(tu_ms(50));
+    ck_assert_int_eq(atomic_load(&d.calls), 2);
+    sky_node_stat st; /* what is left is the logger (the calls' ports exit too) */
+    ck_assert(TU_WAIT((sky_node_stat_get(node, &st), st.services == 1), 3000));
+    ck_assert_int_eq(sky_node_spawn_monitor(node, "actor", "", &c, err, sizeof err, on_down, &d), 0);
+    stop();
+    ck_assert_int_eq(atomic_load(&d.calls), 2);
+}
+END_TEST
+
+/* sky_node_spawn's err says why an init failed: the reason the init gave,
+ * the name a refused sky_register asked for, a Lua service's load error;
+ * a reason left by a spawn inside that init is not taken for its own. */
+START_TEST(node_spawn_says_why_init_failed)
+{
+    start();
+    char err[512];
+    ck_assert_int_eq(sky_node_spawn(node, "actor", "fail no config file", NULL, err, sizeof err), SKY_EINVAL);
+    ck_assert_str_eq(err, "spawn actor: no config file");
+    ck_assert_int_eq(sky_node_spawn(node, "actor", "register logger", NULL, err, sizeof err), SKY_EEXIST);
+    ck_assert_str_eq(err, "spawn actor: the name 'logger' is taken");
+    ck_assert_int_eq(sky_node_spawn(node, "actor", "spawn fail inner reason", NULL, err, sizeof err),
+                     SKY_EINVAL);
+    ck_assert_str_eq(err, "spawn actor: invalid argument");
+    ck_assert_int_eq(sky_node_spawn(node, "lua", "no_such_service", NULL, err, sizeof err), SKY_ENOENT);
+    ck_assert_msg(strstr(err, "spawn lua: Lua service no_such_service not found (tried ") == err, "%s", err);
+    /* the watched form says the same */
+    ck_assert_int_eq(sky_node_spawn_monitor(node, "actor", "register logger", NULL, err, sizeof err, on_down,
+                                            NULL), SKY_EEXIST);
+    ck_assert_str_eq(err, "spawn actor: the name 'logger' is taken");
+    stop();
+}
+END_TEST
+
+/* A Lua service whose sky.start function raises exits with reason error
+ * and the message; one whose function returns stays, as does one that
+ * chose its exit before raising. */
+START_TEST(lua_start_failure_is_an_exit)
+{
+    static downs_seen d = {PTHREAD_MUTEX_INITIALIZER, "", 0};
+    char dir[] = "/tmp/sky-start.XXXXXX", path[64], file[128];
+    ck_assert(mkdtemp(dir) != NULL);
+    static const char *const files[][2] = {
+        {"boom", "sky.start(function() sky.sleep(1) error('boom') end)"},
+        {"fine", "sky.start(function() sky.sleep(1) end)"},
+        {"leaves", "sky.start(function() sky.exit('normal', 'done') error('after') end)"},
+    };
+    for (int i = 0; i < 3; i++) {
+        snprintf(file, sizeof file, "%s/%s.lua", dir, files[i][0]);
+        FILE *f = fopen(file, "w");
+        ck_assert(f != NULL);
+        fputs(files[i][1], f);
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/?.lua", dir);
+    sky_config cfg;
+    tu_config(&cfg, 2);
+    cfg.service_path = path;
+    node = tu_start(&cfg, NULL);
+    char err[256];
+    sky_addr_t boom, fine, leaves;
+    ck_assert_int_eq(sky_node_spawn_monitor(node, "lua", "boom", &boom, err, sizeof err, on_down, &d), 0);
+    ck_assert_int_eq(sky_node_spawn_monitor(node, "lua", "fine", &fine, err, sizeof err, on_down, &d), 0);
+    ck_assert_int_eq(sky_node_spawn_monitor(node, "lua", "leaves", &leaves, err, sizeof err, on_down, &d), 0);
+    EXPECT_DOWN(&d, "%llu error Lua service boom: sky.start failed: %s/boom.lua:1: boom;", serial(boom), dir);
+    EXPECT_DOWN(&d, "%llu normal done;", serial(leaves));
+    tu_sleep_ms(tu_ms(50));
+    ck_assert(tu_alive(node, fine));
+    ck_assert_int_eq(atomic_load(&d.calls), 2);
+    sky_node_free(node);
+    for (int i = 0; i < 3; i++) {
+        snprintf(file, sizeof file, "%s/%s.lua", dir, files[i][0]);
+        unlink(file);
+    }
+    rmdir(dir);
+}
+END_TEST
+
 /* ---- names, ordering, reasons of the runtime ---------------------------- */
 
 /* A name goes with its service, before its monitors hear of the death:
@@ -664,6 +804,9 @@ Suite *process_suite(void)
     tcase_add_test(tc, monitor_dead_address_noproc);
     tcase_add_test(tc, spawn_link_and_monitor_are_atomic);
     tcase_add_test(tc, parent_is_the_spawner);
+    tcase_add_test(tc, node_spawn_monitor_sees_every_exit);
+    tcase_add_test(tc, node_spawn_says_why_init_failed);
+    tcase_add_test(tc, lua_start_failure_is_an_exit);
     suite_add_tcase(s, tc);
     tc = tu_tcase("lifecycle");
     tcase_add_test(tc, name_removed_on_death);

@@ -402,6 +402,31 @@ START_TEST(schema_clash)
 }
 END_TEST
 
+/* Descriptors without names, as protoc-c makes them for a file with
+ * `option optimize_for = CODE_SIZE`: registering such a file used to
+ * crash in sky_method_id(NULL). */
+START_TEST(schema_nameless)
+{
+    ProtobufCMessageDescriptor msg = skytest__payload__descriptor;
+    ProtobufCEnumDescriptor en = skytest__color__descriptor;
+    const ProtobufCMessageDescriptor *msgs[] = {&msg};
+    const ProtobufCMessageDescriptor *no_msgs[] = {NULL};
+    const ProtobufCEnumDescriptor *enums[] = {&en};
+    msg.name = msg.short_name = msg.c_name = msg.package_name = NULL;
+    en.name = en.short_name = en.c_name = en.package_name = NULL;
+    const sky_file_desc nameless_msg = {.name = "codesize.proto", .n_messages = 1, .messages = msgs};
+    const sky_file_desc nameless_enum = {.name = "codesize.proto", .n_enums = 1, .enums = enums};
+    const sky_file_desc null_msg = {.name = "codesize.proto", .n_messages = 1, .messages = no_msgs};
+    const sky_file_desc nameless_file = {.name = NULL};
+    ck_assert_int_eq(sky_schema_register(&nameless_msg), SKY_EINVAL);
+    ck_assert_int_eq(sky_schema_register(&nameless_enum), SKY_EINVAL);
+    ck_assert_int_eq(sky_schema_register(&null_msg), SKY_EINVAL);
+    ck_assert_int_eq(sky_schema_register(&nameless_file), SKY_EINVAL);
+    ck_assert_ptr_null(sky_schema_file("codesize.proto")); /* none of them registered */
+    ck_assert_ptr_eq(sky_schema_message("skytest.Payload"), &skytest__payload__descriptor);
+}
+END_TEST
+
 /* Registration from many threads at once: every file once, no clash. */
 static void *register_all(void *arg)
 {
@@ -713,6 +738,7 @@ Suite *typed_suite(void)
     tcase_add_test(tc, method_ids);
     tcase_add_test(tc, schema_lookup);
     tcase_add_test(tc, schema_clash);
+    tcase_add_test(tc, schema_nameless);
     tcase_add_test(tc, schema_threads);
     suite_add_tcase(s, tc);
     tc = tu_tcase("calls");

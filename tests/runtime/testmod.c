@@ -3,8 +3,9 @@
  * $SKY_TEST_MODDIR).
  *
  * init args: "exit" asks the node to shut down at once (so `sky ok.lua`
- * exits 0); "fail" fails the spawn with SKY_EINVAL; anything else gives an
- * echo service that answers each request with the same bytes and type and
+ * exits 0); "fail" fails the spawn with SKY_EINVAL; "register NAME"
+ * registers NAME and fails the spawn with sky_register()'s error if it
+ * is refused; anything else gives an echo service that answers each request with the same bytes and type and
  * ignores oneways, staying up until the node stops. */
 #include <string.h>
 #include "sky/sky.h"
@@ -17,6 +18,7 @@ static int testmod_init(void *state, sky_ctx *ctx, const char *args)
         return 0;
     }
     if (strcmp(args, "fail") == 0) return SKY_EINVAL;
+    if (strncmp(args, "register ", 9) == 0) return sky_register(ctx, args + 9);
     return 0;
 }
 

@@ -11,6 +11,9 @@
 #   find_tool VALUE NAME   VALUE if set, else the first executable NAME in
 #                          the build tree ("" if none)
 #   need_skyc              sets $skyc (and SKY_SKYC) or fails the script
+#   link_flags             sets WFLAGS (-Werror and sanitizers), pbc_cflags,
+#                          pbc_libs, and sky_libs and client_libs (libsky and
+#                          libsky-client of the build tree, shared or static)
 
 here=$(cd "$(dirname "$0")" && pwd)
 : "${SKY_SRCDIR:=$(cd "$here/../.." && pwd)}"
@@ -79,4 +82,25 @@ need_skyc() {
         finish
     fi
     SKY_SKYC=$skyc
+}
+
+link_flags() {
+    pbc_cflags=$(${PKG_CONFIG:-pkg-config} --cflags libprotobuf-c) || pbc_cflags=
+    pbc_libs=$(${PKG_CONFIG:-pkg-config} --libs libprotobuf-c) || pbc_libs=-lprotobuf-c
+    # SKY_SAN_FLAGS: the sanitizer flags libsky was built with (from make
+    # check), which a program linking it needs too.
+    WFLAGS="-std=gnu11 -Wall -Wextra -Werror ${SKY_SAN_FLAGS:-}"
+    libdir="$SKY_BUILDDIR/.libs"
+    if [ -f "$libdir/libsky-client.so" ]; then
+        client_libs="-L$libdir -lsky-client -Wl,-rpath,$libdir"
+    else
+        client_libs="$libdir/libsky-client.a"
+    fi
+    if [ -f "$libdir/libsky.so" ]; then
+        sky_libs="-L$libdir -lsky -Wl,-rpath,$libdir"
+    elif [ -f "$libdir/libsky.a" ]; then
+        sky_libs="$libdir/libsky.a -lev -ldl -lpthread"
+    else
+        sky_libs=
+    fi
 }

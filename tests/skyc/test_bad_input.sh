@@ -10,6 +10,13 @@
 #   collision     two methods whose ids collide (skyc's message)
 #   imports_bad   an import that does not exist
 #   missing       an input file that does not exist
+#   groups        proto2 groups (skyc's message, one per group)
+#   file_names    two files whose stubs would define the same <name>_file
+#   nanopb_field  with --nanopb_out: fields and a oneof named like C
+#                 keywords (skyc's message; the same file with --c_out
+#                 compiles)
+#   nanopb_toplevel  with --nanopb_out: top-level types of a file without
+#                 a package named like C keywords (likewise)
 #
 # and a few command-line cases (exit status 2 for a bad command line).
 #
@@ -37,15 +44,15 @@ skyc() {
     rc=$?
 }
 
-# bad NAME FILE PATTERN [LINES]: skyc FILE must fail as described above,
-# with a stderr line matching `FILE:LINE:COL: ` + PATTERN (extended regex),
-# LINES such lines if given.
+# bad NAME FILE PATTERN [LINES [LANG]]: skyc --LANG_out (default c) FILE
+# must fail as described above, with a stderr line matching
+# `FILE:LINE:COL: ` + PATTERN (extended regex), LINES such lines if given.
 bad() {
-    name=$1 file=$2 pattern=$3 lines=${4:-}
+    name=$1 file=$2 pattern=$3 lines=${4:-} lang=${5:-c}
     why=
     rm -rf "$tmp/existing" "$tmp/fresh"
     mkdir "$tmp/existing"
-    skyc --c_out="$tmp/existing" "$file"
+    skyc --"${lang}_out=$tmp/existing" "$file"
     [ "$rc" -eq 1 ] || why="exit status $rc, not 1"
     loc="^$(printf '%s' "$file" | sed 's/[][\.*^$]/\\&/g'):[0-9]+:[0-9]+: "
     n=$(grep -Ec "$loc$pattern" "$tmp/err")
@@ -57,7 +64,7 @@ bad() {
     [ -z "$(ls -A "$tmp/existing")" ] || why="${why:+$why; }files left in --c_out: $(ls -A "$tmp/existing" | tr '\n' ' ')"
     [ -z "$(ls -A "$tmp/t")" ] || why="${why:+$why; }temporary files left: $(ls -A "$tmp/t" | tr '\n' ' ')"
     # The same with an output directory that does not exist yet.
-    skyc --c_out="$tmp/fresh" "$file"
+    skyc --"${lang}_out=$tmp/fresh" "$file"
     [ "$rc" -eq 1 ] || why="${why:+$why; }exit status $rc with a new --c_out"
     [ ! -e "$tmp/fresh" ] || why="${why:+$why; }a new --c_out was created"
     report "$name" "$why" "$tmp/err"
@@ -69,6 +76,21 @@ bad streaming "$bad/streaming.proto" 'bad\.streaming\.Clock\.(Watch|Upload): str
 bad collision "$bad/collision.proto" 'method id 0xd583205f of coll\.Clash\.M700384 collides with coll\.Clash\.M74379' 1
 bad imports_bad "$bad/imports_bad.proto" 'Import "no/such/file\.proto" was not found'
 bad missing "$bad/no_such_file.proto" 'file not found'
+bad groups "$bad/groups.proto" 'bad\.groups\.SearchResponse(\.Page)?\.(result|cursor): groups are not supported' 2
+bad file_names "$bad/clash/a-b.proto" 'the C name of this file, a_b_file, is also that of a_b\.proto' 1
+kw='a C keyword or reserved name, which nanopb cannot use as'
+bad nanopb_field "$bad/nanopb_field.proto" "bad\.nanopb\.(Bool\.bool|Flags\.int|Flags\.default): $kw a (field|oneof) name" 3 nanopb
+bad nanopb_toplevel "$bad/nanopb_toplevel.proto" "(int|char): $kw the name of a type without a package" 2 nanopb
+
+# What nanopb cannot take, the C and Lua stubs can.
+for f in nanopb_field nanopb_toplevel; do
+    rm -rf "$tmp/ok"
+    skyc --c_out="$tmp/ok" --lua_out="$tmp/ok" "$bad/$f.proto"
+    why=
+    [ "$rc" -eq 0 ] || why="exit status $rc, not 0"
+    [ -f "$tmp/ok/$f.sky.c" ] && [ -f "$tmp/ok/${f}_sky.lua" ] || why="${why:+$why; }no stubs written"
+    report "$f.proto with --c_out and --lua_out" "$why" "$tmp/err"
+done
 
 # A good file next to a bad one: nothing at all is written.
 rm -rf "$tmp/mixed"

@@ -56,25 +56,7 @@ corpus="$SKY_SRCDIR/tests/skyc/corpus"
 
 need_skyc
 
-pbc_cflags=$($PKG_CONFIG --cflags libprotobuf-c) || pbc_cflags=
-pbc_libs=$($PKG_CONFIG --libs libprotobuf-c) || pbc_libs=-lprotobuf-c
-# SKY_SAN_FLAGS: the sanitizer flags libsky was built with (from make check),
-# which a program linking it needs too.
-WFLAGS="-std=gnu11 -Wall -Wextra -Werror ${SKY_SAN_FLAGS:-}"
-
-libdir="$SKY_BUILDDIR/.libs"
-if [ -f "$libdir/libsky-client.so" ]; then
-    client_libs="-L$libdir -lsky-client -Wl,-rpath,$libdir"
-else
-    client_libs="$libdir/libsky-client.a"
-fi
-if [ -f "$libdir/libsky.so" ]; then
-    sky_libs="-L$libdir -lsky -Wl,-rpath,$libdir"
-elif [ -f "$libdir/libsky.a" ]; then
-    sky_libs="$libdir/libsky.a -lev -ldl -lpthread"
-else
-    sky_libs=
-fi
+link_flags
 
 have_clang=
 if [ -n "$CLANG" ] && command -v "$CLANG" >/dev/null 2>&1; then
@@ -393,7 +375,8 @@ nanopb_stubs() {
     done
     {
         for p in "$@"; do
-            echo "#include \"${p%.proto}.sky-nano.h\""
+            # (a file of custom options only has no nanopb output)
+            [ ! -f "$n/${p%.proto}.sky-nano.h" ] || echo "#include \"${p%.proto}.sky-nano.h\""
         done
         echo 'typedef void (*fn)(void);'
         echo 'static const fn fns[] = {'
