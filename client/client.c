@@ -33,6 +33,9 @@ struct sky_client {
     uint8_t *wbuf; /* wlen bytes of oneways queued by sky_client_send_later */
     size_t wlen;
     char err[256];
+    char app_code[SKY_APP_CODE_MAX + 1]; /* of the last SKY_EAPP answer, else "" */
+    uint8_t *details;                    /* its details: details_len bytes */
+    size_t details_len, details_cap;
 };
 
 static int64_t now_ms(void)
@@ -53,11 +56,20 @@ static int left(int64_t deadline)
 
 static int fail(sky_client *c, int code, const char *fmt, ...) SKY_PRINTF(3, 4);
 
+/* Forgets the last error. */
+static void no_error(sky_client *c)
+{
+    c->err[0] = '\0';
+    c->app_code[0] = '\0';
+    c->details_len = 0;
+}
+
 /* Records why, returns code. */
 static int fail(sky_client *c, int code, const char *fmt, ...)
 {
     va_list ap;
 
+    no_error(c);
     va_start(ap, fmt);
     vsnprintf(c->err, sizeof c->err, fmt, ap);
     va_end(ap);
@@ -95,6 +107,7 @@ void sky_client_free(sky_client *c)
     sky_client_close(c);
     free(c->rbuf);
     free(c->wbuf);
+    free(c->details);
     free(c->host);
     free(c);
 }
@@ -121,6 +134,41 @@ void sky_client_set_max_frame(sky_client *c, size_t bytes)
 const char *sky_client_error(const sky_client *c)
 {
     return c->err;
+}
+
+const char *sky_client_error_app_code(const sky_client *c)
+{
+    return c->app_code;
+}
+
+const void *sky_client_error_details(const sky_client *c, size_t *len)
+{
+    *len = c->details_len;
+    return c->details_len ? c->details : NULL;
+}
+
+/* Fails the call with the error answer st, keeping its application code
+ * and details. */
+static int fail_status(sky_client *c, const sky__wire_status_t *st)
+{
+    size_t n = st->app_code_len < sizeof c->app_code ? st->app_code_len : sizeof c->app_code - 1;
+    int rc = fail(c, st->code, "%.*s", (int)(st->msg_len < sizeof c->err ? st->msg_len : sizeof c->err - 1),
+                  (const char *)st->msg);
+
+    memcpy(c->app_code, st->app_code, n);
+    c->app_code[n] = '\0';
+    if (st->details_len > c->details_cap) {
+        uint8_t *d = realloc(c->details, st->details_len);
+
+        if (!d)
+            return fail(c, SKY_ENOMEM, "out of memory for a %zu-byte error answer", st->details_len);
+        c->details = d;
+        c->details_cap = st->details_len;
+    }
+    if (st->details_len)
+        memcpy(c->details, st->details, st->details_len);
+    c->details_len = st->details_len;
+    return rc;
 }
 
 uint32_t sky_client_method_id(const char *full_name)
@@ -276,7 +324,7 @@ int sky_client_connect(sky_client *c, int timeout_ms)
     if (memcmp(c->rbuf, sky__wire_preface, SKY_WIRE_PREFACE_LEN) != 0)
         return broken(c, SKY_EBADMSG, "the peer answered another preface (not a sky gate?)");
     consume(c, SKY_WIRE_PREFACE_LEN);
-    c->err[0] = '\0';
+    no_error(c);
     return 0;
 }
 
@@ -343,9 +391,8 @@ int sky_client_call(sky_client *c, uint32_t method_id, const void *req, size_t r
 {
     int64_t deadline = now_ms() + timeout_ms;
     sky__wire_header h;
-    const uint8_t *msg;
-    size_t n, msg_len;
-    int32_t code;
+    sky__wire_status_t st;
+    size_t n;
     int rc;
 
     if (resp)
@@ -366,15 +413,15 @@ int sky_client_call(sky_client *c, uint32_t method_id, const void *req, size_t r
         return rc;
     n = h.length - SKY_WIRE_MIN_LENGTH;
     if (h.kind == SKY_WIRE_ERROR) {
-        if (sky__wire_status(c->rbuf + SKY_WIRE_HEADER_LEN, n, &code, &msg, &msg_len) != 0)
+        if (sky__wire_status(c->rbuf + SKY_WIRE_HEADER_LEN, n, &st) != 0)
             return broken(c, SKY_EBADMSG, "an error answer that is not a sky.Status");
-        rc = fail(c, code, "%.*s", (int)(msg_len < sizeof c->err ? msg_len : sizeof c->err - 1), (const char *)msg);
+        rc = fail_status(c, &st);
     } else if (!(*resp = malloc(n ? n : 1))) {
         rc = fail(c, SKY_ENOMEM, "out of memory for a %zu-byte answer", n);
     } else {
         memcpy(*resp, c->rbuf + SKY_WIRE_HEADER_LEN, n);
         *resp_len = n;
-        c->err[0] = '\0';
+        no_error(c);
     }
     consume(c, 4 + (size_t)h.length);
     return rc;
@@ -399,7 +446,7 @@ int sky_client_send(sky_client *c, uint32_t method_id, const void *req, size_t r
         return c ? fail(c, SKY_EINVAL, "bad argument") : SKY_EINVAL;
     rc = write_frame(c, SKY_WIRE_ONEWAY, 0, method_id, req, req_len, now_ms() + timeout_ms);
     if (rc == 0)
-        c->err[0] = '\0';
+        no_error(c);
     return rc;
 }
 
@@ -417,7 +464,7 @@ int sky_client_send_later(sky_client *c, uint32_t method_id, const void *req, si
         rc = write_frame(c, big ? SKY_WIRE_ONEWAY : 0, 0, method_id, req, req_len, now_ms() + timeout_ms);
         if (rc != 0 || big) {
             if (rc == 0)
-                c->err[0] = '\0';
+                no_error(c);
             return rc;
         }
     }
@@ -427,7 +474,7 @@ int sky_client_send_later(sky_client *c, uint32_t method_id, const void *req, si
     if (req_len)
         memcpy(c->wbuf + c->wlen + SKY_WIRE_HEADER_LEN, req, req_len);
     c->wlen += SKY_WIRE_HEADER_LEN + req_len;
-    c->err[0] = '\0';
+    no_error(c);
     return 0;
 }
 
@@ -441,6 +488,6 @@ int sky_client_flush(sky_client *c, int timeout_ms)
         return 0;
     rc = write_frame(c, 0, 0, 0, NULL, 0, now_ms() + timeout_ms);
     if (rc == 0)
-        c->err[0] = '\0';
+        no_error(c);
     return rc;
 }

@@ -191,13 +191,16 @@ int sky_nano_call(sky_nano *n, uint32_t method_id, const pb_msgdesc_t *req_field
 {
     budget b = begin(n, timeout_ms);
     sky__wire_header h;
-    const uint8_t *msg;
-    size_t len, msg_len;
+    sky__wire_status_t st;
+    size_t len, cut;
     pb_istream_t s;
     int rc;
 
     n->code = 0;
     n->message[0] = '\0';
+    n->app_code[0] = '\0';
+    n->details = NULL;
+    n->details_len = 0;
     if (!req_fields || !req || !resp_fields || !resp || timeout_ms <= 0)
         return SKY_EINVAL;
     if (++n->session == 0)
@@ -206,14 +209,19 @@ int sky_nano_call(sky_nano *n, uint32_t method_id, const pb_msgdesc_t *req_field
         (rc = read_answer(n, &h, &len, &b)) != 0)
         return rc;
     if (h.kind == SKY_WIRE_ERROR) {
-        if (sky__wire_status(n->buf, len, &n->code, &msg, &msg_len) != 0) {
-            n->code = 0;
+        if (sky__wire_status(n->buf, len, &st) != 0)
             return SKY_EBADMSG;
+        n->code = st.code;
+        cut = st.msg_len < sizeof n->message ? st.msg_len : sizeof n->message - 1;
+        memcpy(n->message, st.msg, cut);
+        n->message[cut] = '\0';
+        cut = st.app_code_len < sizeof n->app_code ? st.app_code_len : sizeof n->app_code - 1;
+        memcpy(n->app_code, st.app_code, cut);
+        n->app_code[cut] = '\0';
+        if (st.details_len) {
+            n->details = st.details;
+            n->details_len = st.details_len;
         }
-        if (msg_len >= sizeof n->message)
-            msg_len = sizeof n->message - 1;
-        memcpy(n->message, msg, msg_len);
-        n->message[msg_len] = '\0';
         return n->code;
     }
     s = pb_istream_from_buffer(n->buf, len);

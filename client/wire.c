@@ -68,14 +68,14 @@ static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return -1;
 }
 
-int sky__wire_status(const uint8_t *p, size_t n, int32_t *code, const uint8_t **msg, size_t *msg_len)
+int sky__wire_status(const uint8_t *p, size_t n, sky__wire_status_t *st)
 {
     const uint8_t *end = p + n;
     uint64_t key, v;
 
-    *code = SKY_EFAIL;
-    *msg = p;
-    *msg_len = 0;
+    st->code = SKY_EFAIL;
+    st->msg = st->app_code = st->details = p;
+    st->msg_len = st->app_code_len = st->details_len = 0;
     while (p < end) {
         if (varint(&p, end, &key) < 0 || key >> 3 == 0)
             return SKY_EBADMSG;
@@ -84,7 +84,7 @@ int sky__wire_status(const uint8_t *p, size_t n, int32_t *code, const uint8_t **
             if (varint(&p, end, &v) < 0)
                 return SKY_EBADMSG;
             if (key >> 3 == 1)
-                *code = (int32_t)(uint32_t)v < 0 ? (int32_t)(uint32_t)v : SKY_EFAIL;
+                st->code = (int32_t)(uint32_t)v < 0 ? (int32_t)(uint32_t)v : SKY_EFAIL;
             break;
         case 1: /* 64-bit */
         case 5: /* 32-bit */
@@ -96,8 +96,14 @@ int sky__wire_status(const uint8_t *p, size_t n, int32_t *code, const uint8_t **
             if (varint(&p, end, &v) < 0 || v > (uint64_t)(end - p))
                 return SKY_EBADMSG;
             if (key >> 3 == 2) {
-                *msg = p;
-                *msg_len = (size_t)v;
+                st->msg = p;
+                st->msg_len = (size_t)v;
+            } else if (key >> 3 == 3) {
+                st->app_code = p;
+                st->app_code_len = (size_t)v;
+            } else if (key >> 3 == 4) {
+                st->details = p;
+                st->details_len = (size_t)v;
             }
             p += v;
             break;
@@ -105,6 +111,8 @@ int sky__wire_status(const uint8_t *p, size_t n, int32_t *code, const uint8_t **
             return SKY_EBADMSG;
         }
     }
+    if (st->code != SKY_EAPP)
+        st->app_code_len = 0;
     return 0;
 }
 

@@ -37,11 +37,20 @@ void sky__wire_get_header(const uint8_t in[SKY_WIRE_HEADER_LEN], sky__wire_heade
  * constant reason. */
 int sky__wire_check_answer(const sky__wire_header *h, size_t max_payload, const char **why);
 
-/* Decodes a sky.Status: *code gets field 1 (SKY_EFAIL when absent or not
- * negative), *msg and *msg_len point into p at field 2 (empty when
- * absent). Unknown fields are skipped. Returns 0, or SKY_EBADMSG when the
- * bytes are not a protobuf message. */
-int sky__wire_status(const uint8_t *p, size_t n, int32_t *code, const uint8_t **msg, size_t *msg_len);
+/* A sky.Status's fields; pointers point into the decoded bytes. */
+typedef struct sky__wire_status_t {
+    int32_t code;             /* field 1: SKY_EFAIL when absent or not negative */
+    const uint8_t *msg;       /* field 2 (empty when absent) */
+    size_t msg_len;
+    const uint8_t *app_code;  /* field 3 (empty when absent, or code is not SKY_EAPP) */
+    size_t app_code_len;
+    const uint8_t *details;   /* field 4 (empty when absent) */
+    size_t details_len;
+} sky__wire_status_t;
+
+/* Decodes a sky.Status into *st. Unknown fields are skipped. Returns 0,
+ * or SKY_EBADMSG when the bytes are not a protobuf message. */
+int sky__wire_status(const uint8_t *p, size_t n, sky__wire_status_t *st);
 
 /* sky_method_id(): 32-bit FNV-1a of a method's full name. */
 uint32_t sky__wire_method_id(const char *full_name);

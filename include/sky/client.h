@@ -30,6 +30,8 @@
  *                  malformed or oversized frame): the connection is closed;
  *   SKY_EINVAL     a bad argument;
  *   SKY_ENOMEM     out of memory;
+ *   SKY_EAPP       the service's own error: sky_client_error_app_code()
+ *                  names it, sky_client_error_details() has its details;
  *   any other      the service's or the gate's own error answer.
  * After any failure sky_client_error() says why in words: the sky.Status
  * message of an error answer, or the client's own reason.
@@ -125,6 +127,16 @@ void sky_client_set_max_frame(sky_client *c, size_t bytes);
 /* Why the last failing call on c failed, in words; "" after a success. The
  * string belongs to c and changes with its next call. */
 const char *sky_client_error(const sky_client *c);
+
+/* After a call that failed with SKY_EAPP (the service's own error, see
+ * docs/protocol.md): its application code ("EOUTOFSTOCK"); "" after any
+ * other outcome. The string belongs to c and changes with its next call. */
+const char *sky_client_error_app_code(const sky_client *c);
+
+/* After a call whose error answer carried details: those bytes (they
+ * belong to c and change with its next call) and their count in *len;
+ * NULL and 0 otherwise. */
+const void *sky_client_error_details(const sky_client *c, size_t *len);
 
 /* The method id of "package.Service.Method": 32-bit FNV-1a of the name,
  * the same number as libsky's sky_method_id(). */

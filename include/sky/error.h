@@ -31,8 +31,13 @@ enum {
     SKY_EEXIST = -12,    /* already exists (a registered name) */
     SKY_ENOTSUP = -13,   /* not supported */
     SKY_ENOREPLY = -14,  /* the handler returned without replying or deferring */
-    SKY_ELIMIT = -15     /* a runtime limit was reached (services, timers) */
+    SKY_ELIMIT = -15,    /* a runtime limit was reached (services, timers) */
+    SKY_EAPP = -16       /* the service's own error: its application code says which */
 };
+
+/* The longest application code (an error reply's app_code: the service's
+ * own code, such as "EOUTOFSTOCK", that comes with SKY_EAPP), in bytes. */
+#define SKY_APP_CODE_MAX 63
 
 /* Returns a short constant description of `code` ("no such service").
  * Unknown codes give "unknown error". Never returns NULL. */

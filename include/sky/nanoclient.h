@@ -22,7 +22,9 @@
  * answer that does not decode, or a gate breaking the protocol: the
  * latter also needs a new connection), SKY_ENOMEM (a message does not fit
  * the buffer), SKY_EINVAL, or the service's error answer with its message
- * in n->message. One sky_nano serves one caller at a time. */
+ * in n->message (SKY_EAPP, the service's own error: its application code
+ * in n->app_code and its details, if any, at n->details). One sky_nano
+ * serves one caller at a time. */
 #ifndef SKY_NANOCLIENT_H
 #define SKY_NANOCLIENT_H
 
@@ -61,6 +63,9 @@ typedef struct sky_nano {
     uint32_t skip;          /* bytes of an unwanted answer still to drop */
     int32_t code;           /* the last error answer's code, else 0 */
     char message[SKY_NANO_MESSAGE_MAX]; /* and its message, cut to fit */
+    char app_code[SKY_APP_CODE_MAX + 1]; /* SKY_EAPP's application code, else "" */
+    const uint8_t *details; /* its details, in buf (until the next call), else NULL */
+    size_t details_len;
 } sky_nano;
 
 /* Sets n up over io with the frame buffer buf[0..cap) (cap > 16: 16 +

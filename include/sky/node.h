@@ -103,6 +103,16 @@ SKY_MUST_CHECK int sky_node_send(sky_node *node, sky_addr_t to, sky_msg *msg);
 SKY_MUST_CHECK int sky_node_call(sky_node *node, sky_addr_t to, sky_msg *req, int timeout_ms, sky_msg *reply,
                                  char *errbuf, size_t errsize);
 
+/* sky_node_call that hands over an error reply too, for its application
+ * code and details: *reply gets the answer whatever it is — on 0 the
+ * response; on an error reply its code is returned and reply->kind is
+ * SKY_ERROR, its payload a sky.Status (sky_error_text(),
+ * sky_error_app_code() and sky_error_details() read it); on any other
+ * failure (the deadline, SKY_ENOSVC at once, shutdown) reply->kind is 0
+ * and reply->data NULL. reply->data is the caller's to free() in every
+ * case. The typed stubs' _node_call functions are built on it. */
+SKY_MUST_CHECK int sky_node_call_reply(sky_node *node, sky_addr_t to, sky_msg *req, int timeout_ms, sky_msg *reply);
+
 /* The address registered under `name`, or SKY_ADDR_NONE. */
 sky_addr_t sky_node_whereis(sky_node *node, const char *name);
 

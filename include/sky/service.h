@@ -226,6 +226,19 @@ int sky_reply_copy(sky_ctx *ctx, const sky_msg *req, uint32_t type_id, const voi
 /* Answers request `req` with an error reply carrying `code` (< 0) and `text`. */
 int sky_reply_error(sky_ctx *ctx, const sky_msg *req, int code, const char *text);
 
+/* Answers request `req` with the service's own error: code SKY_EAPP with
+ * the application code `app_code` (1 to SKY_APP_CODE_MAX letters, digits,
+ * '_', '.' or '-', and not a sky code's name: "EOUTOFSTOCK", not
+ * "ENOENT"), `text` for people (NULL: none) and `details` (`size` bytes
+ * for the caller's program, e.g. an encoded message; NULL, 0: none),
+ * copied. The caller gets status SKY_EAPP and reads them back with
+ * sky_error_app_code(), sky_error_text() and sky_error_details(); Lua
+ * callers get an error object with code = app_code. Returns 0, or
+ * SKY_EINVAL (req not a request, a bad app_code, details NULL with a size)
+ * and answers nothing. */
+int sky_reply_app_error(sky_ctx *ctx, const sky_msg *req, const char *app_code, const char *text,
+                        const void *details, size_t size);
+
 /* Takes over the answer to request `req`: the handler may return without
  * replying and answer later with sky_respond() or sky_respond_error(). If
  * the service exits first, the caller gets SKY_EEXIT. */
@@ -236,10 +249,22 @@ sky_token sky_defer(sky_ctx *ctx, const sky_msg *req);
  * not an error, as for sky_reply(). */
 int sky_respond(sky_ctx *ctx, sky_token tok, sky_msg *resp);
 int sky_respond_error(sky_ctx *ctx, sky_token tok, int code, const char *text);
+int sky_respond_app_error(sky_ctx *ctx, sky_token tok, const char *app_code, const char *text, const void *details,
+                          size_t size);
 
 /* Returns the message of an error reply (the sky.Status text) in buf, or
  * sky_strerror(code) when it has none. Always NUL-terminates buf. */
 const char *sky_error_text(const sky_msg *reply, int code, char *buf, size_t bufsize);
+
+/* Returns the application code of an error reply with status SKY_EAPP
+ * (see sky_reply_app_error()) in buf, or "" for any other reply or none.
+ * Always NUL-terminates buf; SKY_APP_CODE_MAX + 1 bytes hold any code. */
+const char *sky_error_app_code(const sky_msg *reply, char *buf, size_t bufsize);
+
+/* Returns the details bytes of an error reply (a pointer into reply->data,
+ * valid as long as it is) with their count in *size, or NULL and 0 when
+ * it has none. */
+const void *sky_error_details(const sky_msg *reply, size_t *size);
 
 /* Moves the current message's payload out of the runtime: returns a buffer
  * the caller now owns (free with free()), or NULL for an empty payload. */

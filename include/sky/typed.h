@@ -202,4 +202,27 @@ SKY_MUST_CHECK int sky_typed_call_via(sky_ctx *ctx, sky_addr_t to, const sky_met
  * SKY_EBUSY. */
 SKY_MUST_CHECK int sky_typed_send(sky_ctx *ctx, sky_addr_t to, const sky_method_desc *m, const ProtobufCMessage *req);
 
+/* ---- calling from outside any service ----------------------------------- */
+
+/* Calls method m (of service svc) from a thread that is no service — a
+ * program that embeds the node, as sky_node_call() — and blocks until
+ * the answer, the deadline or shutdown. `to` is an address, or
+ * SKY_ADDR_NONE for the service registered under svc->default_name (a
+ * name of your own: sky_node_whereis()). req must be of m's input type.
+ * timeout_ms <= 0: m's (sky.timeout_ms), else the node default.
+ *
+ * On 0, *resp is the decoded response, the caller's to free with
+ * protobuf_c_message_free_unpacked(*resp, NULL). Else *resp is NULL and
+ * the code is the callee's error (SKY_EAPP: its own, see
+ * sky_reply_app_error()), SKY_ETIMEDOUT, SKY_ENOSVC, SKY_EBADMSG (the
+ * response did not decode), SKY_EINVAL (a NULL argument, req of another
+ * type), SKY_ESTOPPED, ... If `error` is not NULL it gets the error reply
+ * when one came (error->kind SKY_ERROR: read it with sky_error_text(),
+ * sky_error_app_code(), sky_error_details(), then free(error->data)),
+ * else error->kind 0 and error->data NULL. The stubs' <svc>_<Method>_
+ * node_call functions are this, typed. */
+SKY_MUST_CHECK int sky_typed_node_call(sky_node *node, sky_addr_t to, const sky_service_desc *svc,
+                                       const sky_method_desc *m, const ProtobufCMessage *req, int timeout_ms,
+                                       ProtobufCMessage **resp, sky_msg *error);
+
 #endif

@@ -26,23 +26,28 @@ static int post_answer(sky__service *s, sky_addr_t to, sky__mail *m)
     return 0;
 }
 
-int sky__post_error(sky__service *s, sky_addr_t to, uint32_t session, int code, const char *text)
+/* Sends the error reply st from s to `to` for `session`. */
+static int post_status(sky__service *s, sky_addr_t to, uint32_t session, const sky__status *st)
 {
     size_t size;
-    void *data = sky__status_encode(code, text, &size);
+    void *data = sky__status_encode_full(st, &size);
     sky__mail m;
     sky__mail_own(&m, SKY_ERROR, 0, data, size);
     m.session = session;
     return post_answer(s, to, &m);
 }
 
+int sky__post_error(sky__service *s, sky_addr_t to, uint32_t session, int code, const char *text)
+{
+    sky__status st = {.code = code, .text = text, .textlen = text ? strlen(text) : 0};
+    return post_status(s, to, session, &st);
+}
+
 int sky__reply_status(const sky_msg *reply)
 {
-    int code;
-    const char *text;
-    size_t len;
-    if (sky__status_decode(reply->data, reply->size, &code, &text, &len) != 0 || code >= 0) return SKY_EFAIL;
-    return code;
+    sky__status st;
+    if (sky__status_decode(reply->data, reply->size, &st) != 0 || st.code >= 0) return SKY_EFAIL;
+    return st.code;
 }
 
 /* ---- identity, spawn, exit --------------------------------------------- */
@@ -208,6 +213,26 @@ int sky_reply_error(sky_ctx *ctx, const sky_msg *req, int code, const char *text
     return sky__post_error(s, req->source, req->session, code, text ? text : sky_strerror(code));
 }
 
+/* The Status of an application error, or SKY_EINVAL for a bad app_code
+ * or details without a size. */
+static int app_status(sky__status *st, const char *app_code, const char *text, const void *details, size_t size)
+{
+    if (!app_code || !sky__status_app_code_ok(app_code, strlen(app_code)) || (size && !details)) return SKY_EINVAL;
+    *st = (sky__status){SKY_EAPP, text ? text : "", text ? strlen(text) : 0, app_code, strlen(app_code),
+                        details, size};
+    return 0;
+}
+
+int sky_reply_app_error(sky_ctx *ctx, const sky_msg *req, const char *app_code, const char *text,
+                        const void *details, size_t size)
+{
+    sky__service *s = sky__svc(ctx);
+    sky__status st;
+    if (req->kind != SKY_REQUEST || app_status(&st, app_code, text, details, size) < 0) return SKY_EINVAL;
+    mark_answered(s, req);
+    return post_status(s, req->source, req->session, &st);
+}
+
 sky_token sky_defer(sky_ctx *ctx, const sky_msg *req)
 {
     sky__service *s = sky__svc(ctx);
@@ -251,21 +276,55 @@ int sky_respond_error(sky_ctx *ctx, sky_token tok, int code, const char *text)
     return sky__post_error(s, tok.to, tok.session, code, text ? text : sky_strerror(code));
 }
 
+int sky_respond_app_error(sky_ctx *ctx, sky_token tok, const char *app_code, const char *text, const void *details,
+                          size_t size)
+{
+    sky__service *s = sky__svc(ctx);
+    sky__status st;
+    if (app_status(&st, app_code, text, details, size) < 0 || undefer(s, tok) != 0) return SKY_EINVAL;
+    return post_status(s, tok.to, tok.session, &st);
+}
+
+/* Decodes the Status of an error reply; 0, or -1 if reply is none. */
+static int reply_status(const sky_msg *reply, sky__status *st)
+{
+    if (!reply || reply->kind != SKY_ERROR) return -1;
+    return sky__status_decode(reply->data, reply->size, st);
+}
+
+/* Copies n bytes at s into buf as a string, cut to fit. */
+static const char *copy_out(char *buf, size_t bufsize, const char *s, size_t n)
+{
+    if (n >= bufsize) n = bufsize - 1;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    return buf;
+}
+
 const char *sky_error_text(const sky_msg *reply, int code, char *buf, size_t bufsize)
 {
-    int c;
-    const char *text;
-    size_t len;
+    sky__status st;
     if (!bufsize) return "";
-    if (reply && reply->kind == SKY_ERROR && sky__status_decode(reply->data, reply->size, &c, &text, &len) == 0 &&
-        len > 0) {
-        if (len >= bufsize) len = bufsize - 1;
-        memcpy(buf, text, len);
-        buf[len] = 0;
-    } else {
-        snprintf(buf, bufsize, "%s", sky_strerror(code));
-    }
+    if (reply_status(reply, &st) == 0 && st.textlen > 0) return copy_out(buf, bufsize, st.text, st.textlen);
+    snprintf(buf, bufsize, "%s", sky_strerror(code));
     return buf;
+}
+
+const char *sky_error_app_code(const sky_msg *reply, char *buf, size_t bufsize)
+{
+    sky__status st;
+    if (!bufsize) return "";
+    if (reply_status(reply, &st) != 0 || st.code != SKY_EAPP) return copy_out(buf, bufsize, "", 0);
+    return copy_out(buf, bufsize, st.app_code, st.app_codelen);
+}
+
+const void *sky_error_details(const sky_msg *reply, size_t *size)
+{
+    sky__status st;
+    *size = 0;
+    if (reply_status(reply, &st) != 0 || st.detailslen == 0) return NULL;
+    *size = st.detailslen;
+    return st.details;
 }
 
 void *sky_take_data(sky_ctx *ctx, const sky_msg *msg)

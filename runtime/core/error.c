@@ -23,6 +23,7 @@ static const struct {
     {"ENOTSUP", "not supported"},
     {"ENOREPLY", "handler returned without a reply"},
     {"ELIMIT", "runtime limit reached"},
+    {"EAPP", "the service's own error"},
 };
 
 #define NERRORS ((int)(sizeof errors / sizeof errors[0]))

@@ -174,13 +174,8 @@ static void port_reply(sky_ctx *ctx, int status, const sky_msg *reply, void *ud)
     p->status = status;
     if (reply) {
         p->reply = *reply;
-        if (status == 0) {
-            p->reply.data = sky_take_data(ctx, reply);
-        } else {
-            p->reply.data = NULL;
-            p->reply.size = 0;
-            sky_error_text(reply, status, p->err, sizeof p->err);
-        }
+        p->reply.data = sky_take_data(ctx, reply);
+        if (status != 0) sky_error_text(&p->reply, status, p->err, sizeof p->err);
     } else {
         snprintf(p->err, sizeof p->err, "%s", sky_strerror(status));
     }
@@ -201,8 +196,9 @@ static void deadline_in(struct timespec *ts, int ms)
     }
 }
 
-int sky_node_call(sky_node *n, sky_addr_t to, sky_msg *req, int timeout_ms, sky_msg *reply, char *errbuf,
-                  size_t errsize)
+/* sky_node_call_reply; with `all` 0 only a response goes to *reply. */
+static int node_call(sky_node *n, sky_addr_t to, sky_msg *req, int timeout_ms, sky_msg *reply, int all,
+                     char *errbuf, size_t errsize)
 {
     if (timeout_ms <= 0) timeout_ms = n->cfg.call_timeout_ms;
     port *p = sky_calloc(1, sizeof *p);
@@ -235,7 +231,7 @@ int sky_node_call(sky_node *n, sky_addr_t to, sky_msg *req, int timeout_ms, sky_
             if (pthread_cond_timedwait(&p->cv, &p->mu, &until) == ETIMEDOUT) break;
         rc = p->done ? p->status : atomic_load(&n->stopping) ? SKY_ESTOPPED : SKY_ETIMEDOUT;
     }
-    if (rc == 0 && reply) {
+    if (reply && (rc == 0 || (all && p->done))) {
         *reply = p->reply;
         p->reply.data = NULL;
     }
@@ -254,6 +250,18 @@ int sky_node_call(sky_node *n, sky_addr_t to, sky_msg *req, int timeout_ms, sky_
     }
     port_unref(p);
     return rc;
+}
+
+int sky_node_call(sky_node *n, sky_addr_t to, sky_msg *req, int timeout_ms, sky_msg *reply, char *errbuf,
+                  size_t errsize)
+{
+    return node_call(n, to, req, timeout_ms, reply, 0, errbuf, errsize);
+}
+
+int sky_node_call_reply(sky_node *n, sky_addr_t to, sky_msg *req, int timeout_ms, sky_msg *reply)
+{
+    *reply = (sky_msg){0};
+    return node_call(n, to, req, timeout_ms, reply, 1, NULL, 0);
 }
 
 /* ---- shutdown ---------------------------------------------------------- */

@@ -97,101 +97,6 @@ static lhost *host_of(lua_State *L)
 
 static fiber *fiber_of(lua_State *co) { return *(fiber **)lua_getextraspace(co); }
 
-/* ---- errors ------------------------------------------------------------ */
-
-static int error_tostring(lua_State *L)
-{
-    sky__lua_checktype(L, "sky.error:__tostring", 1, NULL, LUA_TTABLE, 0);
-    lua_getfield(L, 1, "code");
-    lua_getfield(L, 1, "message");
-    lua_pushfstring(L, "%s: %s", luaL_optstring(L, -2, "EUNKNOWN"), luaL_optstring(L, -1, ""));
-    return 1;
-}
-
-/* Pushes the text of fmt and ap. A printf format, as SKY_PRINTF tells the
- * compiler (lua_pushvfstring knows no "%08llx"); the text may be of any
- * length. */
-static void pushvformat(lua_State *L, const char *fmt, va_list ap)
-{
-    char buf[512];
-    va_list again;
-    va_copy(again, ap);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    if (n < 0) {
-        lua_pushstring(L, fmt);
-    } else if ((size_t)n < sizeof buf) {
-        lua_pushlstring(L, buf, (size_t)n);
-    } else {
-        luaL_Buffer b;
-        char *p = luaL_buffinitsize(L, &b, (size_t)n + 1);
-        vsnprintf(p, (size_t)n + 1, fmt, again);
-        luaL_pushresultsize(&b, (size_t)n);
-    }
-    va_end(again);
-}
-
-static void vpusherror(lua_State *L, int code, const char *fmt, va_list ap)
-{
-    lua_createtable(L, 0, 2);
-    lua_pushstring(L, sky_errname(code));
-    lua_setfield(L, -2, "code");
-    pushvformat(L, fmt, ap);
-    lua_setfield(L, -2, "message");
-    if (luaL_newmetatable(L, "sky.error")) {
-        lua_pushcfunction(L, error_tostring);
-        lua_setfield(L, -2, "__tostring");
-    }
-    lua_setmetatable(L, -2);
-}
-
-void sky__lua_pusherror(lua_State *L, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vpusherror(L, code, fmt, ap);
-    va_end(ap);
-}
-
-int sky__lua_raise(lua_State *L, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vpusherror(L, code, fmt, ap);
-    va_end(ap);
-    return lua_error(L);
-}
-
-static int code_of_name(const char *name)
-{
-    for (int c = -1; c >= -64; c--) {
-        const char *n = sky_errname(c);
-        if (strcmp(n, "EUNKNOWN") == 0) break;
-        if (strcmp(n, name) == 0) return c;
-    }
-    return SKY_EFAIL;
-}
-
-/* Never allocates in the Lua state: it may be out of memory. */
-int sky__lua_errcode(lua_State *L, int idx, char *buf, size_t size)
-{
-    int code = SKY_EFAIL;
-    const char *msg = NULL;
-    if (lua_type(L, idx) == LUA_TTABLE) {
-        idx = lua_absindex(L, idx);
-        lua_pushliteral(L, "code"); /* interned already: the object holds it */
-        if (lua_rawget(L, idx) == LUA_TSTRING) code = code_of_name(lua_tostring(L, -1));
-        lua_pop(L, 1);
-        lua_pushliteral(L, "message");
-        if (lua_rawget(L, idx) == LUA_TSTRING) snprintf(buf, size, "%s", lua_tostring(L, -1));
-        else snprintf(buf, size, "%s", sky_strerror(code));
-        lua_pop(L, 1);
-        return code;
-    }
-    if (lua_type(L, idx) == LUA_TSTRING) msg = lua_tostring(L, idx);
-    snprintf(buf, size, "%s", msg ? msg : "error object is not a string");
-    return code;
-}
-
 sky_ctx *sky__lua_ctx(lua_State *L)
 {
     lhost *h = host_of(L);
@@ -434,12 +339,18 @@ static int is_answer(lua_State *L, int idx)
 static void fiber_fail(lhost *h, fiber *f, int st)
 {
     char msg[512];
+    int code = SKY_ENOMEM;
     lua_xmove(f->co, h->L, 1);
-    int code = st == LUA_ERRMEM ? SKY_ENOMEM : sky__lua_errcode(h->L, -1, msg, sizeof msg);
     int answer = f->has_tok && st != LUA_ERRMEM && is_answer(h->L, -1);
+    if (st == LUA_ERRMEM) {
+        snprintf(msg, sizeof msg, "not enough memory (limit %zu bytes)", h->mem_limit);
+        if (f->has_tok) (void)sky_respond_error(h->ctx, f->tok, code, msg);
+    } else if (f->has_tok) {
+        code = sky__lua_respond_error(h->L, -1, h->ctx, f->tok, msg, sizeof msg);
+    } else {
+        code = sky__lua_errcode(h->L, -1, msg, sizeof msg);
+    }
     lua_pop(h->L, 1);
-    if (st == LUA_ERRMEM) snprintf(msg, sizeof msg, "not enough memory (limit %zu bytes)", h->mem_limit);
-    if (f->has_tok) (void)(sky_respond_error(h->ctx, f->tok, code, msg));
     f->has_tok = 0;
     if (answer) {
         sky_log(h->ctx, SKY_LOG_DEBUG, "lua %s: answered %s: %s", h->name, sky_errname(code), msg);
@@ -489,8 +400,7 @@ static void resume_fiber(lua_State *L, lua_State *co, int nargs)
         int rc = sky__lua_answer(L, h->ctx, f->tok, f->type_id, f->method, nres - 1);
         if (rc < 0) {
             char msg[512];
-            int code = sky__lua_errcode(L, -1, msg, sizeof msg);
-            (void)sky_respond_error(h->ctx, f->tok, code, msg);
+            (void)sky__lua_respond_error(L, -1, h->ctx, f->tok, msg, sizeof msg);
             sky_log(h->ctx, SKY_LOG_ERROR, "lua %s: bad answer: %s", h->name, msg);
             lua_pop(L, 1);
         }

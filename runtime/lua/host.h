@@ -24,6 +24,7 @@
 #define SKY__LUA_HOST_H
 
 #include <lua.h>
+#include "lua/luaerr.h"
 #include "sky/service.h"
 
 #define SKY_LUA_MEM_DEFAULT ((size_t)32 << 20)
@@ -35,17 +36,6 @@ extern const sky_module sky__lua_module;
 /* The service a Lua state belongs to; raises a Lua error if that service
  * has gone (a __gc running at close). */
 sky_ctx *sky__lua_ctx(lua_State *L);
-
-/* Pushes an error object {code = "ENOSVC", message = msg} (with a
- * __tostring) for `code` (< 0). */
-void sky__lua_pusherror(lua_State *L, int code, const char *fmt, ...) SKY_PRINTF(3, 4);
-
-/* sky__lua_pusherror, then lua_error. */
-int sky__lua_raise(lua_State *L, int code, const char *fmt, ...) SKY_PRINTF(3, 4);
-
-/* The SKY_E* code and text of the error value at `idx`: an error object,
- * a memory error, or anything else (SKY_EFAIL, its tostring). */
-int sky__lua_errcode(lua_State *L, int idx, char *buf, size_t size);
 
 /* ---- for skylib.c ------------------------------------------------------- */
 

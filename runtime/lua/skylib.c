@@ -248,10 +248,8 @@ static int reply_protected(lua_State *L)
             lua_pushlstring(L, data, r->reply->size);
         }
     } else {
-        char buf[256];
-        const char *text = r->reply ? sky_error_text(r->reply, r->status, buf, sizeof buf) : sky_strerror(r->status);
         lua_pushboolean(L, 0);
-        sky__lua_pusherror(L, r->status, "%s", text);
+        sky__lua_pushstatus(L, r->status, r->reply);
     }
     sky__lua_wake(L, r->session, lua_gettop(L));
     return 0;
@@ -562,15 +560,13 @@ static int reply_call(lua_State *L)
     lua_settop(L, 3);
     if (lua_isnil(L, 2) && !lua_isnil(L, 3)) {
         char text[512];
-        int code = sky__lua_errcode(L, 3, text, sizeof text);
-        (void)sky_respond_error(ctx, d->tok, code, text);
+        (void)sky__lua_respond_error(L, 3, ctx, d->tok, text, sizeof text);
         return 0;
     }
     lua_settop(L, 2);
     if (sky__lua_answer(L, ctx, d->tok, d->type_id, d->method, 1) < 0) {
         char text[512];
-        int code = sky__lua_errcode(L, -1, text, sizeof text);
-        (void)sky_respond_error(ctx, d->tok, code, text);
+        (void)sky__lua_respond_error(L, -1, ctx, d->tok, text, sizeof text);
         return lua_error(L);
     }
     return 0;

@@ -11,6 +11,7 @@
 #include "schema/pbdepth.h"
 #include "schema/typed.h"
 #include "sky/alloc.h"
+#include "sky/node.h"
 #include "sky/typed.h"
 
 /* A method this service serves. */
@@ -128,12 +129,14 @@ static void arena_free(void *data, void *p)
     if (at < buf || at >= buf + ARENA_SIZE) free(p);
 }
 
-static ProtobufCMessage *unpack(arena *a, const ProtobufCMessageDescriptor *d, const sky_msg *msg)
+/* NULL if the bytes do not decode, nest too deep or hold a NUL byte in a
+ * string field (named in *bad, which may be NULL). */
+static ProtobufCMessage *unpack(arena *a, const ProtobufCMessageDescriptor *d, const sky_msg *msg, sky__pb_bad *bad)
 {
     a->used = 0;
     a->spilled = 0;
     a->alloc = (ProtobufCAllocator){arena_alloc, arena_free, a};
-    if (!sky__pb_depth_ok(d, msg->data, msg->size, SKY_PB_MAX_DEPTH)) return NULL;
+    if (!sky__pb_check(d, msg->data, msg->size, SKY_PB_MAX_DEPTH, bad)) return NULL;
     return protobuf_c_message_unpack(d, &a->alloc, msg->size, msg->data);
 }
 
@@ -181,13 +184,16 @@ int sky_serve(sky_ctx *ctx, const sky_file_desc *file, const sky_service_desc *s
 /* Counts and logs a payload that does not decode, and answers a request
  * with SKY_EBADMSG. Logged at the 1st, 2nd, 4th, 8th... one, so a peer
  * that floods bad payloads cannot flood the log. */
-static void bad_payload(sky__service *s, const sky_msg *msg, const sky_method_desc *m)
+static void bad_payload(sky__service *s, const sky_msg *msg, const sky_method_desc *m, const sky__pb_bad *bad)
 {
     uint64_t n = atomic_load_explicit(&s->bad, memory_order_relaxed) + 1;
     SKY__BUMP(s->bad);
-    char text[160];
-    snprintf(text, sizeof text, "%s: the %s does not decode as %s", m->full_name,
-             msg->kind == SKY_REQUEST ? "request" : "message", m->input->name);
+    char text[256];
+    int len = snprintf(text, sizeof text, "%s: the %s does not decode as %s", m->full_name,
+                       msg->kind == SKY_REQUEST ? "request" : "message", m->input->name);
+    if (bad->field && len > 0 && (size_t)len < sizeof text) /* as Lua's codec says it */
+        snprintf(text + len, sizeof text - (size_t)len, ": %s.%s: string contains a NUL byte (use bytes)",
+                 bad->msg->short_name, bad->field->name);
     if ((n & (n - 1)) == 0)
         sky__log(s->node, msg->dest, SKY_LOG_WARN, "%s (from %04x:%08llx, %zu bytes; %llu bad so far)", text,
                  SKY_ADDR_NODE(msg->source), (unsigned long long)SKY_ADDR_SERIAL(msg->source), msg->size,
@@ -209,9 +215,10 @@ int sky__typed_handle(sky__service *s, const sky_msg *msg, int *rc)
     size_t index = r->index;
     const sky_method_desc *m = &svc->methods[index];
     arena a;
-    ProtobufCMessage *req = unpack(&a, m->input, msg);
+    sky__pb_bad bad;
+    ProtobufCMessage *req = unpack(&a, m->input, msg, &bad);
     if (!req) {
-        bad_payload(s, msg, m);
+        bad_payload(s, msg, m, &bad);
         *rc = 0;
         return 1;
     }
@@ -276,7 +283,7 @@ static void on_answer(sky_ctx *ctx, int status, const sky_msg *reply, void *ud)
     arena a;
     ProtobufCMessage *resp = NULL;
     if (status == 0) {
-        resp = unpack(&a, c.m->output, reply);
+        resp = unpack(&a, c.m->output, reply, NULL);
         if (!resp) {
             SKY__BUMP(s->bad);
             status = SKY_EBADMSG;
@@ -322,4 +329,28 @@ int sky_typed_send(sky_ctx *ctx, sky_addr_t to, const sky_method_desc *m, const 
     }
     sky_msg msg = pack_n(req, n, m->id);
     return sky_send(ctx, to, &msg);
+}
+
+/* ---- calling from outside any service ----------------------------------- */
+
+int sky_typed_node_call(sky_node *node, sky_addr_t to, const sky_service_desc *svc, const sky_method_desc *m,
+                        const ProtobufCMessage *req, int timeout_ms, ProtobufCMessage **resp, sky_msg *error)
+{
+    sky_msg reply = {0};
+    if (error) *error = reply;
+    if (resp) *resp = NULL;
+    if (!node || !m || !req || !resp || req->descriptor != m->input || (to == SKY_ADDR_NONE && !svc))
+        return SKY_EINVAL;
+    if (to == SKY_ADDR_NONE) {
+        to = svc->default_name ? sky_node_whereis(node, svc->default_name) : SKY_ADDR_NONE;
+        if (to == SKY_ADDR_NONE) return SKY_ENOSVC;
+    }
+    sky_msg msg = pack(req, m->id);
+    int rc = sky_node_call_reply(node, to, &msg, timeout_ms > 0 ? timeout_ms : m->timeout_ms, &reply);
+    if (rc == 0 && (!sky__pb_check(m->output, reply.data, reply.size, SKY_PB_MAX_DEPTH, NULL) ||
+                    !(*resp = protobuf_c_message_unpack(m->output, NULL, reply.size, reply.data))))
+        rc = SKY_EBADMSG;
+    if (rc < 0 && error && reply.kind == SKY_ERROR) *error = reply;
+    else free(reply.data);
+    return rc;
 }

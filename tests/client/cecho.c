@@ -2,8 +2,10 @@
  * module, for the clients' tests through a real gate; it answers as
  * tests/lua/stub_echo.lua does, so one client test runs against both.
  * Bump answers id + 1 with the kind and, in session, the Notes counted;
- * Fail answers the error code in id ("fail " and the body); Hold defers
- * and never answers; Note counts. Loaded by `sky` from module_path. */
+ * Fail answers the error code in id ("fail " and the body), or with id > 0
+ * and a kind the application error {kind, "fail " body, details
+ * "\0\1det"}; Hold defers and never answers; Note counts. Loaded by `sky`
+ * from module_path. */
 #include <stdio.h>
 #include <sky/sky.h>
 #include "typed_test.sky.h"
@@ -27,6 +29,8 @@ static int on_fail(sky_ctx *ctx, const Skytest__Payload *req, const sky_request 
 
     (void)ud;
     snprintf(text, sizeof text, "fail %s", req->body);
+    if (req->id > 0 && req->kind[0])
+        return sky_reply_app_error(ctx, r->msg, req->kind, text, "\0\1det", 5);
     return sky_reply_error(ctx, r->msg, req->id < 0 ? req->id : SKY_EFAIL, text);
 }
 

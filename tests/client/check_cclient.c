@@ -107,6 +107,30 @@ START_TEST(error_answer)
 }
 END_TEST
 
+/* The service's own error: the application code and details are kept
+ * until the next call; a field of a newer Status is skipped. */
+START_TEST(app_error_answer)
+{
+    void *resp = (void *)1;
+    const void *d;
+    size_t len;
+
+    ck_assert_str_eq(sky_client_error_app_code(cl), "");
+    ck_assert_int_eq(sky_client_call_name(cl, FAKE_APPFAIL, "", 0, &resp, &len, 2000), SKY_EAPP);
+    ck_assert_ptr_null(resp);
+    ck_assert_str_eq(sky_client_error(cl), "only 3 left");
+    ck_assert_str_eq(sky_client_error_app_code(cl), "EOUTOFSTOCK");
+    d = sky_client_error_details(cl, &len);
+    ck_assert_uint_eq(len, 5);
+    ck_assert(memcmp(d, "\0\1det", 5) == 0);
+    ck_assert_int_eq(sky_client_call_name(cl, FAKE_FAIL, "", 0, &resp, &len, 2000), SKY_ENOSVC);
+    ck_assert_str_eq(sky_client_error_app_code(cl), "");
+    ck_assert_ptr_null(sky_client_error_details(cl, &len));
+    ck_assert_uint_eq(len, 0);
+    echo_ok(cl, "still fine");
+}
+END_TEST
+
 /* A call past its deadline fails; its late answer does not reach the next. */
 START_TEST(deadline)
 {
@@ -355,6 +379,7 @@ Suite *cclient_suite(void)
     tcase_add_test(tc, wire_format);
     tcase_add_test(tc, empty_payload);
     tcase_add_test(tc, error_answer);
+    tcase_add_test(tc, app_error_answer);
     tcase_add_test(tc, deadline);
     tcase_add_test(tc, other_sessions_dropped);
     tcase_add_test(tc, trickled_answer);

@@ -79,6 +79,28 @@ START_TEST(nano_error)
 }
 END_TEST
 
+/* The service's own error: its application code and details, in the
+ * frame buffer; the next call forgets them. */
+START_TEST(nano_app_error)
+{
+    test_Msg req = {"", 0}, resp;
+
+    ck_assert_int_eq(sky_nano_call(&nc, sky_client_method_id(FAKE_APPFAIL), test_Msg_fields, &req, test_Msg_fields,
+                                   &resp, 2000),
+                     SKY_EAPP);
+    ck_assert_int_eq(nc.code, SKY_EAPP);
+    ck_assert_str_eq(nc.message, "only 3 left");
+    ck_assert_str_eq(nc.app_code, "EOUTOFSTOCK");
+    ck_assert_uint_eq(nc.details_len, 5);
+    ck_assert(memcmp(nc.details, "\0\1det", 5) == 0);
+    ck_assert_int_eq(test_Fake_Fail_nano_call(&nc, &req, &resp, 2000), SKY_ENOSVC);
+    ck_assert_str_eq(nc.app_code, "");
+    ck_assert_ptr_null(nc.details);
+    ck_assert_uint_eq(nc.details_len, 0);
+    echo_ok("after an application error");
+}
+END_TEST
+
 /* The method's own deadline (100 ms); the late answer is dropped later. */
 START_TEST(nano_deadline)
 {
@@ -183,6 +205,7 @@ Suite *nano_suite(void)
     tcase_add_test(tc, nano_call);
     tcase_add_test(tc, nano_no_clock);
     tcase_add_test(tc, nano_error);
+    tcase_add_test(tc, nano_app_error);
     tcase_add_test(tc, nano_deadline);
     tcase_add_test(tc, nano_trickle);
     tcase_add_test(tc, nano_undecodable);

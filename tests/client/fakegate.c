@@ -120,6 +120,12 @@ static void serve(fakegate *g, int fd)
     static const uint8_t status[] = {0x08, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
                                      0x12, 0x0f, 'n', 'o', ' ', 's', 'u', 'c', 'h', ' ',
                                      's', 'e', 'r', 'v', 'i', 'c', 'e'};
+    /* {code: -16, message: "only 3 left", app_code: "EOUTOFSTOCK",
+     * details: "\0\1det", 9: 1} */
+    static const uint8_t app_status[] = {0x48, 0x01, 0x08, 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+                                         0x12, 0x0b, 'o', 'n', 'l', 'y', ' ', '3', ' ', 'l', 'e', 'f', 't',
+                                         0x1a, 0x0b, 'E', 'O', 'U', 'T', 'O', 'F', 'S', 'T', 'O', 'C', 'K',
+                                         0x22, 0x05, 0, 1, 'd', 'e', 't'};
     uint8_t pre[4], hdr[16], payload[40960];
     int ok;
 
@@ -158,6 +164,8 @@ static void serve(fakegate *g, int fd)
             answer(fd, 12 + n, 2, session, method, payload, n, 0);
         } else if (method == fnv(FAKE_FAIL)) {
             answer(fd, 12 + sizeof status, 3, session, method, status, sizeof status, 0);
+        } else if (method == fnv(FAKE_APPFAIL)) {
+            answer(fd, 12 + sizeof app_status, 3, session, method, app_status, sizeof app_status, 0);
         } else if (method == fnv(FAKE_SLOW)) {
             sleep_ms(300);
             answer(fd, 12 + n, 2, session, method, payload, n, 0);

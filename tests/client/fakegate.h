@@ -11,6 +11,8 @@
 /* Methods (full names; their ids are what the client sends). */
 #define FAKE_ECHO "test.Fake.Echo"          /* response: the request's payload */
 #define FAKE_FAIL "test.Fake.Fail"          /* error: {-2, "no such service"} */
+#define FAKE_APPFAIL "test.Fake.AppFail"    /* error: {EAPP, "only 3 left", "EOUTOFSTOCK", "\0\1det"}
+                                               and a field 9 of a newer Status */
 #define FAKE_SLOW "test.Fake.Slow"          /* response after 300 ms */
 #define FAKE_SHORT "test.Fake.Short"        /* a frame whose length is 5 */
 #define FAKE_HUGE "test.Fake.Huge"          /* a frame whose length is 2^31 */

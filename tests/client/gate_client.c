@@ -59,7 +59,7 @@ static long now_ms(void)
 
 static void check(sky_client *c, int lua)
 {
-    Skytest__Payload req = SKYTEST__PAYLOAD__INIT, *resp;
+    Skytest__Payload req = SKYTEST__PAYLOAD__INIT, saved, *resp;
     Skytest__Ack *ack;
     void *raw;
     size_t len;
@@ -73,6 +73,26 @@ static void check(sky_client *c, int lua)
     rc = skytest_Echo_Fail_client_call(c, &req, &ack, 2000);
     step("Fail: the service's error code and message", rc == SKY_EEXIST && strstr(sky_client_error(c), "fail now"),
          c, rc);
+
+    /* the service's own error: its application code and details unchanged */
+    saved = req;
+    req.id = 1;
+    req.kind = "EOUTOFSTOCK";
+    req.body = "x";
+    rc = skytest_Echo_Fail_client_call(c, &req, &ack, 2000);
+    {
+        size_t n;
+        const void *d = sky_client_error_details(c, &n);
+
+        step("Fail: an application error, its code, message and details unchanged",
+             rc == SKY_EAPP && strcmp(sky_client_error_app_code(c), "EOUTOFSTOCK") == 0 &&
+                 strcmp(sky_client_error(c), "fail x") == 0 && n == 5 && memcmp(d, "\0\1det", 5) == 0,
+             c, rc);
+    }
+    bump(c, 2, "Bump after it: the application error is forgotten");
+    step("no application code after a success",
+         sky_client_error_app_code(c)[0] == '\0' && sky_client_error_details(c, &len) == NULL && len == 0, c, 0);
+    req = saved;
 
     rc = sky_client_call_name(c, "skytest.Echo.NoSuchMethod", "", 0, &raw, &len, 2000);
     step("an unknown method: ENOENT from the gate", rc == SKY_ENOENT, c, rc);

@@ -1,7 +1,7 @@
 /* libFuzzer harness: the codec path of the gate. A client's bytes are
  * parsed into frames (runtime/io/frame.c); each request's payload is decoded
  * as its method's input, as the service it is routed to would: the typed
- * decode (nesting guard, then protobuf-c) and the Lua codec
+ * decode (nesting and NUL-in-string guard, then protobuf-c) and the Lua codec
  * (sky__lua_decode). A method id the registry does not know picks one of
  * codec_test.proto's messages instead, so every field kind is reached. */
 #include <stdint.h>
@@ -40,7 +40,7 @@ static int on_frame(void *ud, const sky__frame *f)
     (void)ud;
     const ProtobufCMessageDescriptor *d = input_of(f->method);
     if (!d) return 0;
-    if (sky__pb_depth_ok(d, f->payload, f->size, SKY_PB_MAX_DEPTH)) {
+    if (sky__pb_check(d, f->payload, f->size, SKY_PB_MAX_DEPTH, NULL)) { /* as the typed runtime does */
         ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, f->size, f->payload);
         if (m) {
             /* what decoded must encode again */

@@ -83,6 +83,14 @@ def main():
     st = status_pb2.Status.FromString(payload)
     check(kind == ERROR and session == 8 and st.code == -12, "Fail answers a sky.Status EEXIST (-12)")
 
+    # the service's own error: code EAPP (-16) with its app_code and details
+    kind, session, method, payload = g.call(
+        "skytest.Echo.Fail", typed_test_pb2.Payload(id=1, kind="EOUTOFSTOCK", body="py"), 10)
+    st = status_pb2.Status.FromString(payload)
+    check(kind == ERROR and session == 10 and st.code == -16 and st.app_code == "EOUTOFSTOCK"
+          and st.message == "fail py" and st.details == b"\x00\x01det",
+          "Fail answers an application error EOUTOFSTOCK with its details")
+
     kind, session, method, payload = g.call("no.Such.Method", typed_test_pb2.Payload(), 9)
     st = status_pb2.Status.FromString(payload)
     check(kind == ERROR and st.code == -7, "an unknown method is ENOENT (-7): " + st.message)

@@ -50,9 +50,27 @@ local actions = {
     exit = function() sky.exit() return "bye" end,
 }
 
+-- error values a handler raises, by name: "raise NAME"
+local raised = {
+    app = { code = "EOUTOFSTOCK", message = "only 3 left", details = "\0d" },
+    appbare = { code = "out_of_stock.v2" },
+    number = { code = -7, message = "by number" },
+    badnumber = { code = -100, message = "an application number" },
+    badcode = { code = "out of stock", message = "a blank" },
+    badtype = { code = true, message = "a boolean" },
+    baddetails = { code = "EOUTOFSTOCK", message = "a table", details = {} },
+    skydetails = { code = "ENOENT", message = "details only go with EAPP", details = "x" },
+}
+
 sky.dispatch(function(m)
     if m.kind ~= "request" then return end
     local verb, arg = m.data:match("^(%S+)%s*(.*)$")
+    if verb == "raise" then error(raised[arg]) end
+    if verb == "defer" then -- answered from a timer, through sky.defer's reply(nil, err)
+        local reply = sky.defer()
+        sky.timeout(0, function() reply(nil, raised[arg]) end)
+        return
+    end
     if verb == "timeout" then
         return errtext(sky.rawcall, math.tointeger(tonumber(arg)), 1, "x", 50)
     end

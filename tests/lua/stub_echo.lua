@@ -3,9 +3,11 @@
 -- id + 1; Later answers id + 100 from a timer, through sky.defer(); Hold
 -- defers and drops its reply function (the caller gets ENOREPLY once it
 -- is collected); Note counts (Bump answers the count in session); Fail
--- fails with EEXIST. Bump with kind "twice" misuses sky.defer: it answers
--- with the error code of a second sky.defer() in body, then answers
--- again; the next Bump's body is the code that second answer raised.
+-- fails with EEXIST, or with id > 0 and a kind with the application
+-- error {code = kind, message = "fail " .. body, details = "\0\1det"}.
+-- Bump with kind "twice" misuses sky.defer: it answers with the error
+-- code of a second sky.defer() in body, then answers again; the next
+-- Bump's body is the code that second answer raised.
 local echo = require "typed_test_sky"
 
 local notes, last_error = 0, ""
@@ -34,5 +36,10 @@ echo.Echo.serve {
         sky.timeout(0, function() collectgarbage() end)
     end,
     Note = function() notes = notes + 1 end,
-    Fail = function(req) error({ code = "EEXIST", message = "fail " .. req.body }) end,
+    Fail = function(req)
+        if req.id > 0 and req.kind ~= "" then -- the application error {kind, "fail " body, details}
+            error({ code = req.kind, message = "fail " .. req.body, details = "\0\1det" })
+        end
+        error({ code = "EEXIST", message = "fail " .. req.body })
+    end,
 }

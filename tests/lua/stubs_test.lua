@@ -46,6 +46,16 @@ t.case("error reply", function()
     t.raises("EEXIST", Echo.client().Fail, Echo.client(), { id = -12, body = "x" })
 end)
 
+t.case("an application error, unchanged", function()
+    local e = t.raises("EOUTOFSTOCK", Echo.client().Fail, Echo.client(), { id = 1, kind = "EOUTOFSTOCK", body = "x" })
+    t.eq(e.message, "fail x")
+    t.eq(e.details, "\0\1det")
+    t.eq(tostring(e), "EOUTOFSTOCK: fail x")
+    -- a service's own "not found" is not the runtime's ENOENT
+    e = t.raises("not_found", Echo.client().Fail, Echo.client(), { id = 1, kind = "not_found", body = "y" })
+    t.eq(e.message, "fail y")
+end)
+
 t.case("a deferred reply never sent", function()
     local cli = Echo.client("typed_echo", { timeout_ms = 2000 })
     local want = target == "lua" and "ENOREPLY" or "ETIMEDOUT"

@@ -21,7 +21,9 @@ enum {
     E_RETURN = 4,   /* return SKY_EBADMSG without replying */
     E_BADCODE = 5,  /* sky_reply_error with a positive code, then nothing */
     E_POSITIVE = 6, /* return 7 without replying */
-    E_BOTH = 7      /* reply, then return SKY_EFAIL */
+    E_BOTH = 7,     /* reply, then return SKY_EFAIL */
+    E_BADAPP = 8,   /* sky_reply_app_error with bad arguments, then nothing */
+    E_APP = 9       /* sky_reply_app_error("EOUTOFSTOCK", "custom text", no details) */
 };
 
 /* ---- the caller -------------------------------------------------------- */
@@ -40,6 +42,7 @@ typedef struct callrec {
     size_t size;
     unsigned char *data; /* a copy of the reply payload */
     char text[128];      /* sky_error_text */
+    char app[64];        /* sky_error_app_code */
     int chain;           /* calls still to make from the callback */
     sky_addr_t to;
 } callrec;
@@ -74,6 +77,7 @@ static void caller_reply(sky_ctx *ctx, int status, const sky_msg *reply, void *u
         c->data = reply->size ? memcpy(malloc(reply->size), reply->data, reply->size) : NULL;
     }
     sky_error_text(reply, status, c->text, sizeof c->text);
+    sky_error_app_code(reply, c->app, sizeof c->app);
     if (c->chain > 0) { /* a callback may call again */
         c->chain--;
         if (make_call(ctx, slot, 1, 10, 0) != 0) atomic_store(&c->status, 99);
@@ -140,6 +144,9 @@ static void wait_answer(int slot)
 
 /* ---- services ---------------------------------------------------------- */
 
+/* An application code as long as one may be (SKY_APP_CODE_MAX). */
+#define APP63 "a_code_of_sixty-three_bytes_is_just_right.for_SKY_APP_CODE_MAX-"
+
 static int errsvc_handle(void *st, sky_ctx *ctx, const sky_msg *m)
 {
     (void)st;
@@ -160,6 +167,17 @@ static int errsvc_handle(void *st, sky_ctx *ctx, const sky_msg *m)
     case E_BOTH:
         (void)sky_reply_copy(ctx, m, 1, "ok", 2);
         return SKY_EFAIL;
+    case E_BADAPP: {
+        static const char *const bad[] = {"", "ENOENT", "EAPP", "EUNKNOWN", "OK", "out of stock", "é",
+                                          "a_code_of_sixty_four_bytes_is_one_too_many_for_SKY_APP_CODE_MAX_"};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+            if (sky_reply_app_error(ctx, m, bad[i], "t", NULL, 0) != SKY_EINVAL) return SKY_EFAIL;
+        if (sky_reply_app_error(ctx, m, NULL, "t", NULL, 0) != SKY_EINVAL) return SKY_EFAIL;
+        if (sky_reply_app_error(ctx, m, "E", "t", NULL, 3) != SKY_EINVAL) return SKY_EFAIL; /* details NULL */
+        return 0;
+    }
+    case E_APP:
+        return sky_reply_app_error(ctx, m, APP63, "custom text", NULL, 0);
     }
     return 0;
 }
@@ -337,6 +355,8 @@ static const struct {
     {E_RETURN, SKY_EBADMSG, NULL},
     {E_BADCODE, SKY_ENOREPLY, NULL},
     {E_POSITIVE, SKY_ENOREPLY, NULL},
+    {E_BADAPP, SKY_ENOREPLY, NULL},
+    {E_APP, SKY_EAPP, "custom text"},
 };
 
 START_TEST(test_error_replies)
@@ -357,6 +377,7 @@ START_TEST(test_error_replies)
         ck_assert_uint_eq(r->source, e);
         const char *want = errcases[i].text ? errcases[i].text : sky_strerror(errcases[i].status);
         ck_assert_str_eq(r->text, want);
+        ck_assert_str_eq(r->app, errcases[i].type == E_APP ? APP63 : "");
     }
     /* a handler that answered and then failed: the caller has its answer */
     ck_assert_int_eq(call(node, c, e, 10, E_BOTH, 0), 0);
@@ -387,10 +408,29 @@ START_TEST(test_error_text)
     sky_msg err = {.kind = SKY_ERROR, .size = sizeof st, .data = st};
     ck_assert_str_eq(sky_error_text(&err, SKY_EFAIL, buf, sizeof buf), "hello");
     ck_assert_str_eq(sky_error_text(&err, SKY_EFAIL, buf, 3), "he");
+    ck_assert_str_eq(sky_error_app_code(&err, buf, sizeof buf), ""); /* an old Status: none */
+    size_t n = 1;
+    ck_assert_ptr_null(sky_error_details(&err, &n));
+    ck_assert_uint_eq(n, 0);
+    /* {code: -16, app_code: "EOUTOFSTOCK", details: "\0d", 9: 1 (a newer field)} */
+    unsigned char app[] = {0x08, 0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x1a, 0x0b, 'E', 'O',
+                           'U', 'T', 'O', 'F', 'S', 'T', 'O', 'C', 'K', 0x22, 0x02, 0, 'd', 0x48, 0x01};
+    sky_msg aerr = {.kind = SKY_ERROR, .size = sizeof app, .data = app};
+    ck_assert_str_eq(sky_error_app_code(&aerr, buf, sizeof buf), "EOUTOFSTOCK");
+    ck_assert_str_eq(sky_error_app_code(&aerr, buf, 5), "EOUT");
+    ck_assert_str_eq(sky_error_text(&aerr, SKY_EAPP, buf, sizeof buf), sky_strerror(SKY_EAPP));
+    ck_assert_ptr_eq(sky_error_details(&aerr, &n), app + 26);
+    ck_assert_uint_eq(n, 2);
+    app[1] = 0xf5; /* code -11: an app_code counts only with EAPP */
+    ck_assert_str_eq(sky_error_app_code(&aerr, buf, sizeof buf), "");
+    ck_assert_str_eq(sky_errname(SKY_EAPP), "EAPP");
     /* garbage instead of a Status */
     unsigned char junk[] = {0xff, 0xff, 0xff};
     sky_msg bad = {.kind = SKY_ERROR, .size = sizeof junk, .data = junk};
     ck_assert_str_eq(sky_error_text(&bad, SKY_EBADMSG, buf, sizeof buf), sky_strerror(SKY_EBADMSG));
+    ck_assert_str_eq(sky_error_app_code(&bad, buf, sizeof buf), "");
+    ck_assert_str_eq(sky_error_app_code(NULL, buf, sizeof buf), "");
+    ck_assert_ptr_null(sky_error_details(NULL, &n));
 }
 END_TEST
 

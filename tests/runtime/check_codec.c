@@ -672,8 +672,16 @@ START_TEST(deep_nesting_refused)
     ck_assert_int_eq(sky__pb_depth_ok(item, "\x8a\x01\x00", 3, SKY_PB_MAX_DEPTH), 1);
     ck_assert_int_eq(sky__pb_depth_ok(item, "\x8a\x01\x00", 3, 1), 1);
     ck_assert_int_eq(sky__pb_depth_ok(item, "\x8a\x01\x00", 3, 0), 0);
+    /* sky__pb_check refuses the same nesting, with no field named */
+    sky__pb_bad bad;
+    b3 = nested_trees(101, 2, &len);
+    ck_assert_int_eq(sky__pb_check(d, b3, len, SKY_PB_MAX_DEPTH, &bad), 0);
+    ck_assert_ptr_null(bad.field);
+    free(b3);
+    ck_assert_int_eq(sky__pb_check(item, "\x8a\x01\x00", 3, SKY_PB_MAX_DEPTH, &bad), 1);
     /* malformed bytes are left to protobuf-c to refuse */
     ck_assert_int_eq(sky__pb_depth_ok(d, "\x12\x05", 2, SKY_PB_MAX_DEPTH), 1);
+    ck_assert_int_eq(sky__pb_check(d, "\x12\x05", 2, SKY_PB_MAX_DEPTH, NULL), 1);
     decode_fails(L, d, "\x12\x05", 2, "Tree: bytes do not decode as skycodec.Tree");
     lua_close(L);
 }
@@ -687,25 +695,37 @@ START_TEST(decode_string_with_nul)
         const char *bytes;
         size_t len;
         const char *want;
+        const char *field; /* as sky__pb_check (C's typed runtime) names it */
     } bad[] = {
-        { "\x72\x03" "a\0b", 5, "Item.name: string contains a NUL byte (use bytes)" },
+        { "\x72\x03" "a\0b", 5, "Item.name: string contains a NUL byte (use bytes)", "Item.name" },
         { "\x9a\x01\x01x\x9a\x01\x02\0y", 9,
-          "Item.tags[2]: string contains a NUL byte (use bytes)" },
-        { "\xb2\x01\x04\x0a\x02k\0", 7, "Item.counts: a key contains a NUL byte" },
+          "Item.tags[2]: string contains a NUL byte (use bytes)", "Item.tags" },
+        { "\xb2\x01\x04\x0a\x02k\0", 7, "Item.counts: a key contains a NUL byte", "CountsEntry.key" },
         { "\xba\x01\x08\x08\x07\x12\x04\x1a\x02\0z", 11,
-          "Item.by_id[7].currency: string contains a NUL byte (use bytes)" },
+          "Item.by_id[7].currency: string contains a NUL byte (use bytes)", "Price.currency" },
         { "\xf2\x01\x06\x08\x05\x12\x02\0z", 9,
-          "Item.by_u64[5]: string contains a NUL byte (use bytes)" },
-        { "\xc2\x01\x01\0", 4, "Item.text: string contains a NUL byte (use bytes)" },
+          "Item.by_u64[5]: string contains a NUL byte (use bytes)", "ByU64Entry.value" },
+        { "\xc2\x01\x01\0", 4, "Item.text: string contains a NUL byte (use bytes)", "Item.text" },
         { "\x8a\x01\x04\x1a\x02" "a\0", 7,
-          "Item.price.currency: string contains a NUL byte (use bytes)" },
+          "Item.price.currency: string contains a NUL byte (use bytes)", "Price.currency" },
         { "\xa2\x01\x00\xa2\x01\x03\x1a\x01\0", 9,
-          "Item.prices[2].currency: string contains a NUL byte (use bytes)" },
-        { "\xe2\x01\x01\0", 4, "Item.maybe_name: string contains a NUL byte (use bytes)" },
+          "Item.prices[2].currency: string contains a NUL byte (use bytes)", "Price.currency" },
+        { "\xe2\x01\x01\0", 4, "Item.maybe_name: string contains a NUL byte (use bytes)", "Item.maybe_name" },
     };
     lua_State *L = new_lua();
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         decode_fails(L, &skycodec__item__descriptor, bad[i].bytes, bad[i].len, bad[i].want);
+        sky__pb_bad b;
+        char named[128];
+        ck_assert_int_eq(sky__pb_check(&skycodec__item__descriptor, bad[i].bytes, bad[i].len, SKY_PB_MAX_DEPTH, &b),
+                         0);
+        ck_assert_ptr_nonnull(b.field);
+        snprintf(named, sizeof named, "%s.%s", b.msg->short_name, b.field->name);
+        ck_assert_str_eq(named, bad[i].field);
+    }
+    ck_assert_int_eq(sky__pb_check(&skycodec__item__descriptor, "\x7a\x02\0\0\x08\x00\x72\x00\x9a\x01\x00", 11,
+                                   SKY_PB_MAX_DEPTH, NULL),
+                     1);
     /* NUL bytes in bytes, in numbers and in an empty string are no problem */
     ck_assert_int_eq(sky__lua_decode(L, &skycodec__item__descriptor,
                                      "\x7a\x02\0\0\x08\x00\x72\x00\x9a\x01\x00", 11), 0);

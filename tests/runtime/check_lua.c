@@ -295,6 +295,205 @@ START_TEST(test_handler_error)
 }
 END_TEST
 
+/* What a caller saw of an error answer. */
+typedef struct seen_error {
+    int status;
+    char app[SKY_APP_CODE_MAX + 1], text[128];
+    unsigned char details[16];
+    size_t ndetails;
+} seen_error;
+
+static void see_error(seen_error *e, int status, const sky_msg *reply)
+{
+    const void *d;
+    e->status = status;
+    sky_error_app_code(reply, e->app, sizeof e->app);
+    sky_error_text(reply, status, e->text, sizeof e->text);
+    d = sky_error_details(reply, &e->ndetails);
+    ck_assert(e->ndetails <= sizeof e->details);
+    if (d) memcpy(e->details, d, e->ndetails);
+}
+
+/* Calls `to` with the raw request `text` from outside, keeping the error
+ * reply (sky_node_call_reply). */
+static seen_error call_error(sky_node *n, sky_addr_t to, uint32_t type_id, const void *data, size_t size)
+{
+    seen_error e;
+    memset(&e, 0, sizeof e);
+    sky_msg req = {.type_id = type_id, .size = size, .data = malloc(size ? size : 1)};
+    memcpy(req.data, data, size);
+    sky_msg reply;
+    int rc = sky_node_call_reply(n, to, &req, tu_ms(5000), &reply);
+    ck_assert_msg(rc == 0 || reply.kind == SKY_ERROR, "%s: no error reply", sky_errname(rc));
+    see_error(&e, rc, &reply);
+    free(reply.data);
+    return e;
+}
+
+static void expect_error(const seen_error *e, int status, const char *app, const char *text, const char *details,
+                         size_t ndetails)
+{
+    ck_assert_msg(e->status == status, "%s, want %s (%s)", sky_errname(e->status), sky_errname(status), e->text);
+    ck_assert_str_eq(e->app, app);
+    ck_assert_str_eq(e->text, text);
+    ck_assert_uint_eq(e->ndetails, ndetails);
+    ck_assert(memcmp(e->details, details, ndetails) == 0);
+}
+
+/* How a Lua handler's error value becomes an error reply (hello.lua's
+ * "raise NAME"): a sky code by name or number, an application code
+ * with details, and what is neither (EFAIL, saying why). */
+START_TEST(test_raised_errors)
+{
+    sky_node *n = lua_node(NULL);
+    sky_addr_t a = tu_spawn(n, "lua", "hello h");
+#define RAISE(what) call_error(n, a, 1, "raise " what, strlen("raise " what))
+    seen_error e = RAISE("app");
+    expect_error(&e, SKY_EAPP, "EOUTOFSTOCK", "only 3 left", "\0d", 2);
+    e = RAISE("appbare");
+    expect_error(&e, SKY_EAPP, "out_of_stock.v2", sky_strerror(SKY_EAPP), "", 0);
+    e = RAISE("number");
+    expect_error(&e, SKY_ENOENT, "", "by number", "", 0);
+    e = RAISE("badnumber");
+    expect_error(&e, SKY_EFAIL, "",
+                 "error code -100 is not a sky code (an application's own codes are strings): an application number",
+                 "", 0);
+    e = RAISE("badcode");
+    expect_error(&e, SKY_EFAIL, "",
+                 "error code 'out of stock' is neither a sky code nor an application code (1 to 63 letters, "
+                 "digits, _ . -): a blank",
+                 "", 0);
+    e = RAISE("badtype");
+    expect_error(&e, SKY_EFAIL, "", "a boolean", "", 0);
+    e = RAISE("baddetails");
+    expect_error(&e, SKY_EFAIL, "", "error code 'EOUTOFSTOCK' comes with details that are not a string: a table",
+                 "", 0);
+    e = RAISE("skydetails");
+    expect_error(&e, SKY_ENOENT, "", "details only go with EAPP", "", 0);
+#undef RAISE
+    /* a deferred answer: reply(nil, err) */
+    e = call_error(n, a, 1, "defer app", 9);
+    expect_error(&e, SKY_EAPP, "EOUTOFSTOCK", "only 3 left", "\0d", 2);
+    e = call_error(n, a, 1, "defer badcode", 13);
+    ck_assert_int_eq(e.status, SKY_EFAIL);
+    lua_node_free(n);
+}
+END_TEST
+
+/* A C service calling skytest.Echo.Fail through the stubs: the command is
+ * the address to call; what it saw is in app_seen. */
+static seen_error app_seen;
+static atomic_int app_done;
+
+static void app_answer(sky_ctx *ctx, int status, const Skytest__Ack *resp, const sky_msg *reply, void *ud)
+{
+    (void)ctx, (void)resp, (void)ud;
+    see_error(&app_seen, status, reply);
+    atomic_store(&app_done, 1);
+}
+
+static int appcall_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    (void)st;
+    sky_addr_t to;
+    if (m->kind != SKY_ONEWAY || m->size != sizeof to) return 0;
+    memcpy(&to, m->data, sizeof to);
+    Skytest__Payload req = SKYTEST__PAYLOAD__INIT;
+    req.id = 1;
+    req.kind = (char *)"EOUTOFSTOCK";
+    req.body = (char *)"x";
+    int rc = skytest_Echo_Fail_call(ctx, to, &req, 5000, app_answer, NULL);
+    if (rc < 0) {
+        app_seen.status = rc;
+        atomic_store(&app_done, 1);
+    }
+    return 0;
+}
+
+static const sky_module appcall_module = {"appcall", NULL, NULL, appcall_handle, NULL};
+
+/* An application error answered by a Lua service (stub_echo.lua) and by a
+ * C one (check_typed's), seen unchanged by a C service, by a program
+ * (sky_node_call_reply) and through a Lua service that lets it go up
+ * (app_proxy.lua). Lua callers: stubs_test.lua; the gate's clients:
+ * tests/client/test_gate.sh. */
+START_TEST(test_app_error_callers)
+{
+    const char *build = getenv("SKY_BUILDDIR");
+    ck_assert_msg(build != NULL, "SKY_BUILDDIR is not set");
+    char gen[1024];
+    snprintf(gen, sizeof gen, "%s/tests/runtime/?.lua", build);
+    const char *src = getenv("SKY_SRCDIR");
+    snprintf(service_path, sizeof service_path, "%s/tests/lua/?.lua;%s", src, gen);
+    snprintf(log_file, sizeof log_file, "/tmp/sky_check_lua_%ld.log", (long)getpid());
+    for (int lua = 0; lua <= 1; lua++) {
+        sky_config cfg;
+        tu_config(&cfg, 2);
+        cfg.service_path = service_path;
+        cfg.log_path = log_file;
+        sky_node *n = tu_start(&cfg, &tu_hole_module, &typed_server_module, &appcall_module, NULL);
+        sky_addr_t srv = lua ? tu_spawn(n, "lua", "stub_echo") : tu_spawn(n, "tserver", "");
+        const char *want_text = "fail x";
+        /* a C service calling */
+        memset(&app_seen, 0, sizeof app_seen);
+        atomic_store(&app_done, 0);
+        sky_addr_t c = tu_spawn(n, "appcall", "");
+        ck_assert_int_eq(tu_send(n, c, 1, &srv, sizeof srv), 0);
+        ck_assert(TU_WAIT(atomic_load(&app_done), 5000));
+        expect_error(&app_seen, SKY_EAPP, "EOUTOFSTOCK", want_text, "\0\1det", 5);
+        /* a program calling */
+        Skytest__Payload p = SKYTEST__PAYLOAD__INIT;
+        p.id = 1;
+        p.kind = (char *)"EOUTOFSTOCK";
+        p.body = (char *)"x";
+        unsigned char buf[64];
+        size_t len = skytest__payload__pack(&p, buf);
+        seen_error e = call_error(n, srv, skytest_Echo_Fail_ID, buf, len);
+        expect_error(&e, SKY_EAPP, "EOUTOFSTOCK", want_text, "\0\1det", 5);
+        /* through a Lua service in the middle */
+        sky_addr_t proxy = tu_spawn(n, "lua", "app_proxy");
+        e = call_error(n, proxy, 1, "not_found", 9);
+        expect_error(&e, SKY_EAPP, "not_found", want_text, "\0\1det", 5);
+        sky_node_free(n);
+    }
+    unlink(log_file);
+}
+END_TEST
+
+/* A string field holding a NUL byte, sent to skytest.Echo served in Lua
+ * (stub_echo.lua) and in C (check_typed's): both refuse it with
+ * SKY_EBADMSG before the handler runs, and a bytes field may hold one. */
+START_TEST(test_nul_in_string)
+{
+    const char *build = getenv("SKY_BUILDDIR");
+    ck_assert_msg(build != NULL, "SKY_BUILDDIR is not set");
+    char gen[1024];
+    snprintf(gen, sizeof gen, "%s/tests/runtime/?.lua", build);
+    /* Payload {id: 5, kind: "a\0b"}, and {id: 5, body: "\0"} */
+    static const unsigned char kind_nul[] = {0x08, 0x05, 0x1a, 0x03, 'a', 0, 'b'};
+    static const unsigned char body_nul[] = {0x08, 0x05, 0x22, 0x01, 0};
+    for (int lua = 0; lua <= 1; lua++) {
+        sky_node *n = lua_node_with(gen, &typed_server_module, 0, 0);
+        sky_addr_t srv = lua ? tu_spawn(n, "lua", "stub_echo") : tu_spawn(n, "tserver", "");
+        for (int i = 0; i < 2; i++) {
+            seen_error e = i ? call_error(n, srv, skytest_Echo_Bump_ID, body_nul, sizeof body_nul)
+                             : call_error(n, srv, skytest_Echo_Bump_ID, kind_nul, sizeof kind_nul);
+            ck_assert_msg(e.status == SKY_EBADMSG, "%s: %s (%s)", lua ? "lua" : "c", sky_errname(e.status), e.text);
+            ck_assert_msg(strstr(e.text, i ? "Payload.body" : "Payload.kind") && strstr(e.text, "NUL byte"), "%s: %s",
+                          lua ? "lua" : "c", e.text);
+        }
+        if (!lua) ck_assert_uint_eq(tu_stat(n, srv).bad, 2); /* counted, as any bad payload */
+        /* the service goes on */
+        Skytest__Payload p = SKYTEST__PAYLOAD__INIT, *r;
+        p.id = 5;
+        ck_assert_int_eq(skytest_Echo_Bump_node_call(n, srv, &p, &r, 0, NULL), 0);
+        ck_assert_int_eq(r->id, 6);
+        skytest__payload__free_unpacked(r, NULL);
+        lua_node_free(n);
+    }
+}
+END_TEST
+
 /* string, coroutine and package open on first use, whatever the script
  * meets first (tests/lua/lazylibs.lua checks each order). */
 START_TEST(test_lazy_libraries)
@@ -764,6 +963,9 @@ Suite *lua_suite(void)
     tcase_add_test(tc, test_budget);
     tcase_add_test(tc, test_exit);
     tcase_add_test(tc, test_handler_error);
+    tcase_add_test(tc, test_raised_errors);
+    tcase_add_test(tc, test_app_error_callers);
+    tcase_add_test(tc, test_nul_in_string);
     tcase_add_test(tc, test_typed_lua_to_lua);
     tcase_add_test(tc, test_typed_c_to_lua);
     tcase_add_test(tc, test_stubs_lua_to_lua);

@@ -67,9 +67,16 @@ static int on_note(sky_ctx *ctx, const Skytest__Payload *req, const sky_request 
     return 0;
 }
 
+/* Fails with the code in id; id > 0 and a kind: with the application error
+ * {kind, "fail " body, details "\0\1det"} (as tests/lua/stub_echo.lua). */
 static int on_fail(sky_ctx *ctx, const Skytest__Payload *req, const sky_request *r, void *ud)
 {
-    (void)ctx, (void)r, (void)ud;
+    (void)ud;
+    if (req->id > 0 && req->kind[0]) {
+        char text[128];
+        snprintf(text, sizeof text, "fail %s", req->body);
+        return sky_reply_app_error(ctx, r->msg, req->kind, text, "\0\1det", 5);
+    }
     return req->id;
 }
 
@@ -128,6 +135,17 @@ static int liar_handle(void *st, sky_ctx *ctx, const sky_msg *m)
 }
 
 static const sky_module liar_module = {"liar", NULL, NULL, liar_handle, NULL};
+
+/* Answers every request with a Payload whose kind holds a NUL byte. */
+static int nuller_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    static const unsigned char nul_kind[] = {0x08, 0x02, 0x1a, 0x03, 'a', 0, 'b'};
+    (void)st;
+    if (m->kind != SKY_REQUEST) return 0;
+    return sky_reply_copy(ctx, m, m->type_id, nul_kind, sizeof nul_kind);
+}
+
+static const sky_module nuller_module = {"nuller", NULL, NULL, nuller_handle, NULL};
 
 /* ---- the client: makes the typed calls the test thread asks for -------- */
 
@@ -560,7 +578,100 @@ START_TEST(bad_response)
     ck_assert_int_eq(r->status, SKY_EBADMSG);
     ck_assert(!r->had_resp && r->had_reply);
     ck_assert_uint_eq(tu_stat(w.node, w.client).bad, 1);
+    /* a string field holding a NUL byte: refused, as Lua's codec does,
+     * rather than handed over cut short */
+    ck_assert_int_eq(sky_node_register_module(w.node, &nuller_module), 0);
+    sky_addr_t nuller = tu_spawn(w.node, "nuller", "");
+    r = ask(&w, OP_BUMP, 1, nuller, 1, 0);
+    ck_assert_int_eq(r->status, SKY_EBADMSG);
+    ck_assert(!r->had_resp && r->had_reply);
+    ck_assert_uint_eq(tu_stat(w.node, w.client).bad, 2);
+    Skytest__Payload req = SKYTEST__PAYLOAD__INIT, *resp;
+    ck_assert_int_eq(skytest_Echo_Bump_node_call(w.node, nuller, &req, &resp, 0, NULL), SKY_EBADMSG);
+    ck_assert_ptr_null(resp);
     sky_node_free(w.node);
+}
+END_TEST
+
+/* The stubs' _node_call: a program that embeds the node (this test's
+ * thread) calls typed, by default name or address, and gets responses,
+ * error replies (an application error's code and details), the method's
+ * deadline, and SKY_EBADMSG for a response that does not decode. */
+START_TEST(node_call)
+{
+    world w = start(&typed_server_module);
+    Skytest__Payload req = SKYTEST__PAYLOAD__INIT, *resp = (Skytest__Payload *)1;
+    Skytest__Ack *ack = (Skytest__Ack *)1;
+    sky_msg error = {.data = (void *)1};
+    req.id = 41;
+    req.kind = (char *)"node";
+    /* by the service's default name, and by address */
+    ck_assert_int_eq(skytest_Echo_Bump_node_call(w.node, SKY_ADDR_NONE, &req, &resp, 0, &error), 0);
+    ck_assert_ptr_null(error.data);
+    ck_assert_int_eq(error.kind, 0);
+    ck_assert_int_eq(resp->id, 42);
+    ck_assert_str_eq(resp->kind, "node");
+    skytest__payload__free_unpacked(resp, NULL);
+    req.id = 1;
+    ck_assert_int_eq(skytest_Echo_Bump_node_call(w.node, w.server, &req, &resp, 1000, NULL), 0);
+    ck_assert_int_eq(resp->id, 2);
+    skytest__payload__free_unpacked(resp, NULL);
+    /* an error reply: its code, and with error given the reply itself */
+    req.id = SKY_ENOENT;
+    req.kind = (char *)"";
+    ck_assert_int_eq(skytest_Echo_Fail_node_call(w.node, SKY_ADDR_NONE, &req, &ack, 0, NULL), SKY_ENOENT);
+    ck_assert_ptr_null(ack);
+    req.id = 1;
+    req.kind = (char *)"EOUTOFSTOCK";
+    req.body = (char *)"y";
+    ck_assert_int_eq(skytest_Echo_Fail_node_call(w.node, w.server, &req, &ack, 0, &error), SKY_EAPP);
+    ck_assert_ptr_null(ack);
+    ck_assert_int_eq(error.kind, SKY_ERROR);
+    char buf[64];
+    size_t n;
+    ck_assert_str_eq(sky_error_app_code(&error, buf, sizeof buf), "EOUTOFSTOCK");
+    ck_assert_str_eq(sky_error_text(&error, SKY_EAPP, buf, sizeof buf), "fail y");
+    ck_assert(memcmp(sky_error_details(&error, &n), "\0\1det", 5) == 0 && n == 5);
+    free(error.data);
+    /* Hold never answers: the method's deadline (100 ms) */
+    uint64_t t0 = tu_now_ms();
+    ck_assert_int_eq(skytest_Echo_Hold_node_call(w.node, SKY_ADDR_NONE, &req, &resp, 0, &error), SKY_ETIMEDOUT);
+    ck_assert_uint_lt(tu_now_ms() - t0, 3000);
+    ck_assert_ptr_null(resp);
+    ck_assert_ptr_null(error.data);
+    /* a oneway method called: an empty Ack once handled */
+    ck_assert_int_eq(skytest_Echo_Note_node_call(w.node, SKY_ADDR_NONE, &req, &ack, 0, NULL), 0);
+    ck_assert_int_eq(ack->count, 0);
+    skytest__ack__free_unpacked(ack, NULL);
+    ck_assert_int_eq(atomic_load(&notes), 1);
+    /* a response that does not decode */
+    sky_addr_t liar = tu_spawn(w.node, "liar", "");
+    ck_assert_int_eq(skytest_Echo_Bump_node_call(w.node, liar, &req, &resp, 0, &error), SKY_EBADMSG);
+    ck_assert_ptr_null(resp);
+    ck_assert_ptr_null(error.data);
+    /* no such service; a request of the wrong type */
+    ck_assert_int_eq(skytest_Echo_Bump_node_call(w.node, SKY_ADDR(1, 999999), &req, &resp, 0, NULL),
+                     SKY_ENOSVC);
+    Skytest__Ack wrong = SKYTEST__ACK__INIT;
+    ProtobufCMessage *out;
+    ck_assert_int_eq(sky_typed_node_call(w.node, w.server, &skytest_Echo_desc, &skytest_Echo_desc.methods[0],
+                                         &wrong.base, 0, &out, NULL),
+                     SKY_EINVAL);
+    ck_assert_int_eq(sky_typed_node_call(w.node, SKY_ADDR_NONE, NULL, &skytest_Echo_desc.methods[0], &req.base, 0,
+                                         &out, NULL),
+                     SKY_EINVAL);
+    sky_node_free(w.node);
+}
+END_TEST
+
+/* _node_call by default name when nothing is registered under it. */
+START_TEST(node_call_no_name)
+{
+    sky_node *node = tu_node(2, NULL);
+    Skytest__Payload req = SKYTEST__PAYLOAD__INIT, *resp;
+    ck_assert_int_eq(skytest_Echo_Bump_node_call(node, SKY_ADDR_NONE, &req, &resp, 0, NULL), SKY_ENOSVC);
+    ck_assert_ptr_null(resp);
+    sky_node_free(node);
 }
 END_TEST
 
@@ -639,6 +750,8 @@ Suite *typed_suite(void)
     tcase_add_test(tc, bad_payload);
     tcase_add_test(tc, bad_response);
     tcase_add_test(tc, wrong_type);
+    tcase_add_test(tc, node_call);
+    tcase_add_test(tc, node_call_no_name);
     tcase_add_test(tc, no_service);
     tcase_add_test(tc, typed_only);
     tcase_add_test(tc, pending_at_exit);
