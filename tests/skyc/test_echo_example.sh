@@ -26,7 +26,7 @@
 #
 # Skips (exit 77) when SKY_BUILDDIR has no Makefile, or when autoreconf is
 # missing. Every step runs under `timeout`. Prints one line per case and
-# "N passed, M failed"; exits 1 if any case failed.
+# "test_echo_example: N passed, M failed"; exits 1 if any case failed.
 
 set -u
 
@@ -100,7 +100,7 @@ step() {
 }
 
 finish() {
-    echo "$passed passed, $failed failed"
+    echo "test_echo_example: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
     exit $?
 }
