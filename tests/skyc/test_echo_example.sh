@@ -12,12 +12,14 @@
 #   5. make check                          (runs the node, checks its output)
 #   6. make distcheck                      (of the example)
 #   7. configure without skyc              (must fail, saying how to get it)
+#   8. configure with a sky that does not run (must fail, saying why)
 #
-# Installing with prefix= at install time (not configure time) leaves
-# things pointing at configure's prefix, which the script corrects: sky.pc's
-# prefix (written by configure; a "note:" line says so), the installed
-# programs' library path (LD_LIBRARY_PATH), and, only if the installed skyc
-# does not find sky/options.proto next to itself, SKY_IDL_DIR (a "note:").
+# Installing with prefix= at install time (not configure time) installs a
+# sky.pc for that prefix (checked), but the installed programs keep
+# configure's libdir as their run path, which the script corrects
+# (LD_LIBRARY_PATH), and, only if the installed skyc does not find
+# sky/options.proto next to itself, SKY_IDL_DIR (a "note:").
+# tests/install/test_prefix.sh installs with configure's --prefix instead.
 #
 # Environment (from Makefile.am's AM_TESTS_ENVIRONMENT):
 #   SKY_SRCDIR    sky's source tree (examples/echo is copied from it)
@@ -122,13 +124,12 @@ done
 report "installed files" "$why"
 [ -z "$why" ] || finish
 
-# sky.pc is written by configure, with configure's prefix; `make install
-# prefix=` does not rewrite it. Point it at where the files really are.
+# sky.pc is written by make for the prefix it installs to.
 pc=$prefix/lib/pkgconfig/sky.pc
-if ! grep -qx "prefix=$prefix" "$pc"; then
-    echo "note: installed sky.pc has '$(grep '^prefix=' "$pc")' (set by configure); using prefix=$prefix"
-    sed "s|^prefix=.*|prefix=$prefix|" "$pc" >"$pc.tmp" && mv "$pc.tmp" "$pc"
-fi
+why=
+grep -qx "prefix=$prefix" "$pc" || why="it has '$(grep '^prefix=' "$pc")'"
+grep -qx "libdir=$prefix/lib" "$pc" || why="${why:+$why, }'$(grep '^libdir=' "$pc")'"
+report "installed sky.pc names prefix=TMP/prefix" "$why"
 
 PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 ACLOCAL_PATH=$prefix/share/aclocal
@@ -168,6 +169,7 @@ step "autoreconf -fi" "$src" autoreconf -fi || finish
 # ---- 3..5. configure in a separate directory, make, make check -------------
 step "configure (VPATH build)" "$build" "$src/configure" || finish
 why=
+grep -q "whether $prefix/bin/sky runs... yes" "$log" || why="no 'checking whether $prefix/bin/sky runs... yes'"
 grep -q "^SKYC = $prefix/bin/skyc\$" "$build/Makefile" || why="SKYC is not $prefix/bin/skyc"
 grep -q "^SKY = $prefix/bin/sky\$" "$build/Makefile" || why="${why:+$why; }SKY is not $prefix/bin/sky"
 : >"$log"
@@ -216,6 +218,28 @@ fi
 # ---- 6. make distcheck of the example --------------------------------------
 step "make distcheck (of the example)" "$build" "$MAKE_CMD" distcheck
 
+# configure_fails NAME MESSAGE HINT [VAR=VALUE...]: configure, in a new
+# directory and with the VAR=VALUE settings, must fail, printing MESSAGE
+# and HINT (what to do about it).
+configure_fails() {
+    name=$1 message=$2 hint=$3
+    shift 3
+    dir=$(mktemp -d "$tmp/build.XXXXXX")
+    (cd "$dir" && env "$@" timeout "$LIMIT" "$src/configure") >"$log" 2>&1
+    st=$?
+    why=
+    if [ "$st" -eq 0 ]; then
+        why="configure succeeded"
+    elif [ "$st" -eq 124 ]; then
+        why="timed out"
+    elif ! grep -qF "$message" "$log"; then
+        why="no '$message' message"
+    elif ! grep -qF "$hint" "$log"; then
+        why="the message does not say '$hint'"
+    fi
+    report "$name" "$why"
+}
+
 # ---- 7. configure without skyc ---------------------------------------------
 # A sky.pc whose prefix has no bin/skyc, and PATH without the prefix.
 PATH=$saved_path
@@ -223,23 +247,23 @@ if command -v skyc >/dev/null 2>&1; then
     : >"$log"
     echo "SKIP: configure without skyc (a skyc is on PATH: $(command -v skyc))"
 else
-    mkdir -p "$tmp/noskyc/lib/pkgconfig" "$tmp/build2"
+    mkdir -p "$tmp/noskyc/lib/pkgconfig"
     sed "s|^prefix=.*|prefix=$prefix|; s|^exec_prefix=.*|exec_prefix=$tmp/noskyc|" "$pc" \
         >"$tmp/noskyc/lib/pkgconfig/sky.pc"
-    (cd "$tmp/build2" && PKG_CONFIG_PATH=$tmp/noskyc/lib/pkgconfig timeout "$LIMIT" "$src/configure") \
-        >"$log" 2>&1
-    st=$?
-    why=
-    if [ "$st" -eq 0 ]; then
-        why="configure succeeded"
-    elif [ "$st" -eq 124 ]; then
-        why="timed out"
-    elif ! grep -q "skyc, the sky .proto compiler, was not found" "$log"; then
-        why="no 'skyc ... was not found' message"
-    elif ! grep -q "make install" "$log"; then
-        why="the message does not say how to install sky"
-    fi
-    report "configure without skyc fails, saying how to get it" "$why"
+    configure_fails "configure without skyc fails, saying how to get it" \
+        "skyc, the sky .proto compiler, was not found" "make install" PKG_CONFIG_PATH="$tmp/noskyc/lib/pkgconfig"
 fi
+
+# ---- 8. configure with a sky that does not run -----------------------------
+# As an installed sky that does not find its libsky.so behaves.
+mkdir -p "$tmp/badsky"
+cat >"$tmp/badsky/sky" <<'END'
+#!/bin/sh
+echo "$0: error while loading shared libraries: libsky.so.0: cannot open shared object file: No such file or directory" >&2
+exit 127
+END
+chmod +x "$tmp/badsky/sky"
+configure_fails "configure with a sky that does not run fails, saying why" \
+    "$tmp/badsky/sky does not run" "ldconfig" SKY="$tmp/badsky/sky"
 
 finish
