@@ -2,6 +2,7 @@
 # Builds examples/echo, a standalone autotools project, against sky
 # installed into a temporary prefix, the way a user's project would be:
 #
+#   0. docs/skyc.md's make snippets        (must be examples/echo's lines)
 #   1. make install prefix=TMP/prefix      (in sky's build directory)
 #   2. autoreconf -fi                      (a copy of examples/echo; aclocal
 #                                           finds sky.m4 through ACLOCAL_PATH)
@@ -107,6 +108,35 @@ finish() {
     exit $?
 }
 
+# ---- 0. docs/skyc.md shows examples/echo's Makefile.am ----------------------
+# Each make snippet of "Building a project with autotools" must be a run of
+# the example's lines (blank and comment lines aside).
+code_lines() { grep -v '^[[:space:]]*#' "$1" | grep -v '^[[:space:]]*$'; }
+code_lines "$SKY_SRCDIR/examples/echo/Makefile.am" >"$tmp/am.lines"
+awk 'BEGIN { n = 1 }
+     /^## / { in_sec = ($0 == "## Building a project with autotools") }
+     in_sec && /^```/ { if (block) { block = 0; n++ } else if ($0 == "```make") block = 1; next }
+     block { print > (dir "/snippet." n) }' dir="$tmp" "$SKY_SRCDIR/docs/skyc.md"
+why=
+n=0
+for f in "$tmp"/snippet.*; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    code_lines "$f" >"$f.lines"
+    awk 'NR == FNR { want[++w] = $0; next }
+         { have[++h] = $0 }
+         END {
+             for (i = 1; i + w - 1 <= h; i++) {
+                 for (j = 1; j <= w && have[i + j - 1] == want[j]; j++) ;
+                 if (j > w) exit 0
+             }
+             exit 1
+         }' "$f.lines" "$tmp/am.lines" || why="${why:+$why; }snippet $n ($(head -n 1 "$f.lines")) is not in the Makefile.am"
+done
+[ "$n" -ge 3 ] || why="${why:+$why; }$n make snippets found, expected 3"
+: >"$log"
+report "docs/skyc.md's Makefile.am snippets are examples/echo's" "$why"
+
 # ---- 1. install sky into the temporary prefix ------------------------------
 # prefix=, not DESTDIR=: the files land where sky.pc and the libraries say.
 if ! step "make install prefix=TMP" "$SKY_BUILDDIR" "$MAKE_CMD" install prefix="$prefix"; then
@@ -157,7 +187,7 @@ fi
 
 # ---- 2. a fresh copy of the example, and autoreconf -------------------------
 mkdir -p "$src" "$build"
-files="configure.ac Makefile.am README.md echo.proto echo_server.c echo_client.c echo_server.lua echo_client.lua node.lua test_echo.sh"
+files="configure.ac Makefile.am README.md echo.proto echo_server.c echo_client.c echo_embed.c echo_server.lua echo_client.lua node.lua test_echo.sh"
 for f in $files; do
     cp "$SKY_SRCDIR/examples/echo/$f" "$src/" || { report "copy examples/echo" "cannot copy $f"; finish; }
 done
@@ -179,7 +209,8 @@ report "configure found skyc and sky in the prefix" "$why"
 step "make (-Wall -Wextra -Werror)" "$build" "$MAKE_CMD" -j2 CFLAGS="-g -O2 -Wall -Wextra -Werror" || finish
 
 why=
-for f in echo.pb-c.c echo.pb-c.h echo.sky.c echo.sky.h echo_sky.lua echo.skyc-stamp .libs/echo_server.so .libs/echo_client.so; do
+for f in echo.pb-c.c echo.pb-c.h echo.sky.c echo.sky.h echo.sky-client.h echo_sky.lua echo.skyc-stamp \
+    .libs/echo_server.so .libs/echo_client.so echo_embed; do
     [ -e "$build/$f" ] || why="${why:+$why, }$f missing"
 done
 for f in echo.pb-c.c echo.sky.c echo.skyc-stamp; do
