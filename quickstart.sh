@@ -116,8 +116,9 @@ list_tests() {
 		make -s --no-print-directory -f Makefile -f - qs-print-tests 2>/dev/null || true
 }
 
-# Print every Check summary line (and every script's closing 'N passed,
-# M failed'), the logs of failed tests (parallel harness only: the serial one
+# Print every Check summary line ('check_runtime: 100%: Checks: N, ...')
+# and every script's closing 'test_x: N passed, M failed' (each names the
+# runner or script it closes; an unnamed line counts too), the logs of failed tests (parallel harness only: the serial one
 # prints test output inline), and a closing 'tests: N passed, M failed' line
 # that adds up those cases, counting a test that printed no such line as one.
 summarize() {
@@ -134,20 +135,23 @@ summarize() {
 	echo "===== summary ====="
 	sed 's/\x1b\[[0-9;]*m//g' "$log" | awk -v tests=" $tests " '
 		function is_test(name) { return index(tests, " " name " ") > 0 }
-		/^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
+		# A Check runner summary, named ("check_runtime: 100%: Checks: ...") or not.
+		/^([A-Za-z0-9_.-]+: )?[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
 			print
-			split($0, n, /[^0-9]+/)
+			line = $0
+			sub(/^[A-Za-z0-9_.-]+: /, "", line)
+			split(line, n, /[^0-9]+/)
 			# n[1]=percent n[2]=checks n[3]=failures n[4]=errors
 			pass += n[2] - n[3] - n[4]
 			fail += n[3] + n[4]
 			seen = 1; seen_fail += n[3] + n[4]
 			next
 		}
-		# A script test closing with the plain "N passed, M failed" line.
-		/^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed/ {
+		# A script test closing with "test_x: N passed, M failed" (or no name).
+		/^([A-Za-z0-9_.-]+: )?[0-9]+ passed, [0-9]+ failed/ {
 			print
 			line = $0
-			sub(/^[A-Za-z_-]+: /, "", line)
+			sub(/^[A-Za-z0-9_.-]+: /, "", line)
 			split(line, n, /[^0-9]+/)
 			pass += n[1]; fail += n[2]
 			seen = 1; seen_fail += n[2]

@@ -19,7 +19,7 @@
 # finds (its exec_prefix), so PKG_CONFIG_PATH alone is enough to pick an
 # installation that is not on PATH.
 
-#serial 1
+#serial 2
 
 # _SKY_BINDIR: sets sky_bindir to $exec_prefix/bin of sky.pc, or empty.
 AC_DEFUN([_SKY_BINDIR], [
@@ -80,15 +80,36 @@ protobuf-c-compiler) and reads sky/options.proto from sky's include directory
 # SKY_PROG_SKY([ACTION-IF-NOT-FOUND])
 #
 # Finds sky, the node launcher ('sky CONFIG.lua'), on PATH or in sky's bin
-# directory, and substitutes SKY. For projects whose tests run a node. The
-# default ACTION-IF-NOT-FOUND is an error.
+# directory, checks that it runs ('sky --version' prints 'sky VERSION': a
+# sky that does not find libsky.so fails here, not in your tests), and
+# substitutes SKY. For projects whose tests run a node. The user may set
+# SKY to a sky of their choice. When there is no working sky, runs
+# ACTION-IF-NOT-FOUND, by default an error saying how to get one.
 AC_DEFUN([SKY_PROG_SKY], [
 AC_REQUIRE([_SKY_BINDIR])
 AC_ARG_VAR([SKY], [the sky node launcher])
 AC_PATH_PROG([SKY], [sky], [], [$PATH$PATH_SEPARATOR$sky_bindir])
-AS_IF([test -z "$SKY"], [
+sky_sky_ok=no
+AS_IF([test -n "$SKY"], [
+  AC_CACHE_CHECK([whether $SKY runs], [sky_cv_sky_works], [
+    sky_cv_sky_works=no
+    echo "$as_me:$LINENO: $SKY --version" >&AS_MESSAGE_LOG_FD
+    sky_out=`"$SKY" --version 2>&1`
+    sky_status=$?
+    echo "$sky_out" >&AS_MESSAGE_LOG_FD
+    AS_IF([test $sky_status -eq 0], [
+      AS_CASE([$sky_out], ["sky "*], [sky_cv_sky_works=yes])])])
+  sky_sky_ok=$sky_cv_sky_works])
+AS_IF([test "x$sky_sky_ok" != xyes], [
   m4_default([$1], [
-    AC_MSG_ERROR([sky, the node launcher, was not found on PATH${sky_bindir:+ or in $sky_bindir}.
+    AS_IF([test -z "$SKY"],
+      [AC_MSG_ERROR([sky, the node launcher, was not found on PATH${sky_bindir:+ or in $sky_bindir}.
 Install sky ('make install' in its source tree or your distribution's sky
-package), or set SKY=/path/to/sky.])])])
+package), or set SKY=/path/to/sky.])],
+      [AC_MSG_ERROR([$SKY does not run: '$SKY --version' fails (its output is in
+config.log). If it cannot find libsky.so.0, install sky again with the prefix
+given to configure ('./configure --prefix=PREFIX && make install' in its
+source tree), or run ldconfig (as root) when its lib directory is a system
+one; or set SKY to a working sky.])])])
+  SKY=])
 ])

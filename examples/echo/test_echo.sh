@@ -4,13 +4,18 @@
 # Lua), and compares what the client prints with what it should: the same
 # transcript every way.
 #
+# Then runs echo_embed, the same C services in a program that embeds the
+# node, and compares its output with the same transcript.
+#
 # Environment (set by Makefile.am): SKY, the launcher; ECHO_MODDIR, where
-# echo_server.so and echo_client.so are; ECHO_SRCDIR, where node.lua and
-# the Lua services are; ECHO_LUADIR, where skyc wrote echo_sky.lua.
+# echo_server.so and echo_client.so are; ECHO_EMBED, the echo_embed program;
+# ECHO_SRCDIR, where node.lua and the Lua services are; ECHO_LUADIR, where
+# skyc wrote echo_sky.lua.
 
 set -u
 : "${SKY:?set SKY to the sky launcher}"
 : "${ECHO_MODDIR:?set ECHO_MODDIR to the directory of the built modules}"
+: "${ECHO_EMBED:=./echo_embed}"
 : "${ECHO_SRCDIR:=.}"
 : "${ECHO_LUADIR:=.}"
 export ECHO_MODDIR ECHO_SRCDIR ECHO_LUADIR
@@ -29,6 +34,27 @@ cat >test_echo.expected <<'END'
 END
 
 fail=0
+
+# check NAME STATUS OUT ERR: a run that exited with STATUS printed the
+# transcript to OUT and the server's note to ERR.
+check() {
+    if [ "$2" -ne 0 ]; then
+        echo "FAIL: $1 exited with status $2 (124: timed out); its stderr:"
+        cat "$4"
+        fail=1
+    elif ! diff -u test_echo.expected "$3"; then
+        echo "FAIL: $1: the output differs from test_echo.expected (diff above)"
+        fail=1
+    elif ! grep -q "note: a note before the next call" "$4"; then
+        echo "FAIL: $1: the server did not log the note; its stderr:"
+        cat "$4"
+        fail=1
+    else
+        echo "PASS: $1"
+    fi
+    rm -f "$3" "$4"
+}
+
 for client in c lua; do
     for server in c lua; do
         out=test_echo.$client.$server.out
@@ -37,22 +63,16 @@ for client in c lua; do
         ECHO_CLIENT=$client ECHO_SERVER=$server timeout 20 "$SKY" "$ECHO_SRCDIR/node.lua" >"$out" 2>"$err"
         status=$?
         cat "$out"
-        if [ "$status" -ne 0 ]; then
-            echo "FAIL: sky node.lua exited with status $status (124: timed out); its stderr:"
-            cat "$err"
-            fail=1
-        elif ! diff -u test_echo.expected "$out"; then
-            echo "FAIL: the output differs from test_echo.expected (diff above)"
-            fail=1
-        elif ! grep -q "note: a note before the next call" "$err"; then
-            echo "FAIL: the server did not log the note; its stderr:"
-            cat "$err"
-            fail=1
-        else
-            echo "PASS: client $client, server $server"
-        fi
-        rm -f "$out" "$err"
+        check "client $client, server $server" "$status" "$out" "$err"
     done
 done
+
+# The same services built into one program that embeds the node.
+echo "== echo_embed (C client and server, no launcher)"
+timeout 30 "$ECHO_EMBED" >test_echo.embed.out 2>test_echo.embed.err
+status=$?
+cat test_echo.embed.out
+check "echo_embed" "$status" test_echo.embed.out test_echo.embed.err
+
 rm -f test_echo.expected
 exit "$fail"

@@ -48,7 +48,7 @@ typedef struct sky_config {
  * socket_high_water 1 MiB, socket_low_water 256 KiB, socket_read_limit
  * 1 MiB, loop_warn_ms 1000.
  * A Lua service may override the two Lua limits when spawned (see
- * docs/lua-host.md). */
+ * docs/lua.md, "Memory and instructions"). */
 void sky_config_init(sky_config *cfg);
 
 /* Creates a node (no threads yet). On error returns NULL and writes a

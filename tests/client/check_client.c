@@ -1,7 +1,7 @@
 /* The client libraries' Check runner: every suite of tests/client/, one
- * summary. CK_FORK=no runs in one process (gdb, valgrind); CK_RUN_SUITE /
+ * summary ("check_client: 100%: Checks: ..."). CK_FORK=no runs in one process (gdb, valgrind); CK_RUN_SUITE /
  * CK_RUN_CASE pick a suite or test case. */
-#include <stdlib.h>
+#include "ckrun.h"
 #include "check_client.h"
 
 int main(void)
@@ -10,8 +10,5 @@ int main(void)
 
     srunner_add_suite(sr, stubs_suite());
     srunner_add_suite(sr, nano_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sky_test_run(sr, "check_client");
 }

@@ -368,5 +368,5 @@ for sig in TERM INT; do
     expect "SIG$sig stops the node, exit 0" 0
 done
 
-echo "$passed passed, $failed failed"
+echo "test_launcher: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -12,7 +12,7 @@
 # the hooks in core/node.h, which runtime/node.c (the assembly) fills.
 #
 # Environment: SKY_SRCDIR (the source tree), SKY_BUILDDIR (where the
-# objects are). Prints one line per case and ends with "N passed, M failed".
+# objects are). Prints one line per case and ends with "test_layout: N passed, M failed".
 
 set -u
 
@@ -111,5 +111,5 @@ else
     done
 fi
 
-echo "$passed passed, $failed failed"
+echo "test_layout: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

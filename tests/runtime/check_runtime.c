@@ -1,9 +1,10 @@
-/* The runtime's Check runner: every suite of tests/runtime/, one summary.
+/* The runtime's Check runner: every suite of tests/runtime/, one summary
+ * ("check_runtime: 100%: Checks: ...").
  *
  * Environment: SKY_TEST_MODDIR (the directory holding testmod.so, set by
  * `make check`); CK_FORK=no to run in one process (gdb, valgrind);
  * CK_RUN_SUITE / CK_RUN_CASE to pick a suite or test case. */
-#include <stdlib.h>
+#include "ckrun.h"
 #include "testutil.h"
 
 int main(void)
@@ -24,8 +25,5 @@ int main(void)
     srunner_add_suite(sr, socket_suite());
     srunner_add_suite(sr, gate_suite());
     srunner_add_suite(sr, misbehave_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sky_test_run(sr, "check_runtime");
 }

@@ -7,7 +7,8 @@
 #   $tmp, removed at exit (kept and named when SKY_KEEP=1);
 #   report NAME WHY [LOG]  one line per case; a non-empty WHY is a failure
 #   why STATUS             the reason a command with that status failed, or ""
-#   finish                 prints "N passed, M failed" and exits 1 on failures
+#   finish                 prints "SCRIPT: N passed, M failed" (SCRIPT: the
+#                          script's name without .sh) and exits 1 on failures
 #   find_tool VALUE NAME   VALUE if set, else the first executable NAME in
 #                          the build tree ("" if none)
 #   need_skyc              sets $skyc (and SKY_SKYC) or fails the script
@@ -57,7 +58,7 @@ why() {
 }
 
 finish() {
-    echo "$passed passed, $failed failed"
+    echo "$(basename "$0" .sh): $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
     exit
 }

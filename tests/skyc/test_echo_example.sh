@@ -2,6 +2,7 @@
 # Builds examples/echo, a standalone autotools project, against sky
 # installed into a temporary prefix, the way a user's project would be:
 #
+#   0. docs/skyc.md's make snippets        (must be examples/echo's lines)
 #   1. make install prefix=TMP/prefix      (in sky's build directory)
 #   2. autoreconf -fi                      (a copy of examples/echo; aclocal
 #                                           finds sky.m4 through ACLOCAL_PATH)
@@ -12,12 +13,14 @@
 #   5. make check                          (runs the node, checks its output)
 #   6. make distcheck                      (of the example)
 #   7. configure without skyc              (must fail, saying how to get it)
+#   8. configure with a sky that does not run (must fail, saying why)
 #
-# Installing with prefix= at install time (not configure time) leaves
-# things pointing at configure's prefix, which the script corrects: sky.pc's
-# prefix (written by configure; a "note:" line says so), the installed
-# programs' library path (LD_LIBRARY_PATH), and, only if the installed skyc
-# does not find sky/options.proto next to itself, SKY_IDL_DIR (a "note:").
+# Installing with prefix= at install time (not configure time) installs a
+# sky.pc for that prefix (checked), but the installed programs keep
+# configure's libdir as their run path, which the script corrects
+# (LD_LIBRARY_PATH), and, only if the installed skyc does not find
+# sky/options.proto next to itself, SKY_IDL_DIR (a "note:").
+# tests/install/test_prefix.sh installs with configure's --prefix instead.
 #
 # Environment (from Makefile.am's AM_TESTS_ENVIRONMENT):
 #   SKY_SRCDIR    sky's source tree (examples/echo is copied from it)
@@ -26,7 +29,7 @@
 #
 # Skips (exit 77) when SKY_BUILDDIR has no Makefile, or when autoreconf is
 # missing. Every step runs under `timeout`. Prints one line per case and
-# "N passed, M failed"; exits 1 if any case failed.
+# "test_echo_example: N passed, M failed"; exits 1 if any case failed.
 
 set -u
 
@@ -100,10 +103,39 @@ step() {
 }
 
 finish() {
-    echo "$passed passed, $failed failed"
+    echo "test_echo_example: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
     exit $?
 }
+
+# ---- 0. docs/skyc.md shows examples/echo's Makefile.am ----------------------
+# Each make snippet of "Building a project with autotools" must be a run of
+# the example's lines (blank and comment lines aside).
+code_lines() { grep -v '^[[:space:]]*#' "$1" | grep -v '^[[:space:]]*$'; }
+code_lines "$SKY_SRCDIR/examples/echo/Makefile.am" >"$tmp/am.lines"
+awk 'BEGIN { n = 1 }
+     /^## / { in_sec = ($0 == "## Building a project with autotools") }
+     in_sec && /^```/ { if (block) { block = 0; n++ } else if ($0 == "```make") block = 1; next }
+     block { print > (dir "/snippet." n) }' dir="$tmp" "$SKY_SRCDIR/docs/skyc.md"
+why=
+n=0
+for f in "$tmp"/snippet.*; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    code_lines "$f" >"$f.lines"
+    awk 'NR == FNR { want[++w] = $0; next }
+         { have[++h] = $0 }
+         END {
+             for (i = 1; i + w - 1 <= h; i++) {
+                 for (j = 1; j <= w && have[i + j - 1] == want[j]; j++) ;
+                 if (j > w) exit 0
+             }
+             exit 1
+         }' "$f.lines" "$tmp/am.lines" || why="${why:+$why; }snippet $n ($(head -n 1 "$f.lines")) is not in the Makefile.am"
+done
+[ "$n" -ge 3 ] || why="${why:+$why; }$n make snippets found, expected 3"
+: >"$log"
+report "docs/skyc.md's Makefile.am snippets are examples/echo's" "$why"
 
 # ---- 1. install sky into the temporary prefix ------------------------------
 # prefix=, not DESTDIR=: the files land where sky.pc and the libraries say.
@@ -122,13 +154,12 @@ done
 report "installed files" "$why"
 [ -z "$why" ] || finish
 
-# sky.pc is written by configure, with configure's prefix; `make install
-# prefix=` does not rewrite it. Point it at where the files really are.
+# sky.pc is written by make for the prefix it installs to.
 pc=$prefix/lib/pkgconfig/sky.pc
-if ! grep -qx "prefix=$prefix" "$pc"; then
-    echo "note: installed sky.pc has '$(grep '^prefix=' "$pc")' (set by configure); using prefix=$prefix"
-    sed "s|^prefix=.*|prefix=$prefix|" "$pc" >"$pc.tmp" && mv "$pc.tmp" "$pc"
-fi
+why=
+grep -qx "prefix=$prefix" "$pc" || why="it has '$(grep '^prefix=' "$pc")'"
+grep -qx "libdir=$prefix/lib" "$pc" || why="${why:+$why, }'$(grep '^libdir=' "$pc")'"
+report "installed sky.pc names prefix=TMP/prefix" "$why"
 
 PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 ACLOCAL_PATH=$prefix/share/aclocal
@@ -156,7 +187,7 @@ fi
 
 # ---- 2. a fresh copy of the example, and autoreconf -------------------------
 mkdir -p "$src" "$build"
-files="configure.ac Makefile.am README.md echo.proto echo_server.c echo_client.c echo_server.lua echo_client.lua node.lua test_echo.sh"
+files="configure.ac Makefile.am README.md echo.proto echo_server.c echo_client.c echo_embed.c echo_server.lua echo_client.lua node.lua test_echo.sh"
 for f in $files; do
     cp "$SKY_SRCDIR/examples/echo/$f" "$src/" || { report "copy examples/echo" "cannot copy $f"; finish; }
 done
@@ -168,6 +199,7 @@ step "autoreconf -fi" "$src" autoreconf -fi || finish
 # ---- 3..5. configure in a separate directory, make, make check -------------
 step "configure (VPATH build)" "$build" "$src/configure" || finish
 why=
+grep -q "whether $prefix/bin/sky runs... yes" "$log" || why="no 'checking whether $prefix/bin/sky runs... yes'"
 grep -q "^SKYC = $prefix/bin/skyc\$" "$build/Makefile" || why="SKYC is not $prefix/bin/skyc"
 grep -q "^SKY = $prefix/bin/sky\$" "$build/Makefile" || why="${why:+$why; }SKY is not $prefix/bin/sky"
 : >"$log"
@@ -177,7 +209,8 @@ report "configure found skyc and sky in the prefix" "$why"
 step "make (-Wall -Wextra -Werror)" "$build" "$MAKE_CMD" -j2 CFLAGS="-g -O2 -Wall -Wextra -Werror" || finish
 
 why=
-for f in echo.pb-c.c echo.pb-c.h echo.sky.c echo.sky.h echo_sky.lua echo.skyc-stamp .libs/echo_server.so .libs/echo_client.so; do
+for f in echo.pb-c.c echo.pb-c.h echo.sky.c echo.sky.h echo.sky-client.h echo_sky.lua echo.skyc-stamp \
+    .libs/echo_server.so .libs/echo_client.so echo_embed; do
     [ -e "$build/$f" ] || why="${why:+$why, }$f missing"
 done
 for f in echo.pb-c.c echo.sky.c echo.skyc-stamp; do
@@ -216,6 +249,28 @@ fi
 # ---- 6. make distcheck of the example --------------------------------------
 step "make distcheck (of the example)" "$build" "$MAKE_CMD" distcheck
 
+# configure_fails NAME MESSAGE HINT [VAR=VALUE...]: configure, in a new
+# directory and with the VAR=VALUE settings, must fail, printing MESSAGE
+# and HINT (what to do about it).
+configure_fails() {
+    name=$1 message=$2 hint=$3
+    shift 3
+    dir=$(mktemp -d "$tmp/build.XXXXXX")
+    (cd "$dir" && env "$@" timeout "$LIMIT" "$src/configure") >"$log" 2>&1
+    st=$?
+    why=
+    if [ "$st" -eq 0 ]; then
+        why="configure succeeded"
+    elif [ "$st" -eq 124 ]; then
+        why="timed out"
+    elif ! grep -qF "$message" "$log"; then
+        why="no '$message' message"
+    elif ! grep -qF "$hint" "$log"; then
+        why="the message does not say '$hint'"
+    fi
+    report "$name" "$why"
+}
+
 # ---- 7. configure without skyc ---------------------------------------------
 # A sky.pc whose prefix has no bin/skyc, and PATH without the prefix.
 PATH=$saved_path
@@ -223,23 +278,23 @@ if command -v skyc >/dev/null 2>&1; then
     : >"$log"
     echo "SKIP: configure without skyc (a skyc is on PATH: $(command -v skyc))"
 else
-    mkdir -p "$tmp/noskyc/lib/pkgconfig" "$tmp/build2"
+    mkdir -p "$tmp/noskyc/lib/pkgconfig"
     sed "s|^prefix=.*|prefix=$prefix|; s|^exec_prefix=.*|exec_prefix=$tmp/noskyc|" "$pc" \
         >"$tmp/noskyc/lib/pkgconfig/sky.pc"
-    (cd "$tmp/build2" && PKG_CONFIG_PATH=$tmp/noskyc/lib/pkgconfig timeout "$LIMIT" "$src/configure") \
-        >"$log" 2>&1
-    st=$?
-    why=
-    if [ "$st" -eq 0 ]; then
-        why="configure succeeded"
-    elif [ "$st" -eq 124 ]; then
-        why="timed out"
-    elif ! grep -q "skyc, the sky .proto compiler, was not found" "$log"; then
-        why="no 'skyc ... was not found' message"
-    elif ! grep -q "make install" "$log"; then
-        why="the message does not say how to install sky"
-    fi
-    report "configure without skyc fails, saying how to get it" "$why"
+    configure_fails "configure without skyc fails, saying how to get it" \
+        "skyc, the sky .proto compiler, was not found" "make install" PKG_CONFIG_PATH="$tmp/noskyc/lib/pkgconfig"
 fi
+
+# ---- 8. configure with a sky that does not run -----------------------------
+# As an installed sky that does not find its libsky.so behaves.
+mkdir -p "$tmp/badsky"
+cat >"$tmp/badsky/sky" <<'END'
+#!/bin/sh
+echo "$0: error while loading shared libraries: libsky.so.0: cannot open shared object file: No such file or directory" >&2
+exit 127
+END
+chmod +x "$tmp/badsky/sky"
+configure_fails "configure with a sky that does not run fails, saying why" \
+    "$tmp/badsky/sky does not run" "ldconfig" SKY="$tmp/badsky/sky"
 
 finish

@@ -12,11 +12,11 @@ schemas alltypes.proto (proto3) and alltypes2.proto (proto2), both ways:
   Google -> Lua  every message below is serialized here; lua_pb decodes it
                  and writes the table's canonical dump (see interop.lua),
                  which must equal the dump made here from the message by
-                 the codec's documented mapping (docs/lua-codec.md).
+                 the codec's documented mapping (docs/lua.md, "The codec").
 
 usage: interop.py PB2_DIR LUA_PB INTEROP_LUA FIXTURES_LUA WORK_DIR
-Prints one line per check and closes with "N passed, M failed"; exit 1 on
-any failure.
+Prints one line per check and closes with "test_interop: N passed, M
+failed" (the suite it closes: test_interop.sh); exit 1 on any failure.
 """
 
 import difflib
@@ -363,7 +363,7 @@ def main(argv):
         for c in all_cases:
             r.check('google -> lua  %s' % c.name, check_lua_dump(c, work))
 
-    print('%d passed, %d failed' % (r.passed, r.failed))
+    print('test_interop: %d passed, %d failed' % (r.passed, r.failed))
     return 1 if r.failed else 0
 
 
