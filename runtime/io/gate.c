@@ -290,7 +290,11 @@ static void answered(sky_ctx *ctx, int status, const sky_msg *reply, void *ud)
     if (c) {
         c->inflight--;
         touch(g, c);
-        if (status == 0) {
+        if (reply && reply->size > UINT32_MAX - (SKY__FRAME_HEAD - 4)) {
+            /* the length field, which counts the 12 header bytes after it
+             * too, would not hold it */
+            send_error(g, c, k->session, k->method, SKY_ELIMIT, "the answer is too large for a frame");
+        } else if (status == 0) {
             send_frame(g, c, SKY__F_RESPONSE, k->session, k->method, reply->data, reply->size);
         } else if (reply && reply->kind == SKY_ERROR) {
             send_frame(g, c, SKY__F_ERROR, k->session, k->method, reply->data, reply->size);

@@ -12,7 +12,7 @@
 #                    until the node stops
 #
 # Every run is bounded (`timeout` or a watchdog). Prints one line per case
-# and ends with "N passed, M failed"; exits non-zero if any case failed.
+# and ends with "test_launcher: N passed, M failed"; exits non-zero if any case failed.
 
 set -u
 
