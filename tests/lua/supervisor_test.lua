@@ -308,6 +308,12 @@ t.case("which_children, terminate_child, restart_child, delete_child", function(
     supervisor.delete_child(s, "a")
     t.eq(#supervisor.which_children(s), 0)
     t.raises("EINVAL", sky.rawcall, s, supervisor.REQUEST, "reboot")
+    -- a child id that is not a name or an address is an error object
+    for _, f in ipairs({ supervisor.terminate_child, supervisor.restart_child, supervisor.delete_child }) do
+        t.raises("EINVAL", f, s, {})
+        t.raises("EINVAL", f, s, nil)
+        t.raises("EINVAL", f, s, "two words")
+    end
     t.raises("ENOTSUP", sky.rawcall, s, 1, "ping")
     t.eq(downs[ref], nil, "none of it was a restart")
     stop(s, ref)

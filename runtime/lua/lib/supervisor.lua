@@ -501,6 +501,15 @@ end
 
 local function ask(sup, text, timeout_ms) return sky.rawcall(sup, supervisor.REQUEST, text, timeout_ms) end
 
+-- A child's id as a request carries it: a name without blanks, or an
+-- address (a simple_one_for_one child's).
+local function id_arg(id, who)
+    if is_int(id) then return tostring(id) end
+    if type(id) == "string" and id:match("^%S+$") then return id end
+    bad("%s: the child id is a name without blanks or an address, not %s", who,
+        type(id) == "string" and ("%q"):format(id) or "a " .. type(id))
+end
+
 -- The children of supervisor `sup` (an address or name), in start order:
 -- { id =, addr = (nil while not running), type =, restart = }.
 function supervisor.which_children(sup, timeout_ms)
@@ -530,14 +539,18 @@ end
 -- Stops child `id` (its shutdown, as in a restart) and keeps its spec
 -- (a temporary child's is removed); it is not restarted until restart_child.
 -- A simple_one_for_one supervisor's child (id: its address) is removed.
-function supervisor.terminate_child(sup, id, timeout_ms) ask(sup, "terminate_child " .. id, timeout_ms) end
+function supervisor.terminate_child(sup, id, timeout_ms)
+    ask(sup, "terminate_child " .. id_arg(id, "terminate_child"), timeout_ms)
+end
 
 -- Starts child `id`, which is not running -> its new address.
 function supervisor.restart_child(sup, id, timeout_ms)
-    return math.tointeger(tonumber(ask(sup, "restart_child " .. id, timeout_ms)))
+    return math.tointeger(tonumber(ask(sup, "restart_child " .. id_arg(id, "restart_child"), timeout_ms)))
 end
 
 -- Removes the spec of child `id`, which is not running.
-function supervisor.delete_child(sup, id, timeout_ms) ask(sup, "delete_child " .. id, timeout_ms) end
+function supervisor.delete_child(sup, id, timeout_ms)
+    ask(sup, "delete_child " .. id_arg(id, "delete_child"), timeout_ms)
+end
 
 return supervisor
