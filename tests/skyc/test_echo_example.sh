@@ -53,6 +53,15 @@ unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES GNUMAKEFLAGS
 MAKE_CMD=${MAKE:-make}
 case $MAKE_CMD in *' '* | '') MAKE_CMD=make ;; esac
 
+# A sanitizer build's libsky needs the sanitizer's runtime first in every
+# program linked with it (the example's echo_embed); configure, and the
+# configure of the example's distcheck, take these from the environment.
+if [ -n "${SKY_SAN_FLAGS:-}" ]; then
+    CFLAGS="-g -O2 $SKY_SAN_FLAGS"
+    LDFLAGS="$SKY_SAN_FLAGS"
+    export CFLAGS LDFLAGS
+fi
+
 LIMIT=600 # seconds per step
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sky-echo-example.XXXXXX") || exit 1
 if [ -n "${SKY_KEEP_TMP:-}" ]; then
