@@ -30,6 +30,8 @@ PACKAGES=(
 	liblua5.4-dev lua5.4 libev-dev
 	libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev libprotoc-dev
 	nanopb libnanopb-dev check valgrind
+	# the cluster handshake's HMAC-SHA256 and nonces
+	libsodium-dev
 	# the Lua codec interop test (tests/lua/interop/) decodes with it
 	python3 python3-protobuf
 )
