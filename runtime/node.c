@@ -95,9 +95,8 @@ sky_node *sky_node_new(const sky_config *cfg, char *err, size_t errsize)
         sky__node_release(n);
         return NULL;
     }
-    sky__node_set_hooks(n, &h); /* the socket table finds its loop through them */
     h.sockets = sky__sockets_new(n);
-    sky__node_set_hooks(n, &h);
+    sky__node_set_hooks(n, &h); /* from now on io finds its loop and sockets through them */
     if (sky_node_register_module(n, &sky__logger_module) != 0) abort(); /* a new registry is empty */
     if (sky_node_register_module(n, &sky__lua_module) != 0) abort();
     if (sky_node_register_module(n, &sky__gate_module) != 0) abort();
