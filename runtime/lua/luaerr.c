@@ -75,6 +75,31 @@ int sky__lua_raise(lua_State *L, int code, const char *fmt, ...)
     return lua_error(L);
 }
 
+int sky__lua_l_error(lua_State *L)
+{
+    size_t len, mlen, dlen = 0;
+    const char *code = sky__lua_checkstr(L, "sky.error", 1, "code", &len);
+    int ok = len >= 1 && len <= SKY_APP_CODE_MAX;
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = code[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+             c == '-';
+    }
+    if (!ok)
+        sky__lua_argerror(L, "sky.error", 1, "code", "1 to %d letters, digits, '_', '.' or '-' expected",
+                          SKY_APP_CODE_MAX);
+    const char *msg = sky__lua_checkstr(L, "sky.error", 2, "message", &mlen);
+    const char *details = lua_isnoneornil(L, 3) ? NULL : sky__lua_checkstr(L, "sky.error", 3, "details", &dlen);
+    push_object(L, code, len);
+    lua_pushlstring(L, msg, mlen);
+    lua_setfield(L, -2, "message");
+    if (details) {
+        lua_pushlstring(L, details, dlen);
+        lua_setfield(L, -2, "details");
+    }
+    return 1;
+}
+
 void sky__lua_pushstatus(lua_State *L, int status, const sky_msg *reply)
 {
     sky__status st;

@@ -20,6 +20,10 @@ void sky__lua_pusherror(lua_State *L, int code, const char *fmt, ...) SKY_PRINTF
 /* sky__lua_pusherror, then lua_error. */
 int sky__lua_raise(lua_State *L, int code, const char *fmt, ...) SKY_PRINTF(3, 4);
 
+/* sky.error(code, message [, details]): a new error object, not raised
+ * (for `error(...)`): code a sky code's name or an application code. */
+int sky__lua_l_error(lua_State *L);
+
 /* Pushes the error object of a call that failed with `status`: from the
  * sky.Status of `reply` (an error reply; NULL when none came) its
  * message, application code and details. */

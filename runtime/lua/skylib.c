@@ -9,6 +9,7 @@
 #include "lua/args.h"
 #include "lua/codec.h"
 #include "lua/host.h"
+#include "lua/luaerr.h"
 #include "sky/alloc.h"
 #include "sky/typed.h"
 
@@ -620,7 +621,7 @@ void sky__lua_openlib(lua_State *L)
         {"log", l_log},         {"dispatch", l_dispatch}, {"rawsend", l_rawsend},
         {"rawcall", l_rawcall},   {"send", l_send},       {"call", l_call},       {"serve", l_serve},
         {"defer", l_defer},       {"schema", l_schema},   {"launch", l_launch},   {"shutdown", l_shutdown},
-        {NULL, NULL}};
+        {"error", sky__lua_l_error}, {NULL, NULL}};
     luaL_newlib(L, fns);
     sky__lua_openproc(L); /* links and monitors (proclib.c); its sky.exit takes a reason */
     sky__lua_opensock(L); /* sockets (socklib.c) */

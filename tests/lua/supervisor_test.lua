@@ -313,6 +313,7 @@ t.case("which_children, terminate_child, restart_child, delete_child", function(
         t.raises("EINVAL", f, s, {})
         t.raises("EINVAL", f, s, nil)
         t.raises("EINVAL", f, s, "two words")
+        t.eq(tostring(t.raises("EINVAL", f, s, {})):sub(1, 20), "EINVAL: supervisor: ")
     end
     t.raises("ENOTSUP", sky.rawcall, s, 1, "ping")
     t.eq(downs[ref], nil, "none of it was a restart")

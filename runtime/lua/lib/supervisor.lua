@@ -45,7 +45,7 @@ local TYPES = { worker = true, supervisor = true }
 local DEFAULT_SHUTDOWN = { worker = 5000, supervisor = 30000 }
 
 local function bad(fmt, ...)
-    error({ code = "EINVAL", message = "supervisor: " .. fmt:format(...) }, 3)
+    error(sky.error("EINVAL", "supervisor: " .. fmt:format(...)), 3)
 end
 
 local function is_int(v) return math.type(v) == "integer" end
