@@ -37,17 +37,10 @@ static const sky_module port_module;
 
 static const char *dup_or(const char *s, const char *dflt) { return sky_strdup(s ? s : dflt); }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 sky_node *sky__node_new(const sky_config *cfg)
 {
     sky_node *n = sky_calloc(1, sizeof *n);
-    n->head.t0_ns = mono_ns();
+    n->head.t0_ns = sky__mono_ns();
     n->cfg = *cfg;
     n->cfg.node_name = dup_or(cfg->node_name, "sky");
     n->cfg.module_path = dup_or(cfg->module_path, "");

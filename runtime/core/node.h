@@ -55,15 +55,18 @@ typedef struct sky__node_head {
 
 static inline const sky__hooks *sky__node_hooks(sky_node *node) { return &((sky__node_head *)node)->hooks; }
 
-/* Nanoseconds and milliseconds on the node's clock (monotonic, from the
- * node's creation), from any thread. Timers, deadlines and sky_now() all
- * read this one clock. */
-static inline uint64_t sky__node_now_ns(sky_node *node)
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline uint64_t sky__mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec - ((sky__node_head *)node)->t0_ns;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+/* Nanoseconds and milliseconds on the node's clock (monotonic, from the
+ * node's creation), from any thread. Timers, deadlines and sky_now() all
+ * read this one clock. */
+static inline uint64_t sky__node_now_ns(sky_node *node) { return sky__mono_ns() - ((sky__node_head *)node)->t0_ns; }
 static inline uint64_t sky__node_now_ms(sky_node *node) { return sky__node_now_ns(node) / 1000000u; }
 
 /* Creates the node's core from a checked configuration (copied): the

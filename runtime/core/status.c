@@ -77,7 +77,7 @@ int sky__status_decode(const void *data, size_t size, sky__status *st)
     return 0;
 }
 
-int sky__status_app_code_ok(const char *s, size_t n)
+int sky__status_code_chars_ok(const char *s, size_t n)
 {
     if (n == 0 || n > SKY_APP_CODE_MAX) return 0;
     for (size_t i = 0; i < n; i++) {
@@ -86,6 +86,12 @@ int sky__status_app_code_ok(const char *s, size_t n)
               c == '-'))
             return 0;
     }
+    return 1;
+}
+
+int sky__status_app_code_ok(const char *s, size_t n)
+{
+    if (!sky__status_code_chars_ok(s, n)) return 0;
     char name[SKY_APP_CODE_MAX + 1];
     memcpy(name, s, n);
     name[n] = '\0';

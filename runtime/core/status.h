@@ -30,6 +30,10 @@ void *sky__status_encode_full(const sky__status *st, size_t *size);
  * Status). Returns 0, or -1 if data is not a protobuf message. */
 int sky__status_decode(const void *data, size_t size, sky__status *st);
 
+/* 1 if the n bytes at s are 1 to SKY_APP_CODE_MAX letters, digits, '_',
+ * '.' or '-': the spelling of a code's name, a sky code's or not. */
+int sky__status_code_chars_ok(const char *s, size_t n);
+
 /* 1 if the n bytes at s may be an application code: 1 to
  * SKY_APP_CODE_MAX letters, digits, '_', '.' or '-', and not the name of
  * a sky code (sky_errname(), "EUNKNOWN" included). */

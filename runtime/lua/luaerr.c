@@ -79,13 +79,7 @@ int sky__lua_l_error(lua_State *L)
 {
     size_t len, mlen, dlen = 0;
     const char *code = sky__lua_checkstr(L, "sky.error", 1, "code", &len);
-    int ok = len >= 1 && len <= SKY_APP_CODE_MAX;
-    for (size_t i = 0; ok && i < len; i++) {
-        char c = code[i];
-        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-             c == '-';
-    }
-    if (!ok)
+    if (!sky__status_code_chars_ok(code, len))
         sky__lua_argerror(L, "sky.error", 1, "code", "1 to %d letters, digits, '_', '.' or '-' expected",
                           SKY_APP_CODE_MAX);
     const char *msg = sky__lua_checkstr(L, "sky.error", 2, "message", &mlen);
