@@ -11,6 +11,7 @@
 #include "io/gate.h"
 #include "io/loop.h"
 #include "io/socket.h"
+#include "cluster/cluster.h"
 #include "lua/host.h"
 #include "sky/alloc.h"
 
@@ -33,6 +34,11 @@ void sky_config_init(sky_config *cfg)
     cfg->socket_low_water = (size_t)256 << 10;
     cfg->socket_read_limit = (size_t)1 << 20;
     cfg->loop_warn_ms = 1000;
+    cfg->cluster_tick_ms = 1000;
+    cfg->cluster_down_ms = 5000;
+    cfg->cluster_max_message = (size_t)64 << 20;
+    cfg->cluster_high_water = (size_t)8 << 20;
+    cfg->cluster_low_water = (size_t)2 << 20;
 }
 
 static int bad(char *err, size_t errsize, const char *what)
@@ -58,7 +64,7 @@ static int check_config(const sky_config *c, char *err, size_t errsize)
     if (c->socket_low_water >= c->socket_high_water)
         return bad(err, errsize, "socket_low_water: must be below socket_high_water");
     if (c->socket_read_limit < 1) return bad(err, errsize, "socket_read_limit: must be >= 1 (bytes)");
-    return 0;
+    return sky__cluster_check(c, err, errsize);
 }
 
 /* ---- the hooks: how the core reaches the layers above it ------------------ */
@@ -70,6 +76,22 @@ static int io_timeout(sky_node *n, sky_addr_t to, uint64_t ms, int kind, uint32_
 
 static void io_wake(sky_node *n) { sky__loop_wake(sky__node_loop(n)); }
 
+/* A node with no cluster: every other node's address is no service, and
+ * no "name@node" names one. */
+static int alone_remote(sky_node *n, sky_addr_t to, sky__mail *m)
+{
+    (void)n, (void)to;
+    sky__mail_free(m);
+    return SKY_ENOSVC;
+}
+
+static sky_addr_t alone_whereis(sky_node *n, const char *name, size_t namelen, const char *at, int *rc)
+{
+    (void)n, (void)name, (void)namelen, (void)at;
+    *rc = SKY_ENOENT;
+    return SKY_ADDR_NONE;
+}
+
 sky_node *sky_node_new(const sky_config *cfg, char *err, size_t errsize)
 {
     sky_config dflt;
@@ -78,7 +100,8 @@ sky_node *sky_node_new(const sky_config *cfg, char *err, size_t errsize)
         cfg = &dflt;
     }
     if (check_config(cfg, err, errsize) != 0) return NULL;
-    sky_node *n = sky__node_new(cfg);
+    int clustered = cfg->cluster_size > 0;
+    sky_node *n = sky__node_new(cfg, clustered ? sky__cluster_first_serial() : 1);
     sky__hooks h = {
         .timeout = io_timeout,
         .wake = io_wake,
@@ -86,17 +109,21 @@ sky_node *sky_node_new(const sky_config *cfg, char *err, size_t errsize)
         .socket_owner_exit = sky__socket_owner_exit,
         .typed_handle = sky__typed_handle,
         .typed_free = sky__typed_free,
+        .remote = clustered ? sky__cluster_deliver : alone_remote,
+        .remote_whereis = clustered ? sky__cluster_whereis : alone_whereis,
     };
     h.loop = sky__loop_new(n);
-    if (!h.loop) {
-        bad(err, errsize, "cannot create the event loop");
-        sky__node_halt(n);
-        sky__node_takedown(n);
-        sky__node_release(n);
+    if (!h.loop) bad(err, errsize, "cannot create the event loop");
+    else h.sockets = sky__sockets_new(n);
+    sky__node_set_hooks(n, &h); /* from now on io finds its loop and sockets through them */
+    if (h.loop && clustered) {
+        h.cluster = sky__cluster_new(n, cfg, err, errsize);
+        sky__node_set_hooks(n, &h);
+    }
+    if (!h.loop || (clustered && !h.cluster)) {
+        sky_node_free(n);
         return NULL;
     }
-    h.sockets = sky__sockets_new(n);
-    sky__node_set_hooks(n, &h); /* from now on io finds its loop and sockets through them */
     if (sky_node_register_module(n, &sky__logger_module) != 0) abort(); /* a new registry is empty */
     if (sky_node_register_module(n, &sky__lua_module) != 0) abort();
     if (sky_node_register_module(n, &sky__gate_module) != 0) abort();
@@ -106,17 +133,45 @@ sky_node *sky_node_new(const sky_config *cfg, char *err, size_t errsize)
 int sky_node_start(sky_node *n)
 {
     if (sky__loop_start(sky__node_loop(n)) != 0) return SKY_EINVAL;
-    return sky__node_start(n, &sky__logger_module);
+    int rc = sky__node_start(n, &sky__logger_module);
+    if (rc == 0 && sky__node_hooks(n)->cluster) rc = sky__cluster_start(sky__node_hooks(n)->cluster);
+    return rc;
 }
 
 void sky_node_free(sky_node *n)
 {
     if (!n) return;
     sky__loop *loop = sky__node_loop(n);
+    sky__cluster *cluster = sky__node_hooks(n)->cluster;
     sky__node_halt(n);
-    sky__loop_stop(loop);
+    if (cluster) sky__cluster_stop(cluster); /* on the loop thread, before it stops */
+    if (loop) sky__loop_stop(loop);
     sky__node_takedown(n);
-    sky__sockets_free(sky__node_sockets(n));
+    if (loop) sky__sockets_free(sky__node_sockets(n));
     sky__loop_free(loop);
+    sky__cluster_free(cluster);
     sky__node_release(n);
+}
+
+size_t sky_node_nodes(sky_node *n, sky_node_info *out, size_t max)
+{
+    sky__cluster *c = sky__node_hooks(n)->cluster;
+    if (c) return sky__cluster_nodes(c, out, max);
+    if (max > 0) {
+        memset(&out[0], 0, sizeof out[0]);
+        snprintf(out[0].name, sizeof out[0].name, "%s", sky_node_name(n));
+        out[0].id = sky_node_id(n);
+        out[0].up = out[0].self = 1;
+    }
+    return 1;
+}
+
+int sky_node_cluster_update(sky_node *n, const sky_cluster_member *m, size_t count, char *err, size_t errsize)
+{
+    sky__cluster *c = sky__node_hooks(n)->cluster;
+    if (!c) {
+        bad(err, errsize, "the node was not started with a cluster");
+        return SKY_ENOTSUP;
+    }
+    return sky__cluster_update(c, m, count, err, errsize);
 }

@@ -21,6 +21,13 @@
 #include "sky/msg.h"
 #include "sky/service.h"
 
+/* One node of a cluster, as the membership names it (docs/cluster.md). */
+typedef struct sky_cluster_member {
+    const char *name;    /* its node_name: 1..255 bytes of printable ASCII, no space */
+    uint16_t id;         /* its node_id: the high 16 bits of its addresses */
+    const char *address; /* "host:port" where it listens for links */
+} sky_cluster_member;
+
 typedef struct sky_config {
     int threads;               /* worker threads; 0 = number of cores */
     uint16_t node_id;          /* 0..65535: the high 16 bits of addresses */
@@ -40,13 +47,27 @@ typedef struct sky_config {
     size_t socket_low_water;   /* a refused writer hears "writable" at this (< high) */
     size_t socket_read_limit;  /* unhandled bytes of a socket's data events */
     int loop_warn_ms;          /* a handler running longer is reported; 0 = off */
+    /* The cluster (docs/cluster.md): off while cluster_size is 0. Then
+     * node_name must name a member and node_id be that member's id; the
+     * node listens on its member's address. */
+    const sky_cluster_member *cluster; /* every member, this node included */
+    size_t cluster_size;
+    const void *cluster_secret; /* the shared secret, cluster_secret_len bytes (> 0) */
+    size_t cluster_secret_len;
+    int cluster_tick_ms;        /* a tick on an idle link this often */
+    int cluster_down_ms;        /* a link silent this long is down (> tick) */
+    size_t cluster_max_message; /* the largest message a link carries */
+    size_t cluster_high_water;  /* bytes a link's send queue takes */
+    size_t cluster_low_water;   /* a link drained to this is writable again (< high) */
 } sky_config;
 
 /* Fills *cfg with the defaults: threads 0, node_id 1, module_path
  * "./?.so", mailbox_limit 65536, overload_warn 1024, call_timeout_ms 5000,
  * batch 32, max_services 1<<22, lua_mem_limit 32 MiB, lua_budget 10^7,
  * socket_high_water 1 MiB, socket_low_water 256 KiB, socket_read_limit
- * 1 MiB, loop_warn_ms 1000.
+ * 1 MiB, loop_warn_ms 1000; no cluster, cluster_tick_ms 1000,
+ * cluster_down_ms 5000, cluster_max_message 64 MiB, cluster_high_water
+ * 8 MiB, cluster_low_water 2 MiB.
  * A Lua service may override the two Lua limits when spawned (see
  * docs/lua.md, "Memory and instructions"). */
 void sky_config_init(sky_config *cfg);
@@ -158,7 +179,34 @@ typedef struct sky_node_stat {
 SKY_MUST_CHECK int sky_service_stat_get(sky_node *node, sky_addr_t who, sky_service_stat *out);
 void sky_node_stat_get(sky_node *node, sky_node_stat *out);
 
-/* The node's id and configured default call deadline. */
+/* The node's id. */
 uint16_t sky_node_id(sky_node *node);
+
+/* The node's name (node_name). */
+const char *sky_node_name(sky_node *node);
+
+/* ---- the cluster (docs/cluster.md) --------------------------------------- */
+
+/* A node of the cluster as this node sees it now. */
+typedef struct sky_node_info {
+    char name[256];
+    uint16_t id;
+    int up;          /* 1: its link is up (always 1 for this node itself) */
+    int self;        /* 1: this node */
+} sky_node_info;
+
+/* Fills out[0..max) with the cluster's members, this node first, and
+ * returns how many there are (which may be more than max). A node with no
+ * cluster lists itself only. */
+size_t sky_node_nodes(sky_node *node, sky_node_info *out, size_t max);
+
+/* Replaces the membership while the node runs (the launcher calls it on
+ * SIGHUP with cluster_file read again): new members are connected,
+ * members no longer listed go down and their links close. This node's own
+ * entry must stay as it was (name, id, address). Returns 0, or SKY_EINVAL
+ * with err saying why (nothing changed), or SKY_ENOTSUP if the node was
+ * not started with a cluster. */
+SKY_MUST_CHECK int sky_node_cluster_update(sky_node *node, const sky_cluster_member *members, size_t n, char *err,
+                                           size_t errsize);
 
 #endif

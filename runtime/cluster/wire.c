@@ -87,7 +87,9 @@ int sky__wire_head_decode(const uint8_t in[SKY__WIRE_HEAD], const sky__wire_limi
     h->offset = le32(in + 36);
     h->total = le32(in + 40);
     if (h->kind < SKY__W_HANDSHAKE || h->kind > SKY__W_SIGNAL) return fail(why, "unknown frame kind", SKY__W_EKIND);
-    if (h->flags) return fail(why, "reserved flag bits set", SKY__W_ERESERVED);
+    if (h->flags & ~SKY__WF_NAMED || ((h->flags & SKY__WF_NAMED) && h->kind != SKY__W_MESSAGE &&
+                                       h->kind != SKY__W_FRAGMENT))
+        return fail(why, "reserved flag bits set", SKY__W_ERESERVED);
     if (le32(in + 44)) return fail(why, "reserved header bytes not zero", SKY__W_ERESERVED);
     if (h->kind != SKY__W_FRAGMENT && (h->msg_id || h->offset || h->total))
         return fail(why, "fragment fields set on a frame that is no fragment", SKY__W_ERESERVED);
@@ -97,13 +99,13 @@ int sky__wire_head_decode(const uint8_t in[SKY__WIRE_HEAD], const sky__wire_limi
     case SKY__W_TICK:
         return check_control(h, 0, 0, why);
     case SKY__W_SIGNAL:
-        if (h->mail < SKY__SIG_LINK || h->mail > SKY__SIG_DOWN)
+        if (h->mail < SKY__SIG_KILL || h->mail > SKY__SIG_EXIT_TO)
             return fail(why, "unknown signal operation", SKY__W_EFIELD);
         if (h->length > lim->frag_size) return fail(why, "a signal over the fragment size", SKY__W_ELENGTH);
         return 0;
     default: /* MESSAGE, FRAGMENT */
-        if (h->mail < SKY_REQUEST || h->mail > SKY_ONEWAY)
-            return fail(why, "a message's mail kind is not request, response, error or oneway", SKY__W_EFIELD);
+        if (h->mail < SKY_REQUEST || h->mail > SKY__W_TEXT)
+            return fail(why, "a message's mail kind is not request, response, error, oneway or text", SKY__W_EFIELD);
         if (h->kind == SKY__W_FRAGMENT) return check_fragment(h, lim, why);
         if (h->length > lim->max_message)
             return fail(why, "a message over cluster_max_message", SKY__W_ELENGTH);
@@ -288,7 +290,7 @@ int sky__reasm_add(sky__reasm *r, const sky__wire_head *h, const uint8_t *payloa
     } else if (h->offset != p->got) {
         return fail(why, "a fragment out of sequence", SKY__W_ESEQ);
     } else if (h->total != p->first.total || h->mail != p->first.mail || h->session != p->first.session ||
-               h->type_id != p->first.type_id) {
+               h->type_id != p->first.type_id || h->flags != p->first.flags) {
         return fail(why, "a fragment's fields differ from its message's first", SKY__W_ESEQ);
     }
     if (h->length > p->first.total - p->got) return fail(why, "a fragment past its message's total", SKY__W_ESEQ);

@@ -30,14 +30,23 @@ enum {
     SKY__W_SIGNAL = 5     /* a process-model signal between two services */
 };
 
-/* Signal operations (the `mail` field of a SIGNAL frame). */
+/* Flags (byte 1). */
+#define SKY__WF_NAMED 1 /* MESSAGE, FRAGMENT: the message starts with the name it is for */
+
+/* The mail kind of a TEXT message (the others are enum sky_kind's 1..4). */
+#define SKY__W_TEXT 5
+
+/* Signal operations (the `mail` field of a SIGNAL frame): the runtime's
+ * signal kinds in order (core/mail.h, SKY__KILL + op - 1). */
 enum {
-    SKY__SIG_LINK = 1,
-    SKY__SIG_UNLINK = 2,
-    SKY__SIG_MONITOR = 3,
-    SKY__SIG_DEMONITOR = 4,
-    SKY__SIG_EXIT = 5,
-    SKY__SIG_DOWN = 6
+    SKY__SIG_KILL = 1,
+    SKY__SIG_LINK = 2,
+    SKY__SIG_UNLINK = 3,
+    SKY__SIG_MONITOR = 4,
+    SKY__SIG_DEMONITOR = 5,
+    SKY__SIG_EXIT = 6,
+    SKY__SIG_DOWN = 7,
+    SKY__SIG_EXIT_TO = 8
 };
 
 /* Decoder errors: negative, below the SKY_E* codes so the two never mix. */
@@ -53,7 +62,7 @@ enum {
 /* A header, decoded. Fields a kind does not use are 0. */
 typedef struct sky__wire_head {
     uint8_t kind;
-    uint8_t flags;     /* none defined: always 0 */
+    uint8_t flags;     /* SKY__WF_NAMED on a MESSAGE or FRAGMENT, else 0 */
     uint16_t mail;     /* MESSAGE, FRAGMENT: a sky_kind 1..4; SIGNAL: SKY__SIG_* */
     uint32_t length;   /* payload bytes after the header */
     uint64_t source;   /* sky_addr_t */

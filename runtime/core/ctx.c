@@ -108,7 +108,7 @@ const char *sky__refused_name(sky_addr_t who)
 
 sky_addr_t sky_whereis(sky_ctx *ctx, const char *name)
 {
-    return sky__handles_whereis(sky__node_handles(sky__svc(ctx)->node), name);
+    return sky__node_whereis(sky__svc(ctx)->node, name);
 }
 
 /* ---- sending ----------------------------------------------------------- */
@@ -153,6 +153,7 @@ int sky_call(sky_ctx *ctx, sky_addr_t to, sky_msg *req, int timeout_ms, sky_repl
         session = ++s->next_session;
     } while (session == 0 || sky__calls_has(s, session));
     if (timeout_ms <= 0) timeout_ms = sky__node_config(s->node)->call_timeout_ms;
+    sky__node_note_timeout(s->node, timeout_ms);
     uint64_t deadline = sky__node_now_ms(s->node) + (uint64_t)timeout_ms;
     /* record first: the answer may be handled on another worker before
      * sky__deliver even returns here */

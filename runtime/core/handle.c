@@ -28,6 +28,8 @@ struct sky__handles {
     atomic_uint_fast64_t names_gen; /* bumped (under mu) by every change of names */
 };
 
+#define SERIAL_END (UINT64_C(1) << 47) /* above: name addresses (cluster) */
+
 static table *table_new(size_t cap)
 {
     table *t = sky_calloc(1, sizeof *t + cap * sizeof t->slot[0]);
@@ -35,13 +37,13 @@ static table *table_new(size_t cap)
     return t;
 }
 
-sky__handles *sky__handles_new(uint16_t node_id, size_t max)
+sky__handles *sky__handles_new(uint16_t node_id, size_t max, uint64_t first_serial)
 {
     sky__handles *h = sky_calloc(1, sizeof *h);
     atomic_init(&h->cur, table_new(64));
     pthread_mutex_init(&h->mu, NULL);
     h->node_id = node_id;
-    h->next_serial = 1;
+    h->next_serial = first_serial ? first_serial : 1;
     h->max = max;
     return h;
 }
@@ -79,7 +81,7 @@ static void grow(sky__handles *h)
 int sky__handles_add(sky__handles *h, sky__service *s, sky_addr_t *out)
 {
     pthread_mutex_lock(&h->mu);
-    if (h->count >= h->max || h->next_serial > SKY_SERIAL_MASK) {
+    if (h->count >= h->max || h->next_serial >= SERIAL_END) {
         pthread_mutex_unlock(&h->mu);
         return SKY_ELIMIT;
     }
@@ -176,7 +178,7 @@ sky__service **sky__handles_take_all(sky__handles *h, size_t *n)
 int sky__handles_register(sky__handles *h, const char *nm, sky_addr_t a)
 {
     size_t len = nm ? strlen(nm) : 0;
-    if (len == 0 || len > 63) return SKY_EINVAL;
+    if (len == 0 || len > 63 || strchr(nm, '@')) return SKY_EINVAL; /* '@': "name@node" */
     pthread_mutex_lock(&h->mu);
     for (size_t i = 0; i < h->nnames; i++) {
         if (strcmp(h->names[i].name, nm) == 0) {

@@ -15,7 +15,9 @@
 
 typedef struct sky__handles sky__handles;
 
-sky__handles *sky__handles_new(uint16_t node_id, size_t max);
+/* Serials start at first_serial (1 for a node alone; see
+ * sky__cluster_first_serial) and stay below 2^47. */
+sky__handles *sky__handles_new(uint16_t node_id, size_t max, uint64_t first_serial);
 void sky__handles_free(sky__handles *h);
 
 /* Assigns s a new address (stored in s->addr and *out) and publishes it.

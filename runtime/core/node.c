@@ -37,7 +37,7 @@ static const sky_module port_module;
 
 static const char *dup_or(const char *s, const char *dflt) { return sky_strdup(s ? s : dflt); }
 
-sky_node *sky__node_new(const sky_config *cfg)
+sky_node *sky__node_new(const sky_config *cfg, uint64_t first_serial)
 {
     sky_node *n = sky_calloc(1, sizeof *n);
     n->head.t0_ns = sky__mono_ns();
@@ -46,6 +46,11 @@ sky_node *sky__node_new(const sky_config *cfg)
     n->cfg.module_path = dup_or(cfg->module_path, "");
     n->cfg.service_path = dup_or(cfg->service_path, "");
     n->cfg.log_path = cfg->log_path ? sky_strdup(cfg->log_path) : NULL;
+    /* the cluster wing keeps its own copy of the membership and secret */
+    n->cfg.cluster = NULL;
+    n->cfg.cluster_secret = NULL;
+    n->cfg.cluster_secret_len = 0;
+    n->head.node_id = cfg->node_id;
     if (n->cfg.threads == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n->cfg.threads = cores > 0 ? (int)cores : 1;
@@ -54,7 +59,7 @@ sky_node *sky__node_new(const sky_config *cfg)
     pthread_mutex_init(&n->wait_mu, NULL);
     pthread_cond_init(&n->wait_cv, NULL);
     n->pool = sky__pool_new();
-    n->handles = sky__handles_new(n->cfg.node_id, n->cfg.max_services);
+    n->handles = sky__handles_new(n->cfg.node_id, n->cfg.max_services, first_serial);
     n->modules = sky__modules_new(n->cfg.module_path);
     n->sched = sky__sched_new(n, n->cfg.threads, (uint32_t)n->cfg.batch);
     return n;
@@ -117,7 +122,23 @@ int sky_node_send(sky_node *n, sky_addr_t to, sky_msg *msg)
     return rc < 0 ? rc : sky__deliver(n, to, &m);
 }
 
-sky_addr_t sky_node_whereis(sky_node *n, const char *name) { return sky__handles_whereis(n->handles, name); }
+sky_addr_t sky__node_whereis(sky_node *n, const char *name)
+{
+    const char *at = name ? strchr(name, '@') : NULL;
+    if (!at) return sky__handles_whereis(n->handles, name);
+    if (strcmp(at + 1, n->cfg.node_name) == 0) { /* name@this-node */
+        char local[256];
+        size_t len = (size_t)(at - name);
+        if (len == 0 || len >= sizeof local) return SKY_ADDR_NONE;
+        memcpy(local, name, len);
+        local[len] = '\0';
+        return sky__handles_whereis(n->handles, local);
+    }
+    int rc;
+    return n->head.hooks.remote_whereis(n, name, (size_t)(at - name), at + 1, &rc);
+}
+
+sky_addr_t sky_node_whereis(sky_node *n, const char *name) { return sky__node_whereis(n, name); }
 
 int sky_node_kill(sky_node *n, sky_addr_t who)
 {
@@ -380,6 +401,8 @@ void sky_node_stat_get(sky_node *n, sky_node_stat *out)
 /* ---- accessors --------------------------------------------------------- */
 
 uint16_t sky_node_id(sky_node *n) { return n->cfg.node_id; }
+
+const char *sky_node_name(sky_node *n) { return n->cfg.node_name; }
 const sky_config *sky__node_config(sky_node *n) { return &n->cfg; }
 sky_addr_t sky__node_logger(sky_node *n) { return atomic_load_explicit(&n->logger, memory_order_relaxed); }
 sky__handles *sky__node_handles(sky_node *n) { return n->handles; }

@@ -6,6 +6,7 @@
 #define SKY__NODE_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -17,6 +18,8 @@ struct sky__pool;
 struct sky__service;
 struct sky__loop;
 struct sky__sockets;
+struct sky__mail;
+struct sky__cluster;
 
 /* What the core needs from above, one table per node, filled by the
  * assembly before the node starts and read-only afterwards. Every hook is
@@ -26,6 +29,8 @@ typedef struct sky__hooks {
      * that made them (the core never looks inside) */
     struct sky__loop *loop;
     struct sky__sockets *sockets;
+    /* cluster: the node's links, NULL for a node alone */
+    struct sky__cluster *cluster;
     /* io, from any thread: in `ms` milliseconds deliver an empty message
      * of `kind` (SKY_TIMER, or SKY__DEADLINE for call deadlines) with
      * `session` to `to`. Returns 0 or SKY_ESTOPPED. */
@@ -43,6 +48,13 @@ typedef struct sky__hooks {
     int (*typed_handle)(struct sky__service *s, const sky_msg *msg, int *rc);
     /* schema: free s->typed (called only when it is set) */
     void (*typed_free)(struct sky__service *s);
+    /* cluster, from any thread: deliver mail m (source stamped) to `to`,
+     * an address of another node; takes m's payload. Returns as
+     * sky__deliver, or SKY_ENODEDOWN (sky__cluster_deliver) */
+    int (*remote)(sky_node *node, sky_addr_t to, struct sky__mail *m);
+    /* cluster: "name@node" for a node not this one: the address to send
+     * to, or SKY_ADDR_NONE with *rc (SKY_ENOENT: no such node) */
+    sky_addr_t (*remote_whereis)(sky_node *node, const char *name, size_t namelen, const char *at, int *rc);
 } sky__hooks;
 
 /* The front of struct sky_node, public to the core so that its hot paths
@@ -50,8 +62,25 @@ typedef struct sky__hooks {
  * core/node.c. */
 typedef struct sky__node_head {
     sky__hooks hooks;
-    uint64_t t0_ns; /* CLOCK_MONOTONIC at creation: the node's clock starts here */
+    uint64_t t0_ns;   /* CLOCK_MONOTONIC at creation: the node's clock starts here */
+    uint16_t node_id; /* an address of another node goes to hooks.remote */
+    _Atomic int max_timeout_ms; /* the longest deadline a call was given */
 } sky__node_head;
+
+static inline uint16_t sky__node_id(sky_node *node) { return ((sky__node_head *)node)->node_id; }
+
+/* The longest call deadline so far: the cluster forgets a remote call's
+ * record past it. sky_call notes every deadline. */
+static inline int sky__node_max_timeout_ms(sky_node *node)
+{
+    return atomic_load_explicit(&((sky__node_head *)node)->max_timeout_ms, memory_order_relaxed);
+}
+
+static inline void sky__node_note_timeout(sky_node *node, int ms)
+{
+    _Atomic int *max = &((sky__node_head *)node)->max_timeout_ms;
+    if (ms > atomic_load_explicit(max, memory_order_relaxed)) atomic_store_explicit(max, ms, memory_order_relaxed);
+}
 
 static inline const sky__hooks *sky__node_hooks(sky_node *node) { return &((sky__node_head *)node)->hooks; }
 
@@ -69,11 +98,16 @@ static inline uint64_t sky__mono_ns(void)
 static inline uint64_t sky__node_now_ns(sky_node *node) { return sky__mono_ns() - ((sky__node_head *)node)->t0_ns; }
 static inline uint64_t sky__node_now_ms(sky_node *node) { return sky__node_now_ns(node) / 1000000u; }
 
-/* Creates the node's core from a checked configuration (copied): the
- * pool, the address table, an empty module registry and the scheduler
- * (not started). Hooks are all NULL until
+/* Creates the node's core from a checked configuration (copied, but not
+ * its cluster members and secret: the cluster wing keeps those): the
+ * pool, the address table (serials from first_serial), an empty module
+ * registry and the scheduler (not started). Hooks are all NULL until
  * sky__node_set_hooks. */
-sky_node *sky__node_new(const sky_config *cfg);
+sky_node *sky__node_new(const sky_config *cfg, uint64_t first_serial);
+
+/* sky_whereis for every caller: a local name, or "name@node" (this node:
+ * the local name; another: hooks.remote_whereis). */
+sky_addr_t sky__node_whereis(sky_node *node, const char *name);
 
 /* Installs the hooks (copied). Before sky__node_start. */
 void sky__node_set_hooks(sky_node *node, const sky__hooks *hooks);

@@ -147,6 +147,8 @@ void sky__service_pushed(sky__service *s, sky_addr_t to, int r, uint32_t len, in
 
 int sky__deliver(sky_node *node, sky_addr_t to, sky__mail *m)
 {
+    if (SKY_ADDR_NODE(to) != sky__node_id(node) && to != SKY_ADDR_NONE)
+        return sky__node_hooks(node)->remote(node, to, m);
     sky__sched *sched = sky__node_sched(node);
     int r, own = 0;
     uint32_t len = 0;

@@ -247,10 +247,11 @@ START_TEST(dec_bad_headers)
     ck_assert_int_eq(decode_with(&m, 0, 0), SKY__W_EKIND);
     ck_assert_int_eq(decode_with(&m, 0, 6), SKY__W_EKIND);
     ck_assert_int_eq(decode_with(&m, 0, 255), SKY__W_EKIND);
-    for (int bit = 0; bit < 8; bit++) ck_assert_int_eq(decode_with(&m, 1, (uint8_t)(1 << bit)), SKY__W_ERESERVED);
+    ck_assert_int_eq(decode_with(&m, 1, SKY__WF_NAMED), 0); /* a message may be for a name */
+    for (int bit = 1; bit < 8; bit++) ck_assert_int_eq(decode_with(&m, 1, (uint8_t)(1 << bit)), SKY__W_ERESERVED);
     for (int i = 44; i < 48; i++) ck_assert_int_eq(decode_with(&m, i, 1), SKY__W_ERESERVED);
     ck_assert_int_eq(decode_with(&m, 2, 0), SKY__W_EFIELD);        /* mail kind 0 */
-    ck_assert_int_eq(decode_with(&m, 2, SKY_EXIT), SKY__W_EFIELD); /* not a mail kind for a message */
+    ck_assert_int_eq(decode_with(&m, 2, SKY_TIMER), SKY__W_EFIELD); /* not a mail kind for a message */
     ck_assert_int_eq(decode_with(&m, 3, 1), SKY__W_EFIELD);
     ck_assert_int_eq(decode_with(&m, 32, 1), SKY__W_ERESERVED);    /* fragment fields on a message */
     ck_assert_int_eq(decode_with(&m, 36, 1), SKY__W_ERESERVED);
@@ -270,8 +271,11 @@ START_TEST(dec_bad_headers)
     sky__wire_head s = {0};
     s.kind = SKY__W_SIGNAL, s.mail = SKY__SIG_LINK;
     ck_assert_int_eq(decode_with(&s, 2, 0), SKY__W_EFIELD);
-    ck_assert_int_eq(decode_with(&s, 2, 7), SKY__W_EFIELD);
-    ck_assert_int_eq(decode_with(&s, 2, SKY__SIG_DOWN), 0);
+    ck_assert_int_eq(decode_with(&s, 2, 9), SKY__W_EFIELD);
+    ck_assert_int_eq(decode_with(&s, 2, SKY__SIG_EXIT_TO), 0);
+    ck_assert_int_eq(decode_with(&s, 1, SKY__WF_NAMED), SKY__W_ERESERVED); /* signals go to addresses */
+    ck_assert_int_eq(decode_with(&m, 2, SKY__W_TEXT), 0);
+    ck_assert_int_eq(decode_with(&m, 2, SKY__W_TEXT + 1), SKY__W_EFIELD);
 
     sky__wire_head f = message_head(1, 2, 100);
     f.kind = SKY__W_FRAGMENT, f.total = 100000, f.offset = 0;
