@@ -35,6 +35,7 @@ Suite *socket_suite(void);
 Suite *gate_suite(void);
 Suite *misbehave_suite(void);
 Suite *cluster_suite(void);
+Suite *link_suite(void);
 
 /* Per-test time limit in seconds (Check scales it by CK_TIMEOUT_MULTIPLIER). */
 #define TU_TEST_TIMEOUT 20

@@ -1,0 +1,248 @@
+/* Cluster links between two nodes in this process, on 127.0.0.1: calls
+ * by address and by "name@node", a node that goes away (its callers fail
+ * with SKY_ENODEDOWN at once, and new calls too), a wrong secret, and the
+ * membership as sky_node_nodes() shows it. The three-process tests are
+ * tests/cluster/. */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "testutil.h"
+
+/* A port that was free a moment ago. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* "named": registers its args as its name, answers requests with their
+ * bytes (as echo does); type 2 is never answered (deferred forever). */
+static int named_init(void *state, sky_ctx *ctx, const char *args)
+{
+    (void)state;
+    return args && *args ? sky_register(ctx, args) : 0;
+}
+
+static int named_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    (void)st;
+    if (m->kind != SKY_REQUEST) return 0;
+    if (m->type_id == 2) {
+        (void)sky_defer(ctx, m);
+        return 0;
+    }
+    return sky_reply_copy(ctx, m, m->type_id, m->data, m->size);
+}
+
+static const sky_module named_module = {"named", NULL, named_init, named_handle, NULL};
+
+typedef struct pair {
+    char addr[2][32];
+    sky_cluster_member members[2];
+    sky_node *node[2];
+} pair;
+
+static const char secret[] = "a test secret";
+
+static sky_node *start_member(pair *p, int i, const char *sec)
+{
+    sky_config cfg;
+    tu_config(&cfg, 2);
+    cfg.node_name = p->members[i].name;
+    cfg.node_id = p->members[i].id;
+    cfg.cluster = p->members;
+    cfg.cluster_size = 2;
+    cfg.cluster_secret = sec;
+    cfg.cluster_secret_len = strlen(sec);
+    cfg.cluster_tick_ms = 100;
+    cfg.cluster_down_ms = 500;
+    return p->node[i] = tu_start(&cfg, &named_module, NULL);
+}
+
+static void pair_init(pair *p)
+{
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < 2; i++) {
+        snprintf(p->addr[i], sizeof p->addr[i], "127.0.0.1:%d", free_port());
+        p->members[i] = (sky_cluster_member){i == 0 ? "a" : "b", (uint16_t)(i + 1), p->addr[i]};
+    }
+}
+
+static int is_up(sky_node *n, const char *name)
+{
+    sky_node_info info[4];
+    size_t k = sky_node_nodes(n, info, 4);
+    for (size_t i = 0; i < k && i < 4; i++)
+        if (strcmp(info[i].name, name) == 0) return info[i].up;
+    return -1;
+}
+
+START_TEST(link_calls)
+{
+    pair p;
+    pair_init(&p);
+    start_member(&p, 0, secret);
+    start_member(&p, 1, secret);
+    sky_addr_t svc = tu_spawn(p.node[1], "named", "svc");
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1 && is_up(p.node[1], "a") == 1, 3000));
+
+    char out[128];
+    ck_assert_int_eq(tu_call_text(p.node[0], svc, 1, "by address", out, sizeof out), 0);
+    ck_assert_str_eq(out, "by address");
+    sky_addr_t named = sky_node_whereis(p.node[0], "svc@b");
+    ck_assert(named != SKY_ADDR_NONE);
+    ck_assert_uint_eq(SKY_ADDR_NODE(named), 2);
+    ck_assert_int_eq(tu_call_text(p.node[0], named, 1, "by name", out, sizeof out), 0);
+    ck_assert_str_eq(out, "by name");
+    /* a name nobody registered there: an error reply naming it */
+    sky_addr_t nobody = sky_node_whereis(p.node[0], "nobody@b");
+    ck_assert_int_eq(tu_call_text(p.node[0], nobody, 1, "x", out, sizeof out), SKY_ENOSVC);
+    ck_assert_ptr_nonnull(strstr(out, "nobody"));
+    /* a node not in the cluster; this node's own name */
+    ck_assert(sky_node_whereis(p.node[0], "svc@nowhere") == SKY_ADDR_NONE);
+    ck_assert(sky_node_whereis(p.node[1], "svc@b") == svc);
+    /* a large message goes in fragments and comes back whole */
+    size_t big = 3 * 65536 + 17;
+    char *buf = malloc(big + 1);
+    for (size_t i = 0; i < big; i++) buf[i] = (char)('a' + i % 26);
+    buf[big] = '\0';
+    sky_msg req = {.type_id = 1, .data = buf, .size = big}, reply;
+    ck_assert_int_eq(sky_node_call(p.node[0], svc, &req, tu_ms(5000), &reply, NULL, 0), 0);
+    ck_assert_uint_eq(reply.size, big);
+    for (size_t i = 0; i < big; i++) ck_assert_int_eq(((char *)reply.data)[i], (char)('a' + i % 26));
+    free(reply.data);
+    sky_node_free(p.node[0]);
+    sky_node_free(p.node[1]);
+}
+END_TEST
+
+typedef struct waiter {
+    sky_node *node;
+    sky_addr_t to;
+    atomic_int rc; /* 1 until the call returned */
+    char text[256];
+} waiter;
+
+static void *call_and_wait(void *arg)
+{
+    waiter *w = arg;
+    sky_msg req = {.type_id = 2, .data = strdup("never"), .size = 5}, reply;
+    int rc = sky_node_call(w->node, w->to, &req, tu_ms(8000), &reply, w->text, sizeof w->text);
+    if (rc == 0) free(reply.data);
+    atomic_store(&w->rc, rc);
+    return NULL;
+}
+
+START_TEST(link_node_down)
+{
+    pair p;
+    pair_init(&p);
+    start_member(&p, 0, secret);
+    start_member(&p, 1, secret);
+    sky_addr_t svc = tu_spawn(p.node[1], "named", "svc");
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
+    waiter w = {.node = p.node[0], .to = svc};
+    atomic_init(&w.rc, 1);
+    pthread_t t;
+    pthread_create(&t, NULL, call_and_wait, &w);
+    tu_sleep_ms(100); /* the request is there, deferred */
+    uint64_t t0 = tu_now_ms();
+    sky_node_free(p.node[1]); /* its sockets close: node down at once */
+    ck_assert(TU_WAIT(atomic_load(&w.rc) != 1, 3000));
+    ck_assert_int_eq(atomic_load(&w.rc), SKY_ENODEDOWN);
+    ck_assert_msg(tu_now_ms() - t0 < (uint64_t)tu_ms(400), "ENODEDOWN took %llu ms",
+                  (unsigned long long)(tu_now_ms() - t0));
+    ck_assert_ptr_nonnull(strstr(w.text, "'b'"));
+    pthread_join(t, NULL);
+    ck_assert_int_eq(is_up(p.node[0], "b"), 0);
+    /* new calls fail at once */
+    char out[128];
+    t0 = tu_now_ms();
+    ck_assert_int_eq(tu_call_text(p.node[0], svc, 1, "x", out, sizeof out), SKY_ENODEDOWN);
+    ck_assert(tu_now_ms() - t0 < (uint64_t)tu_ms(200));
+    /* b comes back (a new run): calls work again, its old addresses are gone */
+    start_member(&p, 1, secret);
+    sky_addr_t svc2 = tu_spawn(p.node[1], "named", "svc");
+    ck_assert(svc2 != svc);
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
+    ck_assert_int_eq(tu_call_text(p.node[0], sky_node_whereis(p.node[0], "svc@b"), 1, "back", out, sizeof out), 0);
+    ck_assert_int_eq(tu_call_text(p.node[0], svc, 1, "old", out, sizeof out), SKY_ENOSVC);
+    sky_node_free(p.node[0]);
+    sky_node_free(p.node[1]);
+}
+END_TEST
+
+START_TEST(link_wrong_secret)
+{
+    pair p;
+    pair_init(&p);
+    start_member(&p, 0, secret);
+    start_member(&p, 1, "another secret");
+    sky_addr_t svc = tu_spawn(p.node[1], "named", "svc");
+    tu_sleep_ms(tu_ms(300));
+    ck_assert_int_eq(is_up(p.node[0], "b"), 0);
+    ck_assert_int_eq(is_up(p.node[1], "a"), 0);
+    char out[128];
+    /* not reached since it started: down once cluster_down_ms passed */
+    ck_assert(TU_WAIT(tu_call_text(p.node[0], svc, 1, "x", out, sizeof out) == SKY_ENODEDOWN, 3000));
+    sky_node_free(p.node[0]);
+    sky_node_free(p.node[1]);
+}
+END_TEST
+
+START_TEST(link_config_refused)
+{
+    pair p;
+    pair_init(&p);
+    sky_config cfg;
+    char err[256];
+    tu_config(&cfg, 1);
+    cfg.node_name = "a";
+    cfg.node_id = 1;
+    cfg.cluster = p.members;
+    cfg.cluster_size = 2;
+    ck_assert_ptr_null(sky_node_new(&cfg, err, sizeof err)); /* no secret */
+    ck_assert_ptr_nonnull(strstr(err, "cluster_secret"));
+    cfg.cluster_secret = secret;
+    cfg.cluster_secret_len = strlen(secret);
+    cfg.node_id = 7;
+    ck_assert_ptr_null(sky_node_new(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "node_id"));
+    cfg.node_id = 1;
+    cfg.node_name = "c";
+    ck_assert_ptr_null(sky_node_new(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "'c'"));
+    cfg.node_name = "a";
+    p.members[1].id = 1;
+    ck_assert_ptr_null(sky_node_new(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "same id"));
+    p.members[1].id = 2;
+    p.members[1].address = "127.0.0.1";
+    ck_assert_ptr_null(sky_node_new(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "host:port"));
+    p.members[1].address = p.addr[1];
+    cfg.cluster_down_ms = cfg.cluster_tick_ms;
+    ck_assert_ptr_null(sky_node_new(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "cluster_down_ms"));
+}
+END_TEST
+
+Suite *link_suite(void)
+{
+    Suite *s = suite_create("link");
+    TCase *tc = tu_tcase("link");
+    tcase_add_test(tc, link_calls);
+    tcase_add_test(tc, link_node_down);
+    tcase_add_test(tc, link_wrong_secret);
+    tcase_add_test(tc, link_config_refused);
+    suite_add_tcase(s, tc);
+    return s;
+}
