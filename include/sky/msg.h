@@ -30,9 +30,14 @@ enum sky_kind {
     SKY_TIMER = 6,    /* a sky_timeout() fired; session is the caller's */
     SKY_SOCKET = 7,   /* socket events from the loop thread */
     SKY_TEXT = 8,     /* log lines and other plain text */
-    SKY_DOWN = 9      /* a monitored service exited: source = it, session = the
+    SKY_DOWN = 9,     /* a monitored service exited: source = it, session = the
                          monitor's ref, type_id = its sky_reason, data = the text */
+    SKY_NODE = 10     /* a node watched with sky_monitor_node() went down or came
+                         up: type_id = SKY_NODE_DOWN or SKY_NODE_UP, data = its name */
 };
+
+/* What a SKY_NODE message says (its type_id). */
+enum { SKY_NODE_DOWN = 0, SKY_NODE_UP = 1 };
 
 /* A message as a handler sees it and as a sender fills it in.
  *

@@ -172,6 +172,16 @@ SKY_MUST_CHECK int sky_spawn_monitor(sky_ctx *ctx, const char *module, const cha
  * the service exits. */
 SKY_MUST_CHECK int sky_register(sky_ctx *ctx, const char *name);
 
+/* Watches node `node` of the cluster (Erlang's monitor_node): from now
+ * on this service gets a SKY_NODE message (sky/msg.h) each time that node
+ * goes down or comes up, until sky_demonitor_node() or its own exit.
+ * Watching twice is watching once. Returns 0, SKY_ENOENT (no such node in
+ * the cluster, or no cluster) or SKY_EINVAL. */
+SKY_MUST_CHECK int sky_monitor_node(sky_ctx *ctx, const char *node);
+
+/* Stops watching `node`. Returns 0 or SKY_ENOENT (not watched). */
+SKY_MUST_CHECK int sky_demonitor_node(sky_ctx *ctx, const char *node);
+
 /* The address registered under `name`, or SKY_ADDR_NONE. */
 sky_addr_t sky_whereis(sky_ctx *ctx, const char *name);
 

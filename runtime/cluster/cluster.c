@@ -10,6 +10,7 @@
 #include <string.h>
 #include "cluster/members.h"
 #include "cluster/peer.h"
+#include "core/ctx.h"
 #include "core/deliver.h"
 #include "core/handle.h"
 #include "core/node.h"
@@ -162,6 +163,7 @@ void sky__cluster_free(sky__cluster *c)
         sky_free(p->wbuf);
         sky_free(p->pend);
         sky_free(p->recs);
+        sky_free(p->watchers);
         pthread_mutex_destroy(&p->mu);
         sky_free(p);
     }
@@ -621,6 +623,8 @@ int sky__peer_input(sky__peer *p, sky__conn *k, const sky__wire_head *h, const u
 
 /* ---- up and down (loop thread) ---------------------------------------------- */
 
+static void tell_watchers(sky__peer *p, int up);
+
 void sky__peer_up(sky__peer *p, uint64_t incarnation)
 {
     uint64_t now = sky__cluster_now(p->c);
@@ -632,6 +636,7 @@ void sky__peer_up(sky__peer *p, uint64_t incarnation)
     pthread_mutex_unlock(&p->mu);
     sky__log(p->c->node, SKY_ADDR_NONE, SKY_LOG_INFO, "cluster: node '%s' (id %u) is up", p->name, (unsigned)p->id);
     mark_dirty(p);
+    tell_watchers(p, 1);
 }
 
 static void deliver_signal(sky_node *node, sky_addr_t to, sky_addr_t from, int kind, uint32_t ref, int reason,
@@ -689,9 +694,11 @@ void sky__peer_down(sky__peer *p, int state, const char *why)
     }
     sky_free(pend);
     sky_free(recs);
-    if (was != state && !atomic_load(&c->closed))
+    if (was != state && !atomic_load(&c->closed)) {
         sky__log(c->node, SKY_ADDR_NONE, SKY_LOG_WARN, "cluster: %s%s", text,
                  lost ? " (queued mail dropped)" : "");
+        if (was != P_DOWN) tell_watchers(p, 0);
+    }
 }
 
 /* Requests whose answer has not come by the longest deadline a call may
@@ -718,6 +725,71 @@ void sky__peer_tick(sky__peer *p, uint64_t now)
     if (p->out_len == 0) enqueue(p, &h, NULL, 0, NULL, 0);
     pthread_mutex_unlock(&p->mu);
     mark_dirty(p);
+}
+
+/* ---- watching nodes ------------------------------------------------------- */
+
+int sky_monitor_node(sky_ctx *ctx, const char *node)
+{
+    sky__cluster *c = sky__node_hooks(sky_ctx_node(ctx))->cluster;
+    if (!node) return SKY_EINVAL;
+    sky__peer *p = c ? sky__cluster_peer_named(c, node, strlen(node)) : NULL;
+    if (!p) return SKY_ENOENT;
+    sky_addr_t self = sky_self(ctx);
+    pthread_mutex_lock(&p->mu);
+    size_t i = 0;
+    while (i < p->nwatchers && p->watchers[i] != self) i++;
+    if (i == p->nwatchers) {
+        if (p->nwatchers == p->capwatchers) {
+            p->capwatchers = p->capwatchers ? p->capwatchers * 2 : 4;
+            p->watchers = sky_realloc(p->watchers, p->capwatchers * sizeof *p->watchers);
+        }
+        p->watchers[p->nwatchers++] = self;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+int sky_demonitor_node(sky_ctx *ctx, const char *node)
+{
+    sky__cluster *c = sky__node_hooks(sky_ctx_node(ctx))->cluster;
+    sky__peer *p = c && node ? sky__cluster_peer_named(c, node, strlen(node)) : NULL;
+    if (!p) return SKY_ENOENT;
+    sky_addr_t self = sky_self(ctx);
+    int rc = SKY_ENOENT;
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < p->nwatchers; i++)
+        if (p->watchers[i] == self) {
+            p->watchers[i] = p->watchers[--p->nwatchers];
+            rc = 0;
+            break;
+        }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+/* Tells p's watchers it went up or down; forgets those that died. */
+static void tell_watchers(sky__peer *p, int up)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->nwatchers;
+    sky_addr_t *w = n ? sky_malloc(n * sizeof *w) : NULL;
+    if (n) memcpy(w, p->watchers, n * sizeof *w);
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < n; i++) {
+        sky__mail m;
+        sky__mail_copy(&m, SKY_NODE, up ? SKY_NODE_UP : SKY_NODE_DOWN, p->name, strlen(p->name));
+        if (sky__deliver(p->c->node, w[i], &m) == SKY_ENOSVC) {
+            pthread_mutex_lock(&p->mu);
+            for (size_t j = 0; j < p->nwatchers; j++)
+                if (p->watchers[j] == w[i]) {
+                    p->watchers[j] = p->watchers[--p->nwatchers];
+                    break;
+                }
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+    sky_free(w);
 }
 
 /* ---- what anyone may ask ---------------------------------------------------- */

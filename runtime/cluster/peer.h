@@ -72,6 +72,8 @@ typedef struct sky__peer {
     sky__rec *recs;
     size_t nrecs, caprecs;
     uint32_t next_msg_id;
+    sky_addr_t *watchers; /* services here that sky_monitor_node()'d it */
+    size_t nwatchers, capwatchers;
     uint64_t busy, lost; /* refused for a full queue; dropped at node down */
     _Atomic int dirty;   /* something to write: the loop thread looks */
 

@@ -108,7 +108,7 @@ const char *sky__refused_name(sky_addr_t who)
 
 sky_addr_t sky_whereis(sky_ctx *ctx, const char *name)
 {
-    return sky__node_whereis(sky__svc(ctx)->node, name);
+    return sky__node_whereis(sky__svc(ctx)->node, name, NULL);
 }
 
 /* ---- sending ----------------------------------------------------------- */

@@ -41,8 +41,8 @@ const char *sky_errname(int code)
 const char *sky_kind_name(int kind)
 {
     static const char *const names[] = {NULL,   "request", "response", "error", "oneway",
-                                        "exit", "timer",   "socket",   "text",  "down"};
-    return kind > 0 && kind <= SKY_DOWN ? names[kind] : "unknown";
+                                        "exit", "timer",   "socket",   "text",  "down", "node"};
+    return kind > 0 && kind <= SKY_NODE ? names[kind] : "unknown";
 }
 
 static const char *const reasons[] = {"normal", "error", "killed", "noproc", "timeout", "noconnection", "shutdown"};

@@ -122,23 +122,33 @@ int sky_node_send(sky_node *n, sky_addr_t to, sky_msg *msg)
     return rc < 0 ? rc : sky__deliver(n, to, &m);
 }
 
-sky_addr_t sky__node_whereis(sky_node *n, const char *name)
+sky_addr_t sky__node_whereis(sky_node *n, const char *name, int *rc)
 {
+    int dummy;
+    if (!rc) rc = &dummy;
+    *rc = SKY_ENOSVC;
     const char *at = name ? strchr(name, '@') : NULL;
-    if (!at) return sky__handles_whereis(n->handles, name);
-    if (strcmp(at + 1, n->cfg.node_name) == 0) { /* name@this-node */
+    sky_addr_t a;
+    if (!at) {
+        a = sky__handles_whereis(n->handles, name);
+    } else if (strcmp(at + 1, n->cfg.node_name) == 0) { /* name@this-node */
         char local[256];
         size_t len = (size_t)(at - name);
-        if (len == 0 || len >= sizeof local) return SKY_ADDR_NONE;
+        if (len == 0 || len >= sizeof local) {
+            *rc = SKY_EINVAL;
+            return SKY_ADDR_NONE;
+        }
         memcpy(local, name, len);
         local[len] = '\0';
-        return sky__handles_whereis(n->handles, local);
+        a = sky__handles_whereis(n->handles, local);
+    } else {
+        return n->head.hooks.remote_whereis(n, name, (size_t)(at - name), at + 1, rc);
     }
-    int rc;
-    return n->head.hooks.remote_whereis(n, name, (size_t)(at - name), at + 1, &rc);
+    if (a != SKY_ADDR_NONE) *rc = 0;
+    return a;
 }
 
-sky_addr_t sky_node_whereis(sky_node *n, const char *name) { return sky__node_whereis(n, name); }
+sky_addr_t sky_node_whereis(sky_node *n, const char *name) { return sky__node_whereis(n, name, NULL); }
 
 int sky_node_kill(sky_node *n, sky_addr_t who)
 {

@@ -106,8 +106,10 @@ static inline uint64_t sky__node_now_ms(sky_node *node) { return sky__node_now_n
 sky_node *sky__node_new(const sky_config *cfg, uint64_t first_serial);
 
 /* sky_whereis for every caller: a local name, or "name@node" (this node:
- * the local name; another: hooks.remote_whereis). */
-sky_addr_t sky__node_whereis(sky_node *node, const char *name);
+ * the local name; another: hooks.remote_whereis). On SKY_ADDR_NONE, *rc
+ * (if rc is not NULL) says why: SKY_ENOSVC (no such name here), SKY_ENOENT
+ * (no such node), SKY_EINVAL (not a name). */
+sky_addr_t sky__node_whereis(sky_node *node, const char *name, int *rc);
 
 /* Installs the hooks (copied). Before sky__node_start. */
 void sky__node_set_hooks(sky_node *node, const sky__hooks *hooks);

@@ -11,6 +11,7 @@
 
 #define ON_EXIT_KEY "sky.on_exit"
 #define ON_DOWN_KEY "sky.on_down"
+#define ON_NODE_KEY "sky.on_node"
 
 /* A reason name at idx of function fn; if none or nil, `def`, or an
  * error if def < 0 (a reason is required). */
@@ -153,6 +154,25 @@ static int set_handler(lua_State *L, const char *fn, const char *key)
 }
 
 static int l_on_exit(lua_State *L) { return set_handler(L, "sky.on_exit", ON_EXIT_KEY); }
+static int l_on_node(lua_State *L) { return set_handler(L, "sky.on_node", ON_NODE_KEY); }
+
+/* sky.monitor_node(name): on_node(name, "down"|"up") from now on */
+static int l_monitor_node(lua_State *L)
+{
+    const char *name = sky__lua_checkstr(L, "sky.monitor_node", 1, "node", NULL);
+    int rc = sky_monitor_node(sky__lua_ctx(L), name);
+    if (rc == SKY_ENOENT) return sky__lua_raise(L, rc, "sky.monitor_node: no node named '%s' in the cluster", name);
+    if (rc < 0) return sky__lua_raise(L, rc, "sky.monitor_node '%s': %s", name, sky_strerror(rc));
+    return 0;
+}
+
+/* sky.demonitor_node(name) -> true, or false if it was not watched */
+static int l_demonitor_node(lua_State *L)
+{
+    const char *name = sky__lua_checkstr(L, "sky.demonitor_node", 1, "node", NULL);
+    lua_pushboolean(L, sky_demonitor_node(sky__lua_ctx(L), name) == 0);
+    return 1;
+}
 static int l_on_down(lua_State *L) { return set_handler(L, "sky.on_down", ON_DOWN_KEY); }
 
 void sky__lua_openproc(lua_State *L)
@@ -172,12 +192,33 @@ void sky__lua_openproc(lua_State *L)
                                    {"launch_monitor", l_launch_monitor},
                                    {"on_exit", l_on_exit},
                                    {"on_down", l_on_down},
+                                   {"on_node", l_on_node},
+                                   {"monitor_node", l_monitor_node},
+                                   {"demonitor_node", l_demonitor_node},
                                    {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
 }
 
+static void node_event(lua_State *L, const sky_msg *m)
+{
+    const char *what = m->type_id == SKY_NODE_UP ? "up" : "down";
+    if (lua_getfield(L, LUA_REGISTRYINDEX, ON_NODE_KEY) != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        sky_log(sky__lua_ctx(L), SKY_LOG_DEBUG, "lua %s: node %.*s is %s and no sky.on_node function",
+                sky__lua_name(L), (int)m->size, (const char *)m->data, what);
+        return;
+    }
+    lua_pushlstring(L, m->data ? m->data : "", m->size);
+    lua_pushstring(L, what);
+    sky__lua_run(L, 2, NULL, NULL);
+}
+
 void sky__lua_proc_signal(lua_State *L, const sky_msg *m)
 {
+    if (m->kind == SKY_NODE) {
+        node_event(L, m);
+        return;
+    }
     int down = m->kind == SKY_DOWN;
     if (lua_getfield(L, LUA_REGISTRYINDEX, down ? ON_DOWN_KEY : ON_EXIT_KEY) != LUA_TFUNCTION) {
         lua_pop(L, 1);

@@ -23,9 +23,12 @@ sky_addr_t sky__lua_check_addr(lua_State *L, const char *fn, int idx)
 {
     if (lua_type(L, idx) == LUA_TSTRING) {
         const char *name = lua_tostring(L, idx);
-        sky_addr_t a = sky_whereis(ctx_of(L), name);
-        if (a == SKY_ADDR_NONE) sky__lua_raise(L, SKY_ENOSVC, "%s: no service named '%s'", fn, name);
-        return a;
+        int rc;
+        sky_addr_t a = sky__node_whereis(sky_ctx_node(ctx_of(L)), name, &rc);
+        if (a != SKY_ADDR_NONE) return a;
+        const char *at = strchr(name, '@');
+        if (rc == SKY_ENOENT && at) sky__lua_raise(L, SKY_ENOENT, "%s: '%s': no node named '%s' in the cluster", fn, name, at + 1);
+        sky__lua_raise(L, rc == SKY_EINVAL ? SKY_EINVAL : SKY_ENOSVC, "%s: no service named '%s'", fn, name);
     }
     int ok = 0;
     lua_Integer a = lua_type(L, idx) == LUA_TNUMBER ? lua_tointegerx(L, idx, &ok) : 0;
@@ -60,6 +63,33 @@ static int l_dispatch(lua_State *L)
 static int l_self(lua_State *L)
 {
     lua_pushinteger(L, (lua_Integer)sky_self(ctx_of(L)));
+    return 1;
+}
+
+/* sky.node() -> this node's name */
+static int l_node(lua_State *L)
+{
+    lua_pushstring(L, sky_node_name(sky_ctx_node(ctx_of(L))));
+    return 1;
+}
+
+/* sky.nodes() -> { [name] = { id = N, up = bool }, ... }, this node too */
+static int l_nodes(lua_State *L)
+{
+    sky_node *node = sky_ctx_node(ctx_of(L));
+    size_t n = sky_node_nodes(node, NULL, 0);
+    sky_node_info *v = sky_malloc((n ? n : 1) * sizeof *v);
+    n = sky_node_nodes(node, v, n); /* may have grown meanwhile: take what fits */
+    lua_createtable(L, 0, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushinteger(L, v[i].id);
+        lua_setfield(L, -2, "id");
+        lua_pushboolean(L, v[i].up);
+        lua_setfield(L, -2, "up");
+        lua_setfield(L, -2, v[i].name);
+    }
+    sky_free(v);
     return 1;
 }
 
@@ -616,6 +646,7 @@ static int l_defer(lua_State *L)
 void sky__lua_openlib(lua_State *L)
 {
     static const luaL_Reg fns[] = {
+        {"node", l_node},         {"nodes", l_nodes},
         {"start", l_start},       {"self", l_self},       {"now", l_now},         {"spawn", l_spawn},
         {"sleep", l_sleep},       {"timeout", l_timeout}, {"register", l_register}, {"whereis", l_whereis},
         {"log", l_log},         {"dispatch", l_dispatch}, {"rawsend", l_rawsend},
@@ -660,7 +691,7 @@ void sky__lua_dispatch(lua_State *L, const sky_msg *m)
         sky__lua_socket_event(L, m);
         return;
     }
-    if (m->kind == SKY_EXIT || m->kind == SKY_DOWN) {
+    if (m->kind == SKY_EXIT || m->kind == SKY_DOWN || m->kind == SKY_NODE) {
         sky__lua_proc_signal(L, m);
         return;
     }

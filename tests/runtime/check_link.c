@@ -235,6 +235,105 @@ START_TEST(link_config_refused)
 }
 END_TEST
 
+/* "watcher": does what its oneways say and records what comes back. */
+typedef struct watch_rec {
+    atomic_int node_up, node_down; /* SKY_NODE messages about "b" */
+    atomic_int exits, downs;       /* SKY_EXIT, SKY_DOWN */
+    atomic_int last_reason;
+    atomic_int rc; /* of the last command */
+} watch_rec;
+
+enum { W_MONITOR_NODE = 1, W_LINK = 2, W_MONITOR = 3, W_KILL = 4 };
+
+static int watcher_init(void *state, sky_ctx *ctx, const char *args)
+{
+    (void)state, (void)args;
+    (void)sky_trap_exit(ctx, 1);
+    return 0;
+}
+
+static watch_rec *wrec;
+
+static int watcher_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    (void)st;
+    sky_addr_t a = 0;
+    if (m->size == sizeof a) memcpy(&a, m->data, sizeof a);
+    uint32_t ref;
+    switch (m->kind) {
+    case SKY_NODE:
+        if (m->size == 1 && memcmp(m->data, "b", 1) == 0)
+            atomic_fetch_add(m->type_id == SKY_NODE_UP ? &wrec->node_up : &wrec->node_down, 1);
+        return 0;
+    case SKY_EXIT:
+        atomic_store(&wrec->last_reason, (int)m->type_id);
+        atomic_fetch_add(&wrec->exits, 1);
+        return 0;
+    case SKY_DOWN:
+        atomic_store(&wrec->last_reason, (int)m->type_id);
+        atomic_fetch_add(&wrec->downs, 1);
+        return 0;
+    case SKY_ONEWAY:
+        if (m->type_id == W_MONITOR_NODE) atomic_store(&wrec->rc, sky_monitor_node(ctx, "b"));
+        if (m->type_id == W_LINK) atomic_store(&wrec->rc, sky_link(ctx, a));
+        if (m->type_id == W_MONITOR) atomic_store(&wrec->rc, sky_monitor(ctx, a, &ref));
+        if (m->type_id == W_KILL) atomic_store(&wrec->rc, sky_kill(ctx, a));
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const sky_module watcher_module = {"watcher", NULL, watcher_init, watcher_handle, NULL};
+
+static void command(sky_node *n, sky_addr_t w, int op, sky_addr_t a)
+{
+    atomic_store(&wrec->rc, 1);
+    ck_assert_int_eq(tu_send(n, w, (uint32_t)op, &a, sizeof a), 0);
+    ck_assert(TU_WAIT(atomic_load(&wrec->rc) != 1, 2000));
+    ck_assert_int_eq(atomic_load(&wrec->rc), 0);
+}
+
+START_TEST(link_process_model)
+{
+    static watch_rec rec;
+    wrec = &rec;
+    pair p;
+    pair_init(&p);
+    start_member(&p, 0, secret);
+    start_member(&p, 1, secret);
+    ck_assert_int_eq(sky_node_register_module(p.node[0], &watcher_module), 0);
+    sky_addr_t w = tu_spawn(p.node[0], "watcher", "");
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
+    command(p.node[0], w, W_MONITOR_NODE, 0);
+
+    /* a monitor across: the service exits, the DOWN comes over the link */
+    sky_addr_t s1 = tu_spawn(p.node[1], "named", "");
+    command(p.node[0], w, W_MONITOR, s1);
+    command(p.node[0], w, W_KILL, s1); /* a kill across */
+    ck_assert(TU_WAIT(atomic_load(&rec.downs) == 1, 2000));
+    ck_assert_int_eq(atomic_load(&rec.last_reason), SKY_REASON_KILLED);
+    /* a link to an address that is dead there: noproc */
+    command(p.node[0], w, W_LINK, s1);
+    ck_assert(TU_WAIT(atomic_load(&rec.exits) == 1, 2000));
+    ck_assert_int_eq(atomic_load(&rec.last_reason), SKY_REASON_NOPROC);
+    /* a link and a monitor to live services; then the node goes */
+    sky_addr_t s2 = tu_spawn(p.node[1], "named", ""), s3 = tu_spawn(p.node[1], "named", "");
+    command(p.node[0], w, W_LINK, s2);
+    command(p.node[0], w, W_MONITOR, s3);
+    tu_sleep_ms(100);
+    sky_node_free(p.node[1]);
+    ck_assert(TU_WAIT(atomic_load(&rec.exits) == 2 && atomic_load(&rec.downs) == 2, 2000));
+    ck_assert_int_eq(atomic_load(&rec.last_reason), SKY_REASON_NOCONNECTION);
+    ck_assert(TU_WAIT(atomic_load(&rec.node_down) == 1, 2000));
+    ck_assert_int_eq(atomic_load(&rec.node_up), 0); /* it was up before the monitor */
+    start_member(&p, 1, secret);
+    ck_assert(TU_WAIT(atomic_load(&rec.node_up) == 1, 3000));
+    sky_node_free(p.node[0]);
+    sky_node_free(p.node[1]);
+}
+END_TEST
+
 Suite *link_suite(void)
 {
     Suite *s = suite_create("link");
@@ -243,6 +342,7 @@ Suite *link_suite(void)
     tcase_add_test(tc, link_node_down);
     tcase_add_test(tc, link_wrong_secret);
     tcase_add_test(tc, link_config_refused);
+    tcase_add_test(tc, link_process_model);
     suite_add_tcase(s, tc);
     return s;
 }
