@@ -152,26 +152,3 @@ void sky_node_free(sky_node *n)
     sky__cluster_free(cluster);
     sky__node_release(n);
 }
-
-size_t sky_node_nodes(sky_node *n, sky_node_info *out, size_t max)
-{
-    sky__cluster *c = sky__node_hooks(n)->cluster;
-    if (c) return sky__cluster_nodes(c, out, max);
-    if (max > 0) {
-        memset(&out[0], 0, sizeof out[0]);
-        snprintf(out[0].name, sizeof out[0].name, "%s", sky_node_name(n));
-        out[0].id = sky_node_id(n);
-        out[0].up = out[0].self = 1;
-    }
-    return 1;
-}
-
-int sky_node_cluster_update(sky_node *n, const sky_cluster_member *m, size_t count, char *err, size_t errsize)
-{
-    sky__cluster *c = sky__node_hooks(n)->cluster;
-    if (!c) {
-        bad(err, errsize, "the node was not started with a cluster");
-        return SKY_ENOTSUP;
-    }
-    return sky__cluster_update(c, m, count, err, errsize);
-}

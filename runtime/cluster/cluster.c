@@ -794,16 +794,17 @@ static void tell_watchers(sky__peer *p, int up)
 
 /* ---- what anyone may ask ---------------------------------------------------- */
 
-size_t sky__cluster_nodes(sky__cluster *c, sky_node_info *out, size_t max)
+size_t sky_node_nodes(sky_node *node, sky_node_info *out, size_t max)
 {
-    size_t n = 0;
+    sky__cluster *c = sky__node_hooks(node)->cluster;
     if (max > 0) {
         memset(&out[0], 0, sizeof out[0]);
-        snprintf(out[0].name, sizeof out[0].name, "%s", c->self_name);
-        out[0].id = c->self_id;
+        snprintf(out[0].name, sizeof out[0].name, "%s", sky_node_name(node));
+        out[0].id = sky_node_id(node);
         out[0].up = out[0].self = 1;
     }
-    n = 1;
+    size_t n = 1;
+    if (!c) return n;
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < c->npeers; i++) {
         sky__peer *p = c->peers[i];
@@ -842,8 +843,13 @@ static void apply_update(struct ev_loop *ev, void *arg)
     sky_free(u);
 }
 
-int sky__cluster_update(sky__cluster *c, const sky_cluster_member *m, size_t n, char *err, size_t errsize)
+int sky_node_cluster_update(sky_node *node, const sky_cluster_member *m, size_t n, char *err, size_t errsize)
 {
+    sky__cluster *c = sky__node_hooks(node)->cluster;
+    if (!c) {
+        snprintf(err, errsize, "the node was not started with a cluster");
+        return SKY_ENOTSUP;
+    }
     if (sky__members_check(m, n, err, errsize) != 0) return SKY_EINVAL;
     const sky_cluster_member *me = sky__members_find(m, n, c->self_name);
     if (!me || me->id != c->self_id || strcmp(me->address, c->self_address) != 0) {

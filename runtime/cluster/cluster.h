@@ -57,8 +57,7 @@ int sky__cluster_deliver(sky_node *node, sky_addr_t to, sky__mail *m);
  * or SKY_EINVAL (a bad name). */
 sky_addr_t sky__cluster_whereis(sky_node *node, const char *name, size_t namelen, const char *at, int *rc);
 
-/* sky_node_nodes() and sky_node_cluster_update() for a node with one. */
-size_t sky__cluster_nodes(sky__cluster *c, sky_node_info *out, size_t max);
-int sky__cluster_update(sky__cluster *c, const sky_cluster_member *m, size_t n, char *err, size_t errsize);
+/* sky_node_nodes(), sky_node_cluster_update(), sky_monitor_node() and
+ * sky_demonitor_node() (sky/node.h, sky/service.h) are defined here. */
 
 #endif

@@ -22,7 +22,7 @@ local function case(name, f, arg, ...)
 end
 
 -- `sky` functions without arguments: nothing to get wrong.
-local no_args = { self = true, now = true, parent = true, shutdown = true, defer = true }
+local no_args = { self = true, now = true, parent = true, shutdown = true, defer = true, node = true, nodes = true }
 
 local S = function(f) return f end -- marks a fixture argument
 local fx = {}                      -- the fixtures, made by the first case
@@ -139,6 +139,14 @@ case("sky.launch_monitor", sky.launch_monitor, "module", {})
 case("sky.launch_monitor", sky.launch_monitor, "module", "missing").code = "ENOENT"
 case("sky.on_exit", sky.on_exit, "fn", 5)
 case("sky.on_down", sky.on_down, "fn", "f")
+case("sky.on_node", sky.on_node, "fn", "f")
+case("sky.monitor_node", sky.monitor_node, "node", nil)
+case("sky.monitor_node", sky.monitor_node, "node", {})
+case("sky.monitor_node", sky.monitor_node, "node", "nowhere").code = "ENOENT" -- no cluster: no such node
+case("sky.demonitor_node", sky.demonitor_node, "node", 5)
+case("sky.demonitor_node", sky.demonitor_node, "node", nil)
+local c = case("sky.send", sky.send, "addr", "x@nowhere", BUMP, {})
+c.code, c.has = "ENOENT", "no node named 'nowhere'"
 case("sky.connect", sky.connect, "host", nil, 1)
 case("sky.connect", sky.connect, "host", {}, 1)
 case("sky.connect", sky.connect, "port", "127.0.0.1", "x")
