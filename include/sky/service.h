@@ -167,9 +167,11 @@ SKY_MUST_CHECK int sky_spawn_monitor(sky_ctx *ctx, const char *module, const cha
 
 /* ---- names ------------------------------------------------------------- */
 
-/* Registers this service under `name` (node-local). Returns 0, SKY_EINVAL
- * (empty or longer than 63 bytes) or SKY_EEXIST. The name is removed when
- * the service exits. */
+/* Registers this service under `name` (node-local). `name@node` with this
+ * node's own name registers `name` (a default_name pinned to a node of
+ * the cluster, docs/cluster.md). Returns 0, SKY_EINVAL (empty, longer
+ * than 63 bytes, or with '@' and another node's name) or SKY_EEXIST. The
+ * name is removed when the service exits. */
 SKY_MUST_CHECK int sky_register(sky_ctx *ctx, const char *name);
 
 /* Watches node `node` of the cluster (Erlang's monitor_node): from now

@@ -92,6 +92,16 @@ static _Thread_local struct {
 int sky_register(sky_ctx *ctx, const char *name)
 {
     sky__service *s = sky__svc(ctx);
+    char local[64];
+    const char *at = name ? strchr(name, '@') : NULL;
+    if (at) { /* "name@this-node" is "name"; another node's name is not ours to take */
+        size_t len = (size_t)(at - name);
+        if (strcmp(at + 1, sky__node_config(s->node)->node_name) != 0 || len == 0 || len >= sizeof local)
+            return SKY_EINVAL;
+        memcpy(local, name, len);
+        local[len] = '\0';
+        name = local;
+    }
     s->named = 1;
     int rc = sky__handles_register(sky__node_handles(s->node), name, sky__self(s));
     if (rc == SKY_EEXIST) {

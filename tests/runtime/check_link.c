@@ -109,6 +109,12 @@ START_TEST(link_calls)
     /* a node not in the cluster; this node's own name */
     ck_assert(sky_node_whereis(p.node[0], "svc@nowhere") == SKY_ADDR_NONE);
     ck_assert(sky_node_whereis(p.node[1], "svc@b") == svc);
+    /* "name@node" as a name to register: this node's own only */
+    sky_addr_t pinned = tu_spawn(p.node[1], "named", "pinned@b");
+    ck_assert(sky_node_whereis(p.node[1], "pinned") == pinned);
+    ck_assert_int_eq(tu_call_text(p.node[0], sky_node_whereis(p.node[0], "pinned@b"), 1, "pin", out, sizeof out), 0);
+    sky_addr_t refused;
+    ck_assert_int_eq(sky_node_spawn(p.node[1], "named", "pinned@a", &refused, NULL, 0), SKY_EINVAL);
     /* a large message goes in fragments and comes back whole */
     size_t big = 3 * 65536 + 17;
     char *buf = malloc(big + 1);
