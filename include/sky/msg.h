@@ -36,8 +36,11 @@ enum sky_kind {
                          up: type_id = SKY_NODE_DOWN or SKY_NODE_UP, data = its name */
 };
 
-/* What a SKY_NODE message says (its type_id). */
-enum { SKY_NODE_DOWN = 0, SKY_NODE_UP = 1 };
+/* What a SKY_NODE message says (its type_id). SKY_NODE_WRITABLE goes to
+ * a service whose send or call to that node was refused with SKY_EBUSY
+ * (the link's queue was full), once the queue drained to
+ * cluster_low_water; no sky_monitor_node() needed. */
+enum { SKY_NODE_DOWN = 0, SKY_NODE_UP = 1, SKY_NODE_WRITABLE = 2 };
 
 /* A message as a handler sees it and as a sender fills it in.
  *

@@ -164,6 +164,7 @@ void sky__cluster_free(sky__cluster *c)
         sky_free(p->pend);
         sky_free(p->recs);
         sky_free(p->watchers);
+        sky_free(p->refused);
         pthread_mutex_destroy(&p->mu);
         sky_free(p);
     }
@@ -395,6 +396,21 @@ static void mark_dirty(sky__peer *p)
     if (!atomic_exchange_explicit(&p->dirty, 1, memory_order_acq_rel)) sky__link_wake(p->c);
 }
 
+#define REFUSED_MAX 4096 /* senders told when a link drains; more are not */
+
+/* Remembers a sender refused for a full queue (under p->mu). */
+static void note_refused(sky__peer *p, sky_addr_t who)
+{
+    if (!who || p->nrefused >= REFUSED_MAX) return;
+    for (size_t i = 0; i < p->nrefused; i++)
+        if (p->refused[i] == who) return;
+    if (p->nrefused == p->caprefused) {
+        p->caprefused = p->caprefused ? p->caprefused * 2 : 8;
+        p->refused = sky_realloc(p->refused, p->caprefused * sizeof *p->refused);
+    }
+    p->refused[p->nrefused++] = who;
+}
+
 int sky__cluster_deliver(sky_node *node, sky_addr_t to, sky__mail *m)
 {
     sky__cluster *c = sky__node_hooks(node)->cluster;
@@ -440,6 +456,7 @@ int sky__cluster_deliver(sky_node *node, sky_addr_t to, sky__mail *m)
     else if (bounded(kind) && p->queued >= c->high) {
         rc = SKY_EBUSY;
         p->busy++;
+        note_refused(p, m->source);
     } else {
         enqueue(p, &h, pre, prelen, sky__mail_data(m), size);
         if (kind == SKY_REQUEST && m->source) pend_put(p, m->source, m->session, sky__cluster_now(c));
@@ -492,10 +509,24 @@ int sky__peer_take(sky__peer *p)
 
 void sky__peer_written(sky__peer *p, size_t n)
 {
+    sky_addr_t *tell = NULL;
+    size_t ntell = 0;
     pthread_mutex_lock(&p->mu);
     p->queued = p->queued > n ? p->queued - n : 0;
+    if (p->nrefused && p->queued <= p->c->low) {
+        tell = p->refused;
+        ntell = p->nrefused;
+        p->refused = NULL;
+        p->nrefused = p->caprefused = 0;
+    }
     pthread_mutex_unlock(&p->mu);
     p->last_tx_ms = sky__cluster_now(p->c);
+    for (size_t i = 0; i < ntell; i++) {
+        sky__mail m;
+        sky__mail_copy(&m, SKY_NODE, SKY_NODE_WRITABLE, p->name, strlen(p->name));
+        (void)sky__deliver(p->c->node, tell[i], &m);
+    }
+    sky_free(tell);
 }
 
 /* ---- arriving (loop thread) ------------------------------------------------ */

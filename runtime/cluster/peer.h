@@ -74,6 +74,8 @@ typedef struct sky__peer {
     uint32_t next_msg_id;
     sky_addr_t *watchers; /* services here that sky_monitor_node()'d it */
     size_t nwatchers, capwatchers;
+    sky_addr_t *refused; /* senders refused with SKY_EBUSY since the queue was last below low water */
+    size_t nrefused, caprefused;
     uint64_t busy, lost; /* refused for a full queue; dropped at node down */
     _Atomic int dirty;   /* something to write: the loop thread looks */
 

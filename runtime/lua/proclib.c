@@ -201,7 +201,7 @@ void sky__lua_openproc(lua_State *L)
 
 static void node_event(lua_State *L, const sky_msg *m)
 {
-    const char *what = m->type_id == SKY_NODE_UP ? "up" : "down";
+    const char *what = m->type_id == SKY_NODE_UP ? "up" : m->type_id == SKY_NODE_WRITABLE ? "writable" : "down";
     if (lua_getfield(L, LUA_REGISTRYINDEX, ON_NODE_KEY) != LUA_TFUNCTION) {
         lua_pop(L, 1);
         sky_log(sky__lua_ctx(L), SKY_LOG_DEBUG, "lua %s: node %.*s is %s and no sky.on_node function",

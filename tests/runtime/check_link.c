@@ -51,6 +51,7 @@ typedef struct pair {
 } pair;
 
 static const char secret[] = "a test secret";
+static size_t high_water, low_water; /* 0: the defaults */
 
 static sky_node *start_member(pair *p, int i, const char *sec)
 {
@@ -64,6 +65,10 @@ static sky_node *start_member(pair *p, int i, const char *sec)
     cfg.cluster_secret_len = strlen(sec);
     cfg.cluster_tick_ms = 100;
     cfg.cluster_down_ms = 500;
+    if (high_water) {
+        cfg.cluster_high_water = high_water;
+        cfg.cluster_low_water = low_water;
+    }
     return p->node[i] = tu_start(&cfg, &named_module, NULL);
 }
 
@@ -246,10 +251,12 @@ typedef struct watch_rec {
     atomic_int node_up, node_down; /* SKY_NODE messages about "b" */
     atomic_int exits, downs;       /* SKY_EXIT, SKY_DOWN */
     atomic_int last_reason;
+    atomic_int writable;           /* SKY_NODE_WRITABLE about "b" */
+    atomic_int sent, busy;         /* of a flood */
     atomic_int rc; /* of the last command */
 } watch_rec;
 
-enum { W_MONITOR_NODE = 1, W_LINK = 2, W_MONITOR = 3, W_KILL = 4 };
+enum { W_MONITOR_NODE = 1, W_LINK = 2, W_MONITOR = 3, W_KILL = 4, W_FLOOD = 5 };
 
 static int watcher_init(void *state, sky_ctx *ctx, const char *args)
 {
@@ -269,7 +276,10 @@ static int watcher_handle(void *st, sky_ctx *ctx, const sky_msg *m)
     switch (m->kind) {
     case SKY_NODE:
         if (m->size == 1 && memcmp(m->data, "b", 1) == 0)
-            atomic_fetch_add(m->type_id == SKY_NODE_UP ? &wrec->node_up : &wrec->node_down, 1);
+            atomic_fetch_add(m->type_id == SKY_NODE_UP          ? &wrec->node_up
+                             : m->type_id == SKY_NODE_WRITABLE ? &wrec->writable
+                                                               : &wrec->node_down,
+                             1);
         return 0;
     case SKY_EXIT:
         atomic_store(&wrec->last_reason, (int)m->type_id);
@@ -284,6 +294,18 @@ static int watcher_handle(void *st, sky_ctx *ctx, const sky_msg *m)
         if (m->type_id == W_LINK) atomic_store(&wrec->rc, sky_link(ctx, a));
         if (m->type_id == W_MONITOR) atomic_store(&wrec->rc, sky_monitor(ctx, a, &ref));
         if (m->type_id == W_KILL) atomic_store(&wrec->rc, sky_kill(ctx, a));
+        if (m->type_id == W_FLOOD) { /* 2 KiB oneways until the link refuses some */
+            static char chunk[2048];
+            int busy = 0, sent = 0;
+            for (int i = 0; i < 2000 && busy < 50; i++) {
+                int rc = sky_send_copy(ctx, a, 1, chunk, sizeof chunk);
+                if (rc == SKY_EBUSY) busy++;
+                else if (rc == 0) sent++;
+            }
+            atomic_store(&wrec->sent, sent);
+            atomic_store(&wrec->busy, busy);
+            atomic_store(&wrec->rc, 0);
+        }
         return 0;
     default:
         return 0;
@@ -340,6 +362,34 @@ START_TEST(link_process_model)
 }
 END_TEST
 
+START_TEST(link_flow_control)
+{
+    static watch_rec rec;
+    wrec = &rec;
+    high_water = 8192, low_water = 2048;
+    pair p;
+    pair_init(&p);
+    start_member(&p, 0, secret);
+    start_member(&p, 1, secret);
+    ck_assert_int_eq(sky_node_register_module(p.node[0], &watcher_module), 0);
+    sky_addr_t w = tu_spawn(p.node[0], "watcher", "");
+    sky_addr_t s = tu_spawn(p.node[1], "named", "");
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
+    command(p.node[0], w, W_FLOOD, s);
+    /* a queue of 8 KiB takes a few 2 KiB messages before the loop thread
+     * writes them: the rest are refused, and the sender hears when it drained */
+    ck_assert_int_gt(atomic_load(&rec.busy), 0);
+    ck_assert_int_gt(atomic_load(&rec.sent), 0);
+    ck_assert(TU_WAIT(atomic_load(&rec.writable) >= 1, 2000));
+    /* every accepted send arrives (or is counted as dropped there) */
+    ck_assert(TU_WAIT((int)(tu_stat(p.node[1], s).received + tu_stat(p.node[1], s).dropped) ==
+                          atomic_load(&rec.sent), 3000));
+    high_water = low_water = 0;
+    sky_node_free(p.node[0]);
+    sky_node_free(p.node[1]);
+}
+END_TEST
+
 Suite *link_suite(void)
 {
     Suite *s = suite_create("link");
@@ -349,6 +399,7 @@ Suite *link_suite(void)
     tcase_add_test(tc, link_wrong_secret);
     tcase_add_test(tc, link_config_refused);
     tcase_add_test(tc, link_process_model);
+    tcase_add_test(tc, link_flow_control);
     suite_add_tcase(s, tc);
     return s;
 }
