@@ -32,28 +32,20 @@ static void flush(sky__peer *p);
 /* ---- the log, once a minute per key ------------------------------------- */
 
 /* Refusals come in storms (a peer with a wrong secret redials every few
- * seconds; a port scanner): one line per key and minute says it. */
-#define LOG_KEYS 64
-static struct {
-    char key[320];
-    uint64_t at;
-} logged[LOG_KEYS];
-
-void sky__link_log(sky__cluster *c, sky__peer *p, const char *key, const char *fmt, ...)
+ * seconds; a port scanner): one line per key (who, and which kind of
+ * trouble) and minute says it. */
+void sky__link_log(sky__cluster *c, const char *who, const char *kind, const char *fmt, ...)
 {
     uint64_t now = sky__cluster_now(c) + LOG_EVERY_MS; /* so 0 means never */
-    if (p) {
-        if (p->log_ms && now - p->log_ms < LOG_EVERY_MS) return;
-        p->log_ms = now;
-    } else {
-        size_t slot = 0, oldest = 0;
-        for (; slot < LOG_KEYS && strcmp(logged[slot].key, key) != 0; slot++)
-            if (logged[slot].at < logged[oldest].at) oldest = slot;
-        if (slot < LOG_KEYS && now - logged[slot].at < LOG_EVERY_MS) return;
-        if (slot == LOG_KEYS) slot = oldest;
-        snprintf(logged[slot].key, sizeof logged[slot].key, "%s", key);
-        logged[slot].at = now;
-    }
+    char key[sizeof c->logged[0].key];
+    snprintf(key, sizeof key, "%s|%s", who, kind);
+    size_t slot = 0, oldest = 0;
+    for (; slot < SKY__LOG_KEYS && strcmp(c->logged[slot].key, key) != 0; slot++)
+        if (c->logged[slot].at < c->logged[oldest].at) oldest = slot;
+    if (slot < SKY__LOG_KEYS && now - c->logged[slot].at < LOG_EVERY_MS) return;
+    if (slot == SKY__LOG_KEYS) slot = oldest;
+    snprintf(c->logged[slot].key, sizeof c->logged[slot].key, "%s", key);
+    c->logged[slot].at = now;
     char line[512];
     va_list ap;
     va_start(ap, fmt);
@@ -118,6 +110,16 @@ static void backoff(sky__peer *p)
     p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
 }
 
+/* The kind of a reason, for the log's once-a-minute keys: its first word
+ * (handshake refusals, dial errors, protocol errors are told apart). */
+static const char *kind_of(const char *why)
+{
+    static _Thread_local char word[32];
+    size_t n = strcspn(why, " :");
+    snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word ? n : sizeof word - 1), why);
+    return word;
+}
+
 void sky__link_close(sky__conn *k, const char *why)
 {
     sky__cluster *c = k->c;
@@ -129,13 +131,16 @@ void sky__link_close(sky__conn *k, const char *why)
         if (k->up && why) {
             sky__peer_down(p, atomic_load(&p->state) == P_GONE ? P_GONE : P_DOWN, why); /* logs */
         } else if (why) {
-            sky__link_log(c, p, p->name, "link to node '%s' (%s): %s", p->name, k->who, why);
+            sky__link_log(c, p->name, kind_of(why), "link to node '%s' (%s): %s", p->name, k->who, why);
         }
         backoff(p);
     } else if (why) {
         char key[320];
-        snprintf(key, sizeof key, "%s", p ? p->name : k->who);
-        sky__link_log(c, NULL, key, "connection from %s: %s", k->who, why);
+        /* an unknown caller by its host: each connection has a port of its own */
+        const char *colon = strrchr(k->who, ':');
+        snprintf(key, sizeof key, "%.*s", p ? (int)strlen(p->name) : colon ? (int)(colon - k->who) : (int)strlen(k->who),
+                 p ? p->name : k->who);
+        sky__link_log(c, key, kind_of(why), "connection from %s: %s", k->who, why);
     }
     ev_io_stop(c->ev, &k->rio);
     ev_io_stop(c->ev, &k->wio);
@@ -188,7 +193,7 @@ static void dial(sky__peer *p)
     int fd = socket(p->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || nonblock(fd) != 0) {
         if (fd >= 0) close(fd);
-        sky__link_log(c, p, p->name, "cannot make a socket for node '%s': %s", p->name, strerror(errno));
+        sky__link_log(c, p->name, "socket", "cannot make a socket for node '%s': %s", p->name, strerror(errno));
         backoff(p);
         return;
     }
@@ -384,7 +389,7 @@ static void on_accept(struct ev_loop *ev, ev_io *w, int revents)
         int fd = accept4(c->lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                sky__link_log(c, NULL, "accept", "accept: %s", strerror(errno));
+                sky__link_log(c, "accept", "accept", "accept: %s", strerror(errno));
             return;
         }
         int one = 1;

@@ -85,7 +85,7 @@ typedef struct sky__peer {
     size_t wlen, woff, wcap;
     int next_big;    /* the writer takes a fragment next */
     uint64_t incarnation;
-    uint64_t since_ms, last_rx_ms, last_tx_ms, next_dial_ms, log_ms;
+    uint64_t since_ms, last_rx_ms, last_tx_ms, next_dial_ms;
     unsigned backoff_ms;
 } sky__peer;
 
@@ -102,6 +102,8 @@ struct sky__conn {
     char who[320];/* host:port of the other end, for the log */
     sky__conn *next;
 };
+
+#define SKY__LOG_KEYS 64
 
 struct sky__cluster {
     sky_node *node;
@@ -133,6 +135,10 @@ struct sky__cluster {
     uint8_t *rbuf;
     int started;
     _Atomic int closed;
+    struct {
+        char key[400];
+        uint64_t at;
+    } logged[SKY__LOG_KEYS]; /* sky__link_log's once-a-minute lines */
 };
 
 /* cluster.c, for link.c */
@@ -159,6 +165,7 @@ void sky__link_reap(struct sky__cluster *c);
 int sky__link_listen(struct sky__cluster *c, char *err, size_t errsize);
 void sky__link_start(struct ev_loop *ev, void *arg);
 void sky__link_stop(struct ev_loop *ev, void *arg);
-void sky__link_log(struct sky__cluster *c, sky__peer *p, const char *key, const char *fmt, ...) SKY_PRINTF(4, 5);
+/* A warning, at most once a minute for the same `who` and `kind`. */
+void sky__link_log(struct sky__cluster *c, const char *who, const char *kind, const char *fmt, ...) SKY_PRINTF(4, 5);
 
 #endif

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "cluster/handshake.h"
+#include "cluster/wire.h"
+#include "core/status.h"
 #include "testutil.h"
 
 /* A port that was free a moment ago. */
@@ -52,6 +55,7 @@ typedef struct pair {
 
 static const char secret[] = "a test secret";
 static size_t high_water, low_water; /* 0: the defaults */
+static char log_path[64];            /* set: the nodes log warnings there */
 
 static sky_node *start_member(pair *p, int i, const char *sec)
 {
@@ -65,6 +69,10 @@ static sky_node *start_member(pair *p, int i, const char *sec)
     cfg.cluster_secret_len = strlen(sec);
     cfg.cluster_tick_ms = 100;
     cfg.cluster_down_ms = 500;
+    if (log_path[0]) {
+        cfg.log_path = log_path;
+        cfg.log_level = SKY_LOG_WARN;
+    }
     if (high_water) {
         cfg.cluster_high_water = high_water;
         cfg.cluster_low_water = low_water;
@@ -390,6 +398,161 @@ START_TEST(link_flow_control)
 }
 END_TEST
 
+/* ---- a peer written from docs/cluster.md, "The protocol" ------------------ */
+
+static int dial(const char *addr)
+{
+    int port = atoi(strrchr(addr, ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {.tv_sec = 3};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+static void put_frame(int fd, sky__wire_head *h, const void *payload, size_t n)
+{
+    uint8_t buf[SKY__WIRE_HEAD + 1024];
+    h->length = (uint32_t)n;
+    sky__wire_head_encode(h, buf);
+    memcpy(buf + SKY__WIRE_HEAD, payload, n);
+    ck_assert_int_eq(send(fd, buf, SKY__WIRE_HEAD + n, MSG_NOSIGNAL), (ssize_t)(SKY__WIRE_HEAD + n));
+}
+
+typedef struct got {
+    sky__wire_head h;
+    uint8_t payload[1024];
+    int n;
+} got;
+
+static int take(void *ud, const sky__wire_head *h, const uint8_t *payload)
+{
+    got *g = ud;
+    g->h = *h;
+    memcpy(g->payload, payload, h->length < sizeof g->payload ? h->length : sizeof g->payload);
+    g->n++;
+    return 1; /* one frame at a time */
+}
+
+/* The next frame that is not a tick; 0, or -1 if the connection closed. */
+static int get_frame(int fd, sky__wire_dec *d, got *g)
+{
+    for (;;) {
+        uint8_t byte;
+        g->n = 0;
+        ssize_t r = recv(fd, &byte, 1, 0); /* a byte at a time: no frame left behind */
+        if (r <= 0) return -1;
+        const char *why;
+        ck_assert_int_ge(sky__wire_dec_feed(d, &byte, 1, take, g, &why), 0);
+        if (g->n && g->h.kind != SKY__W_TICK) return 0;
+    }
+}
+
+/* Connects to node a as member "b" and runs the handshake. */
+static int handshake_as_b(pair *p, sky__wire_dec *d, const char *sec)
+{
+    int fd = dial(p->addr[0]);
+    sky__wire_limits lim = {.max_message = 1 << 20, .frag_size = SKY__WIRE_FRAG_DEFAULT};
+    sky__wire_dec_init(d, &lim);
+    sky__hs_config hc = {.name = "b", .id = 2, .incarnation = 77, .secret = (const uint8_t *)sec,
+                         .secret_len = strlen(sec), .peer_name = "a", .peer_id = 1};
+    const char *why;
+    sky__hs *hs = sky__hs_new(&hc, &why);
+    uint8_t out[SKY__HS_MSG_MAX];
+    size_t n;
+    ck_assert_int_eq(sky__hs_start(hs, out, &n), 0);
+    sky__wire_head h = {.kind = SKY__W_HANDSHAKE};
+    put_frame(fd, &h, out, n);
+    got g;
+    int rc = SKY__HS_MORE;
+    while (rc == SKY__HS_MORE) {
+        if (get_frame(fd, d, &g) != 0) break;
+        ck_assert_int_eq(g.h.kind, SKY__W_HANDSHAKE);
+        rc = sky__hs_input(hs, g.payload, g.h.length, out, &n);
+        if (rc >= 0 && n) {
+            h = (sky__wire_head){.kind = SKY__W_HANDSHAKE};
+            put_frame(fd, &h, out, n);
+        }
+    }
+    sky__hs_free(hs);
+    return rc == SKY__HS_DONE ? fd : (close(fd), -1);
+}
+
+START_TEST(link_protocol_by_hand)
+{
+    snprintf(log_path, sizeof log_path, "/tmp/sky-link-XXXXXX");
+    close(mkstemp(log_path));
+    pair p;
+    pair_init(&p);
+    start_member(&p, 0, secret); /* node a; the test plays b */
+    sky_addr_t svc = tu_spawn(p.node[0], "named", "svc");
+
+    sky__wire_dec d;
+    int fd = handshake_as_b(&p, &d, secret);
+    ck_assert_int_ge(fd, 0);
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 2000));
+    /* a request by name: the answer comes back with our session */
+    uint8_t named[1 + 3 + 5] = {3, 's', 'v', 'c', 'h', 'e', 'l', 'l', 'o'};
+    sky__wire_head h = {.kind = SKY__W_MESSAGE, .flags = SKY__WF_NAMED, .mail = SKY_REQUEST,
+                        .source = SKY_ADDR(2, 9), .dest = SKY_ADDR(1, 0), .session = 41, .type_id = 1};
+    put_frame(fd, &h, named, sizeof named);
+    got g;
+    ck_assert_int_eq(get_frame(fd, &d, &g), 0);
+    ck_assert_int_eq(g.h.kind, SKY__W_MESSAGE);
+    ck_assert_int_eq(g.h.mail, SKY_RESPONSE);
+    ck_assert_int_eq(g.h.session, 41);
+    ck_assert(g.h.source == svc && g.h.dest == SKY_ADDR(2, 9));
+    ck_assert_int_eq(g.h.length, 5);
+    ck_assert_int_eq(memcmp(g.payload, "hello", 5), 0);
+    /* a request for an address that is not there: an error reply, ENOSVC */
+    h = (sky__wire_head){.kind = SKY__W_MESSAGE, .mail = SKY_REQUEST, .source = SKY_ADDR(2, 9),
+                         .dest = svc + 1000, .session = 42, .type_id = 1};
+    put_frame(fd, &h, "x", 1);
+    ck_assert_int_eq(get_frame(fd, &d, &g), 0);
+    ck_assert_int_eq(g.h.mail, SKY_ERROR);
+    ck_assert_int_eq(g.h.session, 42);
+    sky__status st;
+    ck_assert_int_eq(sky__status_decode(g.payload, g.h.length, &st), 0);
+    ck_assert_int_eq(st.code, SKY_ENOSVC);
+    /* a forged source: the link is dropped, nothing delivered */
+    uint64_t before = tu_stat(p.node[0], svc).received;
+    h = (sky__wire_head){.kind = SKY__W_MESSAGE, .mail = SKY_ONEWAY, .source = SKY_ADDR(3, 9), .dest = svc,
+                         .type_id = 1};
+    put_frame(fd, &h, "forged", 6);
+    ck_assert_int_eq(get_frame(fd, &d, &g), -1);
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == 0, 2000));
+    ck_assert_uint_eq(tu_stat(p.node[0], svc).received, before);
+    ck_assert(TU_WAIT(tu_file_count(log_path, "forged") == 1, 2000));
+    close(fd);
+    sky__wire_dec_deinit(&d);
+
+    /* a wrong secret, three times: refused each time, one log line */
+    for (int i = 0; i < 3; i++) {
+        sky__wire_dec d2;
+        ck_assert_int_lt(handshake_as_b(&p, &d2, "wrong"), 0);
+        sky__wire_dec_deinit(&d2);
+    }
+    /* something that is not sky, three times: refused, one more line */
+    for (int i = 0; i < 3; i++) {
+        int g2 = dial(p.addr[0]);
+        ck_assert_int_eq(send(g2, "GET / HTTP/1.0\r\n\r\n", 18, MSG_NOSIGNAL), 18);
+        char buf[4096];
+        while (recv(g2, buf, sizeof buf, 0) > 0) {
+        }
+        close(g2);
+    }
+    tu_sleep_ms(200);
+    ck_assert_int_eq(tu_file_count(log_path, "handshake refused"), 1);
+    ck_assert_int_eq(tu_file_count(log_path, "connection from 127.0.0.1"), 1);
+    ck_assert_uint_eq(tu_stat(p.node[0], svc).received, before);
+    sky_node_free(p.node[0]);
+    unlink(log_path);
+    log_path[0] = '\0';
+}
+END_TEST
+
 Suite *link_suite(void)
 {
     Suite *s = suite_create("link");
@@ -400,6 +563,7 @@ Suite *link_suite(void)
     tcase_add_test(tc, link_config_refused);
     tcase_add_test(tc, link_process_model);
     tcase_add_test(tc, link_flow_control);
+    tcase_add_test(tc, link_protocol_by_hand);
     suite_add_tcase(s, tc);
     return s;
 }
