@@ -321,6 +321,11 @@ static void conn_read(struct ev_loop *ev, ev_io *w, int revents)
         }
         if (k->up) p->last_rx_ms = sky__cluster_now(c);
         const char *why = NULL;
+        if (!k->heard && c->rbuf[0] != SKY__W_HANDSHAKE) { /* not a sky node: say so now, not at the timeout */
+            sky__link_close(k, "not a sky cluster peer (its first byte is no handshake frame)");
+            return;
+        }
+        k->heard = 1;
         long used = sky__wire_dec_feed(&k->dec, c->rbuf, (size_t)n, on_frame, k, &why);
         if (used < 0) sky__link_close(k, why);
         if (k->closing) return; /* a frame or the decoder ended it */

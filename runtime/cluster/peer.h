@@ -94,6 +94,7 @@ struct sky__conn {
     int fd;
     ev_io rio, wio;
     int outbound, connecting, up, closing;
+    int heard; /* a first byte came */
     sky__peer *peer; /* outbound: from the start; inbound: once its HELLO named it */
     sky__wire_dec dec;
     sky__hs *hs;

@@ -546,6 +546,7 @@ START_TEST(link_protocol_by_hand)
     tu_sleep_ms(200);
     ck_assert_int_eq(tu_file_count(log_path, "handshake refused"), 1);
     ck_assert_int_eq(tu_file_count(log_path, "connection from 127.0.0.1"), 1);
+    ck_assert_int_eq(tu_file_count(log_path, "not a sky cluster peer"), 1);
     ck_assert_uint_eq(tu_stat(p.node[0], svc).received, before);
     sky_node_free(p.node[0]);
     unlink(log_path);
