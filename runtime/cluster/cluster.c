@@ -554,7 +554,25 @@ static void answer_signal(sky__peer *p, sky_addr_t from, sky_addr_t to, int kind
     (void)sky__cluster_deliver(p->c->node, to, &m);
 }
 
-static void message_in(sky__peer *p, const sky__wire_head *h, const uint8_t *data, size_t len, uint8_t *owned)
+/* A oneway refused for a full mailbox waits in k (see peer.h), in the
+ * mail sky__deliver_local_or_keep gave back. */
+int sky__peer_unpark(sky__conn *k)
+{
+    if (!k->paused) return 0;
+    if (sky__deliver_local_or_keep(k->c->node, k->parked_to, &k->parked) == SKY_EBUSY) return 1;
+    k->paused = 0; /* in, or its receiver died meanwhile */
+    return 0;
+}
+
+void sky__peer_drop_parked(sky__conn *k)
+{
+    if (k->paused) sky__mail_free(&k->parked);
+    k->paused = 0;
+}
+
+/* Returns 0, or 1 if the mail was parked. */
+static int message_in(sky__peer *p, sky__conn *k, const sky__wire_head *h, const uint8_t *data, size_t len,
+                      uint8_t *owned)
 {
     sky__cluster *c = p->c;
     sky_addr_t dest = h->dest;
@@ -580,7 +598,15 @@ static void message_in(sky__peer *p, const sky__wire_head *h, const uint8_t *dat
         else sky__mail_copy(&m, kind, h->type_id, data, len);
         m.source = h->source;
         m.session = h->session;
-        rc = sky__deliver(c->node, dest, &m);
+        rc = kind == SKY_ONEWAY || kind == SKY_TEXT ? sky__deliver_local_or_keep(c->node, dest, &m)
+                                                     : sky__deliver(c->node, dest, &m);
+        if (rc == SKY_EBUSY && (kind == SKY_ONEWAY || kind == SKY_TEXT)) {
+            k->parked = m; /* given back whole */
+            k->parked_to = dest;
+            k->paused = 1;
+            free(owned);
+            return 1;
+        }
     }
     free(owned);
     if (rc < 0 && kind == SKY_REQUEST) {
@@ -589,6 +615,7 @@ static void message_in(sky__peer *p, const sky__wire_head *h, const uint8_t *dat
         else snprintf(text, sizeof text, "%s (on node '%s')", sky_strerror(rc), c->self_name);
         answer_error(p, dest ? dest : h->dest, h->source, h->session, rc, text);
     }
+    return 0;
 }
 
 static void signal_in(sky__peer *p, const sky__wire_head *h, const uint8_t *data, size_t len)
@@ -648,8 +675,7 @@ int sky__peer_input(sky__peer *p, sky__conn *k, const sky__wire_head *h, const u
             return -1;
         }
     }
-    message_in(p, &whole, data, whole.length, owned);
-    return 0;
+    return message_in(p, k, &whole, data, whole.length, owned);
 }
 
 /* ---- up and down (loop thread) ---------------------------------------------- */

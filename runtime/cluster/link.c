@@ -27,6 +27,7 @@
 
 static void conn_read(struct ev_loop *ev, ev_io *w, int revents);
 static void conn_write(struct ev_loop *ev, ev_io *w, int revents);
+static void on_retry(struct ev_loop *ev, ev_timer *w, int revents);
 static void flush(sky__peer *p);
 
 /* ---- the log, once a minute per key ------------------------------------- */
@@ -96,7 +97,8 @@ static sky__conn *conn_new(sky__cluster *c, int fd, int outbound, sky__peer *p)
     k->hs = sky__hs_new(&hc, &why); /* the config is ours and good: it cannot fail but for libsodium */
     ev_io_init(&k->rio, conn_read, fd, EV_READ);
     ev_io_init(&k->wio, conn_write, fd, EV_WRITE);
-    k->rio.data = k->wio.data = k;
+    ev_timer_init(&k->retry, on_retry, 0.0, 0.0);
+    k->rio.data = k->wio.data = k->retry.data = k;
     k->next = c->conns;
     c->conns = k;
     return k;
@@ -144,6 +146,8 @@ void sky__link_close(sky__conn *k, const char *why)
     }
     ev_io_stop(c->ev, &k->rio);
     ev_io_stop(c->ev, &k->wio);
+    ev_timer_stop(c->ev, &k->retry);
+    sky__peer_drop_parked(k);
     close(k->fd);
     k->fd = -1;
     for (sky__conn **pp = &c->conns; *pp; pp = &(*pp)->next)
@@ -164,6 +168,7 @@ void sky__link_reap(sky__cluster *c)
         sky__wire_dec_deinit(&k->dec);
         sky__hs_free(k->hs);
         sky__reasm_free(k->reasm);
+        sky_free(k->stash);
         sky_free(k);
     }
 }
@@ -299,11 +304,61 @@ static int on_frame(void *ud, const sky__wire_head *h, const uint8_t *payload)
     sky__conn *k = ud;
     if (!k->up) return handshake_in(k, h, payload) == 0 ? 0 : 1;
     const char *why = NULL;
-    if (sky__peer_input(k->peer, k, h, payload, &why) != 0) {
-        sky__link_close(k, why);
-        return 1;
+    int rc = sky__peer_input(k->peer, k, h, payload, &why);
+    if (rc < 0) sky__link_close(k, why);
+    return rc != 0; /* closed, or parked: stop here */
+}
+
+/* k parked a oneway with bytes [used, n) of the read still to go: keep
+ * them, stop reading, and retry the mail soon. */
+static void pause_reading(sky__conn *k, const uint8_t *rest, size_t n)
+{
+    if (n) {
+        uint8_t *s = sky_malloc(n);
+        memcpy(s, rest, n);
+        sky_free(k->stash);
+        k->stash = s;
     }
-    return 0;
+    k->stash_len = n;
+    k->stash_off = 0;
+    ev_io_stop(k->c->ev, &k->rio);
+    k->retry_ms = 1;
+    ev_timer_set(&k->retry, 0.001, 0.0);
+    ev_timer_start(k->c->ev, &k->retry);
+}
+
+/* The parked mail again; once it is in, what was read after it, then the
+ * socket again. The peer is not held silent meanwhile: we chose not to
+ * read. */
+static void on_retry(struct ev_loop *ev, ev_timer *w, int revents)
+{
+    (void)revents;
+    sky__conn *k = w->data;
+    sky__cluster *c = k->c;
+    if (k->closing) return;
+    if (sky__peer_unpark(k)) {
+        k->retry_ms = k->retry_ms * 2 > 50 ? 50 : k->retry_ms * 2;
+        ev_timer_set(&k->retry, k->retry_ms / 1000.0, 0.0);
+        ev_timer_start(ev, &k->retry);
+        return;
+    }
+    while (k->stash_off < k->stash_len) {
+        const char *why = NULL;
+        size_t left = k->stash_len - k->stash_off;
+        long used = sky__wire_dec_feed(&k->dec, k->stash + k->stash_off, left, on_frame, k, &why);
+        if (used < 0) sky__link_close(k, why);
+        if (k->closing) return;
+        k->stash_off += (size_t)used;
+        if (k->paused) { /* parked again: the rest waits */
+            k->retry_ms = 1;
+            ev_timer_set(&k->retry, 0.001, 0.0);
+            ev_timer_start(ev, &k->retry);
+            return;
+        }
+    }
+    k->stash_len = k->stash_off = 0;
+    k->peer->last_rx_ms = sky__cluster_now(c);
+    ev_io_start(ev, &k->rio);
 }
 
 static void conn_read(struct ev_loop *ev, ev_io *w, int revents)
@@ -330,6 +385,10 @@ static void conn_read(struct ev_loop *ev, ev_io *w, int revents)
         if (used < 0) sky__link_close(k, why);
         if (k->closing) return; /* a frame or the decoder ended it */
         p = k->peer;
+        if (k->paused) {
+            pause_reading(k, c->rbuf + used, (size_t)n - (size_t)used);
+            break;
+        }
         if ((size_t)n < 256 * 1024) break;
     }
     if (k->up && atomic_load(&p->dirty)) flush(p);
@@ -433,6 +492,7 @@ static void on_tick(struct ev_loop *ev, ev_timer *w, int revents)
         if (st == P_GONE) continue;
         sky__conn *k = p->conn;
         if (k && k->up) {
+            if (k->paused) p->last_rx_ms = now; /* not reading is our choice, not its silence */
             if (now - p->last_rx_ms >= (uint64_t)c->down_ms) {
                 char why[80];
                 snprintf(why, sizeof why, "silent for %llu ms", (unsigned long long)(now - p->last_rx_ms));

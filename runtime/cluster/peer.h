@@ -95,6 +95,16 @@ struct sky__conn {
     ev_io rio, wio;
     int outbound, connecting, up, closing;
     int heard; /* a first byte came */
+    /* a oneway that found its receiver's mailbox full waits here, and
+     * the link is not read until it is in (the sender's queue fills and
+     * its senders get SKY_EBUSY): nothing is dropped */
+    sky__mail parked;
+    sky_addr_t parked_to;
+    int paused;
+    uint8_t *stash; /* bytes read after the parked frame, fed on resuming */
+    size_t stash_len, stash_off;
+    ev_timer retry;
+    unsigned retry_ms;
     sky__peer *peer; /* outbound: from the start; inbound: once its HELLO named it */
     sky__wire_dec dec;
     sky__hs *hs;
@@ -150,8 +160,14 @@ void sky__peer_tick(sky__peer *p, uint64_t now);
 void sky__peer_prune(sky__peer *p, uint64_t now);
 sky__peer *sky__cluster_peer_named(struct sky__cluster *c, const char *name, size_t len);
 /* A frame that arrived on p's link (up), checked by the decoder. Returns 0,
- * or -1 with *why set: drop the link. */
+ * 1 when a oneway was parked in k (stop reading, retry with
+ * sky__peer_unpark), or -1 with *why set: drop the link. */
 int sky__peer_input(sky__peer *p, sky__conn *k, const sky__wire_head *h, const uint8_t *payload, const char **why);
+/* Delivers k's parked mail. Returns 0 (delivered or gone: k is free to
+ * read again) or 1 (still refused). */
+int sky__peer_unpark(sky__conn *k);
+void sky__peer_drop_parked(sky__conn *k);
+
 /* The writer's next bytes: fills p->wbuf from the lanes. 0 if nothing. */
 int sky__peer_take(sky__peer *p);
 /* p->wbuf's bytes were written: count them off. */

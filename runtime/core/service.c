@@ -145,10 +145,10 @@ void sky__service_pushed(sky__service *s, sky_addr_t to, int r, uint32_t len, in
     }
 }
 
-int sky__deliver(sky_node *node, sky_addr_t to, sky__mail *m)
+/* keep: a refusal for a full mailbox (SKY_EBUSY) leaves m to the caller,
+ * uncounted */
+static int deliver(sky_node *node, sky_addr_t to, sky__mail *m, int keep)
 {
-    if (SKY_ADDR_NODE(to) != sky__node_id(node) && to != SKY_ADDR_NONE)
-        return sky__node_hooks(node)->remote(node, to, m);
     sky__sched *sched = sky__node_sched(node);
     int r, own = 0;
     uint32_t len = 0;
@@ -177,6 +177,10 @@ int sky__deliver(sky_node *node, sky_addr_t to, sky__mail *m)
             return 0;
         }
     }
+    if (r == SKY_EBUSY && keep) {
+        if (own) sky__service_unref(s);
+        return r;
+    }
     if (r == SKY_EBUSY) {
         /* bumped by senders on any thread, not by the owner: a real
          * atomic add, or concurrent refusals are lost */
@@ -190,6 +194,22 @@ int sky__deliver(sky_node *node, sky_addr_t to, sky__mail *m)
     }
     sky__mail_free(m);
     return r;
+}
+
+int sky__deliver(sky_node *node, sky_addr_t to, sky__mail *m)
+{
+    if (SKY_ADDR_NODE(to) != sky__node_id(node) && to != SKY_ADDR_NONE)
+        return sky__node_hooks(node)->remote(node, to, m);
+    return deliver(node, to, m, 0);
+}
+
+int sky__deliver_local_or_keep(sky_node *node, sky_addr_t to, sky__mail *m)
+{
+    if (SKY_ADDR_NODE(to) != sky__node_id(node) || to == SKY_ADDR_NONE) {
+        sky__mail_free(m);
+        return SKY_ENOSVC;
+    }
+    return deliver(node, to, m, 1);
 }
 
 int sky__deliver_event(sky_node *node, sky_addr_t to, int kind, uint32_t session)

@@ -47,6 +47,23 @@ static int named_handle(void *st, sky_ctx *ctx, const sky_msg *m)
 
 static const sky_module named_module = {"named", NULL, named_init, named_handle, NULL};
 
+/* "slowpoke": a mailbox of 4, a millisecond per message */
+static int slow_init(void *state, sky_ctx *ctx, const char *args)
+{
+    (void)state, (void)args;
+    sky_set_mailbox_limit(ctx, 4);
+    return 0;
+}
+
+static int slow_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    (void)st, (void)ctx, (void)m;
+    tu_sleep_ms(1);
+    return 0;
+}
+
+static const sky_module slow_module = {"slowpoke", NULL, slow_init, slow_handle, NULL};
+
 typedef struct pair {
     char addr[2][32];
     sky_cluster_member members[2];
@@ -264,7 +281,7 @@ typedef struct watch_rec {
     atomic_int rc; /* of the last command */
 } watch_rec;
 
-enum { W_MONITOR_NODE = 1, W_LINK = 2, W_MONITOR = 3, W_KILL = 4, W_FLOOD = 5 };
+enum { W_MONITOR_NODE = 1, W_LINK = 2, W_MONITOR = 3, W_KILL = 4, W_FLOOD = 5, W_TRICKLE = 6 };
 
 static int watcher_init(void *state, sky_ctx *ctx, const char *args)
 {
@@ -312,6 +329,12 @@ static int watcher_handle(void *st, sky_ctx *ctx, const sky_msg *m)
             }
             atomic_store(&wrec->sent, sent);
             atomic_store(&wrec->busy, busy);
+            atomic_store(&wrec->rc, 0);
+        }
+        if (m->type_id == W_TRICKLE) { /* 300 small oneways, all taken */
+            int sent = 0;
+            for (int i = 0; i < 300; i++) sent += sky_send_copy(ctx, a, 1, "0123456789", 10) == 0;
+            atomic_store(&wrec->sent, sent);
             atomic_store(&wrec->rc, 0);
         }
         return 0;
@@ -554,6 +577,30 @@ START_TEST(link_protocol_by_hand)
 }
 END_TEST
 
+START_TEST(link_slow_receiver)
+{
+    static watch_rec rec;
+    wrec = &rec;
+    pair p;
+    pair_init(&p);
+    start_member(&p, 0, secret);
+    start_member(&p, 1, secret);
+    ck_assert_int_eq(sky_node_register_module(p.node[0], &watcher_module), 0);
+    ck_assert_int_eq(sky_node_register_module(p.node[1], &slow_module), 0);
+    sky_addr_t w = tu_spawn(p.node[0], "watcher", "");
+    sky_addr_t s = tu_spawn(p.node[1], "slowpoke", "");
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
+    command(p.node[0], w, W_TRICKLE, s);
+    ck_assert_int_eq(atomic_load(&rec.sent), 300);
+    /* a mailbox of 4 took all 300, a few at a time: the link waited, nothing dropped */
+    ck_assert(TU_WAIT(tu_stat(p.node[1], s).received == 300, 5000));
+    ck_assert_uint_eq(tu_stat(p.node[1], s).dropped, 0);
+    ck_assert_int_eq(is_up(p.node[0], "b"), 1);
+    sky_node_free(p.node[0]);
+    sky_node_free(p.node[1]);
+}
+END_TEST
+
 Suite *link_suite(void)
 {
     Suite *s = suite_create("link");
@@ -565,6 +612,7 @@ Suite *link_suite(void)
     tcase_add_test(tc, link_process_model);
     tcase_add_test(tc, link_flow_control);
     tcase_add_test(tc, link_protocol_by_hand);
+    tcase_add_test(tc, link_slow_receiver);
     suite_add_tcase(s, tc);
     return s;
 }
