@@ -80,8 +80,10 @@ sky__cluster *sky__cluster_new(sky_node *node, const sky_config *cfg, char *err,
         snprintf(err, errsize, "cluster: libsodium cannot start");
         return NULL;
     }
+    static atomic_uint_fast64_t serials;
     sky__cluster *c = sky_calloc(1, sizeof *c);
     c->node = node;
+    c->serial = atomic_fetch_add(&serials, 1) + 1;
     c->lfd = -1;
     snprintf(c->self_name, sizeof c->self_name, "%s", cfg->node_name ? cfg->node_name : "sky");
     c->self_id = cfg->node_id;
@@ -193,9 +195,41 @@ sky__peer *sky__cluster_peer_named(sky__cluster *c, const char *name, size_t len
     return found;
 }
 
+/* The last "name@node" answers this thread gave: stubs resolve their
+ * default name on every call, and the answer never changes while the
+ * membership does not (c->gen). */
+#define WHERE_CACHE 4
+static _Thread_local struct {
+    uint64_t serial, gen; /* the cluster's (not its address: one may be freed and another made there) */
+    sky_addr_t a;
+    char full[NAME_MAX_LEN + 1 + 256];
+} where_cache[WHERE_CACHE];
+static _Thread_local unsigned where_next;
+
+static sky_addr_t resolve_name(sky__cluster *c, const char *name, size_t namelen, const char *at, int *rc);
+
 sky_addr_t sky__cluster_whereis(sky_node *node, const char *name, size_t namelen, const char *at, int *rc)
 {
     sky__cluster *c = sky__node_hooks(node)->cluster;
+    uint64_t gen = atomic_load_explicit(&c->gen, memory_order_acquire);
+    for (unsigned i = 0; i < WHERE_CACHE; i++)
+        if (where_cache[i].serial == c->serial && where_cache[i].gen == gen && strcmp(where_cache[i].full, name) == 0) {
+            *rc = 0;
+            return where_cache[i].a;
+        }
+    sky_addr_t a = resolve_name(c, name, namelen, at, rc);
+    if (a != SKY_ADDR_NONE && strlen(name) < sizeof where_cache[0].full) {
+        unsigned i = where_next++ % WHERE_CACHE;
+        where_cache[i].serial = c->serial;
+        where_cache[i].gen = gen;
+        where_cache[i].a = a;
+        strcpy(where_cache[i].full, name);
+    }
+    return a;
+}
+
+static sky_addr_t resolve_name(sky__cluster *c, const char *name, size_t namelen, const char *at, int *rc)
+{
     sky__peer *p = sky__cluster_peer_named(c, at, strlen(at));
     if (!p) {
         *rc = SKY_ENOENT;
@@ -890,6 +924,7 @@ typedef struct update {
 static void apply_update(struct ev_loop *ev, void *arg)
 {
     update *u = arg;
+    atomic_fetch_add_explicit(&u->c->gen, 1, memory_order_release); /* whereis answers may change */
     for (size_t i = 0; ev && i < u->nremoved; i++) sky__peer_down(u->removed[i], P_GONE, "removed from the cluster");
     for (size_t i = 0; i < u->nadded; i++) {
         if (ev) u->added[i]->since_ms = sky__cluster_now(u->c);

@@ -132,6 +132,8 @@ struct sky__cluster {
     _Atomic(sky__peer *) *by_id;  /* 65536 slots, set once per id, never cleared */
     sky__peer **peers;
     size_t npeers, cappeers;
+    _Atomic uint64_t gen; /* bumped by every change of the membership */
+    uint64_t serial;      /* this cluster among all a process made, from 1 */
     char **names; /* name addresses: index -> name */
     size_t nnames, capnames;
 
