@@ -410,7 +410,8 @@ static void enqueue(sky__peer *p, sky__wire_head *h, const uint8_t *pre, size_t 
         if (p->big_tail) p->big_tail->next = b;
         else p->big_head = b;
         p->big_tail = b;
-        p->queued += total + SKY__WIRE_HEAD * (total / p->c->lim.frag_size + 1);
+        size_t frag = p->c->lim.frag_size;
+        p->queued += total + SKY__WIRE_HEAD * ((total + frag - 1) / frag); /* exactly what will be written */
         return;
     }
     uint8_t head[SKY__WIRE_HEAD];
@@ -450,7 +451,10 @@ int sky__cluster_deliver(sky_node *node, sky_addr_t to, sky__mail *m)
     sky__cluster *c = sky__node_hooks(node)->cluster;
     sky__peer *p = atomic_load_explicit(&c->by_id[SKY_ADDR_NODE(to)], memory_order_acquire);
     int kind = m->kind, rc = 0;
-    sky__wire_head h = {.source = m->source, .dest = to, .session = m->session, .type_id = m->type_id};
+    /* from outside any service (sky_node_send, sky_node_kill): this node's
+     * serial 0, so the frame still says which node it is from */
+    sky_addr_t source = m->source ? m->source : SKY_ADDR(c->self_id, 0);
+    sky__wire_head h = {.source = source, .dest = to, .session = m->session, .type_id = m->type_id};
     if (kind >= SKY_REQUEST && kind <= SKY_ONEWAY) {
         h.kind = SKY__W_MESSAGE;
         h.mail = (uint16_t)kind;
@@ -678,7 +682,7 @@ int sky__peer_input(sky__peer *p, sky__conn *k, const sky__wire_head *h, const u
         *why = "a handshake frame on a link that is up";
         return -1;
     }
-    if (SKY_ADDR_NODE(h->source) != p->id || h->source == SKY_ADDR_NONE) {
+    if (SKY_ADDR_NODE(h->source) != p->id) {
         *why = "a frame whose source is not the peer's (forged)";
         return -1;
     }

@@ -601,6 +601,36 @@ START_TEST(link_slow_receiver)
 }
 END_TEST
 
+static int send_size(sky_node *n, sky_addr_t to, size_t size)
+{
+    sky_msg m = {.type_id = 1, .data = calloc(1, size), .size = size};
+    return sky_node_send(n, to, &m);
+}
+
+/* The queue's count goes back to 0 once everything is written, whatever
+ * the sizes: with a high water of 40 bytes, one byte left counted would
+ * refuse every send after it. */
+START_TEST(link_queue_drains_to_zero)
+{
+    high_water = 40, low_water = 10;
+    pair p;
+    pair_init(&p);
+    start_member(&p, 0, secret);
+    start_member(&p, 1, secret);
+    sky_addr_t s = tu_spawn(p.node[1], "named", "");
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
+    size_t sizes[] = {2 * 65536, 65536 + 1, 3 * 65536, 100, 65536 * 2 - 1};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        ck_assert_msg(TU_WAIT(send_size(p.node[0], s, sizes[i]) == 0, 2000), "send %zu of %zu bytes refused", i,
+                      sizes[i]);
+        ck_assert_msg(TU_WAIT(tu_stat(p.node[1], s).received == i + 1, 2000), "message %zu (%zu bytes): received %llu", i, sizes[i], (unsigned long long)tu_stat(p.node[1], s).received);
+    }
+    high_water = low_water = 0;
+    sky_node_free(p.node[0]);
+    sky_node_free(p.node[1]);
+}
+END_TEST
+
 Suite *link_suite(void)
 {
     Suite *s = suite_create("link");
@@ -613,6 +643,7 @@ Suite *link_suite(void)
     tcase_add_test(tc, link_flow_control);
     tcase_add_test(tc, link_protocol_by_hand);
     tcase_add_test(tc, link_slow_receiver);
+    tcase_add_test(tc, link_queue_drains_to_zero);
     suite_add_tcase(s, tc);
     return s;
 }
