@@ -99,6 +99,8 @@ void sky__vlog(sky_node *node, sky_addr_t source, int level, const char *fmt, va
     sky_addr_t logger;
 
     if (node && level > sky__node_config(node)->log_level) return;
+    /* the runtime's own lines say which node: [0002:00000000] */
+    if (node && source == SKY_ADDR_NONE) source = SKY_ADDR(sky__node_id(node), 0);
     len = format_text(text, fmt, ap);
     logger = node ? sky__node_logger(node) : SKY_ADDR_NONE;
     /* If delivering a line logs (an overload warning about the logger's own

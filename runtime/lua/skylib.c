@@ -243,6 +243,24 @@ static int l_log(lua_State *L)
 
 /* ---- raw messages: bytes and a type id, no schema ----------------------- */
 
+/* Why a send or call to `to` failed at once: for a node that is down or
+ * busy, which node ("node 'beta' is down"). */
+static const char *send_why(lua_State *L, int rc, sky_addr_t to, char *buf, size_t size)
+{
+    if (rc != SKY_ENODEDOWN && rc != SKY_EBUSY) return sky_strerror(rc);
+    sky_node *node = sky_ctx_node(ctx_of(L));
+    if (SKY_ADDR_NODE(to) == sky_node_id(node)) return sky_strerror(rc);
+    sky_node_info info[64];
+    size_t n = sky_node_nodes(node, info, 64);
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (info[i].id == SKY_ADDR_NODE(to)) {
+            snprintf(buf, size, rc == SKY_ENODEDOWN ? "node '%s' is down" : "the link to node '%s' is full",
+                     info[i].name);
+            return buf;
+        }
+    return sky_strerror(rc);
+}
+
 static int l_rawsend(lua_State *L)
 {
     sky_addr_t to = sky__lua_check_addr(L, "sky.rawsend", 1);
@@ -250,7 +268,8 @@ static int l_rawsend(lua_State *L)
     size_t len;
     const char *data = sky__lua_optstr(L, "sky.rawsend", 3, "bytes", "", &len);
     int rc = sky_send_copy(ctx_of(L), to, (uint32_t)type, data, len);
-    if (rc < 0) return sky__lua_raise(L, rc, "sky.rawsend: %s", sky_strerror(rc));
+    char why[300];
+    if (rc < 0) return sky__lua_raise(L, rc, "sky.rawsend: %s", send_why(L, rc, to, why, sizeof why));
     return 0;
 }
 
@@ -326,7 +345,8 @@ static int l_rawcall(lua_State *L)
     int rc = sky_call(ctx_of(L), to, &req, (int)timeout, on_reply, (void *)(uintptr_t)session);
     if (rc < 0) {
         sky__lua_unwait(L, session);
-        return sky__lua_raise(L, rc, "sky.rawcall: %s", sky_strerror(rc));
+        char why[300];
+        return sky__lua_raise(L, rc, "sky.rawcall: %s", send_why(L, rc, to, why, sizeof why));
     }
     return sky__lua_yield(L, 0, call_k);
 }
@@ -384,7 +404,8 @@ static int l_send(lua_State *L)
     msg.kind = SKY_ONEWAY;
     msg.type_id = m->id;
     int rc = sky_send(ctx_of(L), to, &msg);
-    if (rc < 0) return sky__lua_raise(L, rc, "sky.send %s: %s", m->full_name, sky_strerror(rc));
+    char why[300];
+    if (rc < 0) return sky__lua_raise(L, rc, "sky.send %s: %s", m->full_name, send_why(L, rc, to, why, sizeof why));
     return 0;
 }
 
@@ -416,7 +437,8 @@ static int l_call(lua_State *L)
                       (void *)(uintptr_t)session);
     if (rc < 0) {
         sky__lua_unwait(L, session);
-        return sky__lua_raise(L, rc, "sky.call %s: %s", m->full_name, sky_strerror(rc));
+        char why[300];
+        return sky__lua_raise(L, rc, "sky.call %s: %s", m->full_name, send_why(L, rc, to, why, sizeof why));
     }
     return sky__lua_yield(L, (lua_KContext)m, typed_call_k);
 }
