@@ -16,6 +16,7 @@
 
 #include "launcher/config.h"
 #include "launcher/sandbox.h"
+#include "launcher/secret.h"
 
 #if SIZE_MAX >= LLONG_MAX
 #define SIZE_LIMIT LLONG_MAX
@@ -23,7 +24,7 @@
 #define SIZE_LIMIT ((long long)SIZE_MAX)
 #endif
 
-enum kind { K_INT, K_STR, K_LEVEL };
+enum kind { K_INT, K_STR, K_LEVEL, K_TABLE };
 
 struct key {
     const char *name;
@@ -66,6 +67,15 @@ static const struct key keys[] = {
     {"gate_idle_timeout_ms", K_INT, OFF(gate_idle_timeout_ms), 1, INT_MAX, 0},
     {"gate_max_inflight", K_INT, OFF(gate_max_inflight), 1, INT_MAX, 0},
     {"loop_warn_ms", K_INT, OFF(loop_warn_ms), 0, INT_MAX, 0},
+    {"cluster", K_TABLE, OFF(cluster), 0, 0, 0},
+    {"cluster_file", K_STR, OFF(cluster_file), 0, 0, 0},
+    {"cluster_secret", K_STR, OFF(cluster_secret), 0, 0, 0},
+    {"cluster_secret_file", K_STR, OFF(cluster_secret_file), 0, 0, 0},
+    {"cluster_tick_ms", K_INT, OFF(cluster_tick_ms), 1, INT_MAX, 0},
+    {"cluster_down_ms", K_INT, OFF(cluster_down_ms), 1, INT_MAX, 0},
+    {"cluster_max_message", K_INT, OFF(cluster_max_message), 1024, 4294967295LL, 0},
+    {"cluster_high_water", K_INT, OFF(cluster_high_water), 1, SIZE_LIMIT, 0},
+    {"cluster_low_water", K_INT, OFF(cluster_low_water), 0, SIZE_LIMIT, 0},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -81,15 +91,18 @@ static void reset(struct sky_launcher_config *lc)
 {
     memset(lc, 0, sizeof *lc);
     for (size_t i = 0; i < NKEYS; i++)
-        if (keys[i].kind != K_STR)
+        if (keys[i].kind == K_INT || keys[i].kind == K_LEVEL)
             *(long long *)((char *)lc + keys[i].off) = -1;
 }
 
 void sky_launcher_deinit(struct sky_launcher_config *lc)
 {
+    sky_launcher_secret_free(lc->cluster_secret, lc->cluster_secret_len);
+    lc->cluster_secret = NULL;
     for (size_t i = 0; i < NKEYS; i++)
         if (keys[i].kind == K_STR)
             free(*(char **)((char *)lc + keys[i].off));
+    sky_launcher_members_free(&lc->cluster);
     reset(lc);
 }
 
@@ -131,6 +144,35 @@ void sky_launcher_apply(const struct sky_launcher_config *lc, sky_config *cfg)
         cfg->socket_read_limit = (size_t)lc->socket_read_limit;
     if (lc->loop_warn_ms >= 0)
         cfg->loop_warn_ms = (int)lc->loop_warn_ms;
+    cfg->cluster = lc->cluster.member;
+    cfg->cluster_size = lc->cluster.count;
+    if (lc->cluster_secret) {
+        cfg->cluster_secret = lc->cluster_secret;
+        cfg->cluster_secret_len = lc->cluster_secret_len;
+    }
+    if (lc->cluster_tick_ms >= 0)
+        cfg->cluster_tick_ms = (int)lc->cluster_tick_ms;
+    if (lc->cluster_down_ms >= 0)
+        cfg->cluster_down_ms = (int)lc->cluster_down_ms;
+    if (lc->cluster_max_message >= 0)
+        cfg->cluster_max_message = (size_t)lc->cluster_max_message;
+    if (lc->cluster_high_water >= 0)
+        cfg->cluster_high_water = (size_t)lc->cluster_high_water;
+    if (lc->cluster_low_water >= 0)
+        cfg->cluster_low_water = (size_t)lc->cluster_low_water;
+}
+
+int sky_launcher_check_pairs(const sky_config *cfg, char *err, size_t errsize)
+{
+    if (cfg->socket_low_water >= cfg->socket_high_water)
+        snprintf(err, errsize, "socket_low_water: must be below socket_high_water");
+    else if (cfg->cluster_size > 0 && cfg->cluster_down_ms <= cfg->cluster_tick_ms)
+        snprintf(err, errsize, "cluster_down_ms: must be above cluster_tick_ms (%d)", cfg->cluster_tick_ms);
+    else if (cfg->cluster_size > 0 && cfg->cluster_low_water >= cfg->cluster_high_water)
+        snprintf(err, errsize, "cluster_low_water: must be below cluster_high_water");
+    else
+        return 0;
+    return -1;
 }
 
 int sky_launcher_gate_args(const struct sky_launcher_config *lc, char *out, size_t size)
@@ -318,6 +360,9 @@ static void check_known(lua_State *L, int env, struct load *ld)
         }
         if (k->kind == K_INT) {
             *(long long *)field = check_int(L, ld->path, k);
+        } else if (k->kind == K_TABLE) {
+            if (!lua_istable(L, -1))
+                luaL_error(L, "%s: key '%s': expected table, got %s", ld->path, k->name, luaL_typename(L, -1));
         } else if (k->kind == K_STR) {
             char *copy = strdup(check_str(L, ld->path, k));
             if (!copy)
@@ -345,6 +390,71 @@ static void check_known(lua_State *L, int env, struct load *ld)
     }
 }
 
+
+/* A relative path in the config names a file beside it: replaces *field
+ * (a path the file gave) with the path as it is opened. */
+static void beside_config(lua_State *L, const char *path, char **field)
+{
+    const char *slash = strrchr(path, '/');
+
+    if ((*field)[0] == '/' || !slash)
+        return;
+    lua_pushlstring(L, path, (size_t)(slash - path) + 1); /* the directory, its '/' included */
+    lua_pushstring(L, *field);
+    lua_concat(L, 2);
+    char *copy = strdup(lua_tostring(L, -1));
+    if (!copy)
+        luaL_error(L, "%s: out of memory", path);
+    free(*field);
+    *field = copy;
+    lua_pop(L, 1);
+}
+
+/* The keys that go together: the membership from one of two keys, this
+ * node's own member in it, and the secret from one of two keys. */
+static void check_cluster(lua_State *L, int env, struct load *ld)
+{
+    struct sky_launcher_config *lc = ld->out;
+    char err[1024];
+
+    lua_pushliteral(L, "cluster");
+    int table = lua_rawget(L, env) == LUA_TTABLE;
+    if (table && lc->cluster_file)
+        luaL_error(L, "%s: keys 'cluster' and 'cluster_file' are both given: use one", ld->path);
+    if (table)
+        sky_launcher_members_check(L, -1, ld->path, &lc->cluster);
+    lua_pop(L, 1);
+    if (lc->cluster_file) {
+        beside_config(L, ld->path, &lc->cluster_file);
+        if (sky_launcher_members_load(lc->cluster_file, &lc->cluster, err, sizeof err) != 0)
+            luaL_error(L, "%s: cluster_file: %s", ld->path, err);
+    }
+    if (lc->cluster_secret && lc->cluster_secret_file)
+        luaL_error(L, "%s: keys 'cluster_secret' and 'cluster_secret_file' are both given: use one", ld->path);
+    if (lc->cluster_secret)
+        lc->cluster_secret_len = strlen(lc->cluster_secret);
+    if (lc->cluster_secret_file) {
+        beside_config(L, ld->path, &lc->cluster_secret_file);
+        if (sky_launcher_secret_read(lc->cluster_secret_file, &lc->cluster_secret, &lc->cluster_secret_len, err,
+                                     sizeof err) != 0)
+            luaL_error(L, "%s: %s", ld->path, err);
+    }
+    if (!table && !lc->cluster_file)
+        return;
+
+    const char *self = lc->node_name ? lc->node_name : "sky";
+    const sky_cluster_member *me = sky_launcher_members_find(&lc->cluster, self);
+    if (!me)
+        luaL_error(L, "%s: cluster: no member is named '%s' (node_name)", ld->path, self);
+    if (lc->node_id >= 0 && lc->node_id != me->id)
+        luaL_error(L, "%s: node_id is %d but cluster member '%s' has id %d", ld->path, (int)lc->node_id, self,
+                   (int)me->id);
+    lc->node_id = me->id;
+    if (!lc->cluster_secret)
+        luaL_error(L, "%s: cluster: a cluster needs a shared secret: give cluster_secret or cluster_secret_file",
+                   ld->path);
+}
+
 /* After the file ran: its environment (its globals) is at index 2. */
 static int check_all(lua_State *L)
 {
@@ -352,6 +462,7 @@ static int check_all(lua_State *L)
 
     check_unknown(L, 2, ld->path);
     check_known(L, 2, ld);
+    check_cluster(L, 2, ld);
     return 0;
 }
 

@@ -192,6 +192,23 @@ static int run(const char *path, const struct sky_launcher_config *lc, const sig
     return failed ? EXIT_CONFIG : 0;
 }
 
+/* --check: what the runtime would refuse when it creates the node, short
+ * of creating it (which opens the log and the cluster's port). */
+static int check_pairs(const char *path, const struct sky_launcher_config *lc)
+{
+    char err[256];
+    sky_config cfg;
+
+    sky_config_init(&cfg);
+    sky_launcher_apply(lc, &cfg);
+    if (sky_launcher_check_pairs(&cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "sky: %s: %s\n", path, err);
+        return EXIT_CONFIG;
+    }
+    printf("%s: ok\n", path);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct sky_launcher_config lc;
@@ -214,8 +231,7 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     if (check) {
-        printf("%s: ok\n", path);
-        status = 0;
+        status = check_pairs(path, &lc);
     } else {
         status = run(path, &lc, &unblocked);
     }
