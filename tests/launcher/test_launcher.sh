@@ -526,6 +526,59 @@ cluster_node cl_tuned "cluster = { $members }" 'cluster_secret = "s3cret"' 'clus
 run "$tmp/cl_tuned.lua"
 expect "cluster tuning keys accepted: the node runs and exits 0" 0
 
+# SIGHUP re-reads cluster_file: a good file is taken (its member count
+# logged), a broken or refused one is logged and the node runs on.
+# wait_log FILE TEXT: waits (at most $LIMIT s) until FILE holds TEXT.
+wait_log() {
+    tries=$((LIMIT * 10))
+    while [ "$tries" -gt 0 ]; do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+        tries=$((tries - 1))
+    done
+    return 1
+}
+mkdir "$tmp/hup"
+printf 'return { %s }\n' "$members" >"$tmp/hup/members.lua"
+printf 's3cret' >"$tmp/hup/secret"
+chmod 600 "$tmp/hup/secret"
+cluster_node hup/node 'cluster_file = "members.lua"' 'cluster_secret_file = "secret"' \
+    "log = \"$tmp/hup/node.log\"" 'log_level = "info"'
+SKY_TEST_ARGS=stay "$SKY_BIN" "$tmp/hup/node.lua" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+(sleep $((LIMIT * 2)); kill -KILL "$pid") >/dev/null 2>&1 &
+dog=$!
+wait_ready "$pid"
+# hup NAME LINE: sends the node SIGHUP; passes if LINE comes to its log
+# and the node runs on.
+hup() {
+    kill -HUP "$pid" 2>/dev/null
+    if ! wait_log "$tmp/hup/node.log" "$2"; then
+        why="the log lacks: $2"
+    elif ! kill -0 "$pid" 2>/dev/null; then
+        why="the node stopped"
+    else
+        why=
+    fi
+    report "$1" "$why"
+}
+printf 'return { %s, gamma = { id = 5, address = "127.0.0.1:%s" } }\n' "$members" "$p3" >"$tmp/hup/members.lua"
+hup "SIGHUP: cluster_file re-read, the member count logged" \
+    "INFO SIGHUP: cluster_file $tmp/hup/members.lua re-read: 3 members"
+printf 'return { %s,\n' "$members" >"$tmp/hup/members.lua"
+hup "SIGHUP: a broken cluster_file is logged, the node runs on" \
+    "ERROR SIGHUP: cluster_file not re-read, the membership stays as it was: $tmp/hup/members.lua:2:"
+printf 'return { alpha = { id = 3, address = "127.0.0.1:%s" } }\n' "$p2" >"$tmp/hup/members.lua"
+hup "SIGHUP: a membership the node refuses is logged, the node runs on" \
+    "ERROR SIGHUP: cluster_file $tmp/hup/members.lua refused, the membership stays as it was: cluster: this node's entry"
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+status=$?
+kill "$dog" 2>/dev/null
+[ "$status" -eq 137 ] && status=124
+expect "SIGHUP: the node still stops on SIGTERM, exit 0" 0
+[ "$failed" -eq 0 ] || sed 's/^/    log| /' "$tmp/hup/node.log"
+
 # ---- usage ----
 
 run
