@@ -144,7 +144,8 @@ static void reload_cluster(sky_node *node, const sky_config *cfg, const char *fi
                  "SIGHUP: cluster_file %s refused, the membership stays as it was: %s", file,
                  err[0] ? err : sky_strerror(rc));
     else
-        node_log(node, cfg, SKY_LOG_INFO, "SIGHUP: cluster_file %s re-read: %zu members", file, m.count);
+        node_log(node, cfg, SKY_LOG_INFO, "SIGHUP: cluster_file %s re-read: %zu member%s", file, m.count,
+                 m.count == 1 ? "" : "s");
     sky_launcher_members_free(&m);
 }
 
