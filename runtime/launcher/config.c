@@ -1,7 +1,6 @@
-/* The launcher's config file. The file is trusted no more than it must be:
- * it runs as text only, in an environment without io, os, require or load,
- * under a memory limit and an instruction budget, so a typo or an endless
- * loop ends in a message instead of a hung or half-configured node. */
+/* The launcher's config file: run in the sandbox (sandbox.c), then every
+ * key checked, so a typo ends in a message instead of a half-configured
+ * node. */
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -14,13 +13,10 @@
 
 #include <lauxlib.h>
 #include <lua.h>
-#include <lualib.h>
 
 #include "launcher/config.h"
-
-#define MEMORY_LIMIT ((size_t)64 << 20)
-#define HOOK_EVERY 10000        /* instructions between two hook calls */
-#define HOOK_CALLS 10000        /* hook calls allowed: 10^8 instructions */
+#include "launcher/sandbox.h"
+#include "launcher/secret.h"
 
 #if SIZE_MAX >= LLONG_MAX
 #define SIZE_LIMIT LLONG_MAX
@@ -28,7 +24,7 @@
 #define SIZE_LIMIT ((long long)SIZE_MAX)
 #endif
 
-enum kind { K_INT, K_STR, K_LEVEL };
+enum kind { K_INT, K_STR, K_LEVEL, K_TABLE };
 
 struct key {
     const char *name;
@@ -71,31 +67,20 @@ static const struct key keys[] = {
     {"gate_idle_timeout_ms", K_INT, OFF(gate_idle_timeout_ms), 1, INT_MAX, 0},
     {"gate_max_inflight", K_INT, OFF(gate_max_inflight), 1, INT_MAX, 0},
     {"loop_warn_ms", K_INT, OFF(loop_warn_ms), 0, INT_MAX, 0},
+    {"cluster", K_TABLE, OFF(cluster), 0, 0, 0},
+    {"cluster_file", K_STR, OFF(cluster_file), 0, 0, 0},
+    {"cluster_secret", K_STR, OFF(cluster_secret), 0, 0, 0},
+    {"cluster_secret_file", K_STR, OFF(cluster_secret_file), 0, 0, 0},
+    {"cluster_tick_ms", K_INT, OFF(cluster_tick_ms), 1, INT_MAX, 0},
+    {"cluster_down_ms", K_INT, OFF(cluster_down_ms), 1, INT_MAX, 0},
+    {"cluster_max_message", K_INT, OFF(cluster_max_message), 1024, 4294967295LL, 0},
+    {"cluster_high_water", K_INT, OFF(cluster_high_water), 1, SIZE_LIMIT, 0},
+    {"cluster_low_water", K_INT, OFF(cluster_low_water), 0, SIZE_LIMIT, 0},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 static const char *const levels[] = {"error", "warn", "info", "debug"}; /* SKY_LOG_* order */
-
-/* What the sandbox offers besides the config's own assignments. */
-static const char *const safe_base[] = {
-    "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget",
-    "rawlen", "rawset", "select", "setmetatable", "tonumber", "tostring", "type", "xpcall",
-    "_VERSION", NULL,
-};
-
-static const luaL_Reg safe_libs[] = {
-    {LUA_STRLIBNAME, luaopen_string},
-    {LUA_MATHLIBNAME, luaopen_math},
-    {LUA_TABLIBNAME, luaopen_table},
-    {LUA_UTF8LIBNAME, luaopen_utf8},
-    {NULL, NULL},
-};
-
-struct budget {
-    size_t used;
-    unsigned hook_calls;
-};
 
 struct load {
     const char *path;
@@ -106,15 +91,18 @@ static void reset(struct sky_launcher_config *lc)
 {
     memset(lc, 0, sizeof *lc);
     for (size_t i = 0; i < NKEYS; i++)
-        if (keys[i].kind != K_STR)
+        if (keys[i].kind == K_INT || keys[i].kind == K_LEVEL)
             *(long long *)((char *)lc + keys[i].off) = -1;
 }
 
 void sky_launcher_deinit(struct sky_launcher_config *lc)
 {
+    sky_launcher_secret_free(lc->cluster_secret, lc->cluster_secret_len);
+    lc->cluster_secret = NULL;
     for (size_t i = 0; i < NKEYS; i++)
         if (keys[i].kind == K_STR)
             free(*(char **)((char *)lc + keys[i].off));
+    sky_launcher_members_free(&lc->cluster);
     reset(lc);
 }
 
@@ -156,6 +144,35 @@ void sky_launcher_apply(const struct sky_launcher_config *lc, sky_config *cfg)
         cfg->socket_read_limit = (size_t)lc->socket_read_limit;
     if (lc->loop_warn_ms >= 0)
         cfg->loop_warn_ms = (int)lc->loop_warn_ms;
+    cfg->cluster = lc->cluster.member;
+    cfg->cluster_size = lc->cluster.count;
+    if (lc->cluster_secret) {
+        cfg->cluster_secret = lc->cluster_secret;
+        cfg->cluster_secret_len = lc->cluster_secret_len;
+    }
+    if (lc->cluster_tick_ms >= 0)
+        cfg->cluster_tick_ms = (int)lc->cluster_tick_ms;
+    if (lc->cluster_down_ms >= 0)
+        cfg->cluster_down_ms = (int)lc->cluster_down_ms;
+    if (lc->cluster_max_message >= 0)
+        cfg->cluster_max_message = (size_t)lc->cluster_max_message;
+    if (lc->cluster_high_water >= 0)
+        cfg->cluster_high_water = (size_t)lc->cluster_high_water;
+    if (lc->cluster_low_water >= 0)
+        cfg->cluster_low_water = (size_t)lc->cluster_low_water;
+}
+
+int sky_launcher_check_pairs(const sky_config *cfg, char *err, size_t errsize)
+{
+    if (cfg->socket_low_water >= cfg->socket_high_water)
+        snprintf(err, errsize, "socket_low_water: must be below socket_high_water");
+    else if (cfg->cluster_size > 0 && cfg->cluster_down_ms <= cfg->cluster_tick_ms)
+        snprintf(err, errsize, "cluster_down_ms: must be above cluster_tick_ms (%d)", cfg->cluster_tick_ms);
+    else if (cfg->cluster_size > 0 && cfg->cluster_low_water >= cfg->cluster_high_water)
+        snprintf(err, errsize, "cluster_low_water: must be below cluster_high_water");
+    else
+        return 0;
+    return -1;
 }
 
 int sky_launcher_gate_args(const struct sky_launcher_config *lc, char *out, size_t size)
@@ -179,88 +196,6 @@ int sky_launcher_gate_args(const struct sky_launcher_config *lc, char *out, size
         if (v >= 0) n += (size_t)snprintf(out + n, size - n, "%s=%lld ", words[i].word, v);
     }
     return given;
-}
-
-/* ---- the sandbox ---------------------------------------------------------- */
-
-static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    struct budget *b = ud;
-
-    if (ptr == NULL)
-        osize = 0;
-    if (nsize == 0) {
-        free(ptr);
-        b->used -= osize;
-        return NULL;
-    }
-    if (nsize > osize && nsize - osize > MEMORY_LIMIT - b->used)
-        return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p)
-        b->used = b->used - osize + nsize;
-    return p;
-}
-
-static void count_hook(lua_State *L, lua_Debug *ar)
-{
-    void *ud;
-    struct budget *b;
-
-    (void)ar;
-    lua_getallocf(L, &ud);
-    b = ud;
-    if (++b->hook_calls > HOOK_CALLS) {
-        luaL_where(L, 0);
-        lua_pushstring(L, "config runs too long (more than 10^8 instructions)");
-        lua_concat(L, 2);
-        lua_error(L);
-    }
-}
-
-/* env(name [, default]): the environment variable, or default when it is
- * unset or empty (like the shell's ${NAME:-default}). */
-static int l_env(lua_State *L)
-{
-    const char *v = getenv(luaL_checkstring(L, 1));
-
-    if (v && *v) {
-        lua_pushstring(L, v);
-        return 1;
-    }
-    lua_settop(L, 2);
-    return 1;
-}
-
-/* Pushes the table the chunk runs in: empty, so that every key in it after
- * the run was assigned by the file, and reading the safe functions through
- * a protected metatable. */
-static void push_sandbox(lua_State *L)
-{
-    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
-    int g = lua_gettop(L);
-    lua_newtable(L);
-    int base = lua_gettop(L);
-    for (const char *const *n = safe_base; *n; n++) {
-        lua_getfield(L, g, *n);
-        lua_setfield(L, base, *n);
-    }
-    for (const luaL_Reg *lib = safe_libs; lib->name; lib++) {
-        luaL_requiref(L, lib->name, lib->func, 0);
-        lua_setfield(L, base, lib->name);
-    }
-    lua_pushcfunction(L, l_env);
-    lua_setfield(L, base, "env");
-
-    lua_newtable(L);                     /* the environment */
-    lua_createtable(L, 0, 2);            /* its metatable */
-    lua_pushvalue(L, base);
-    lua_setfield(L, -2, "__index");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, -2);
-    lua_replace(L, g);
-    lua_settop(L, g);
 }
 
 /* ---- checking the keys ------------------------------------------------------ */
@@ -425,6 +360,9 @@ static void check_known(lua_State *L, int env, struct load *ld)
         }
         if (k->kind == K_INT) {
             *(long long *)field = check_int(L, ld->path, k);
+        } else if (k->kind == K_TABLE) {
+            if (!lua_istable(L, -1))
+                luaL_error(L, "%s: key '%s': expected table, got %s", ld->path, k->name, luaL_typename(L, -1));
         } else if (k->kind == K_STR) {
             char *copy = strdup(check_str(L, ld->path, k));
             if (!copy)
@@ -452,75 +390,89 @@ static void check_known(lua_State *L, int env, struct load *ld)
     }
 }
 
-/* Runs in protected mode: every Lua error, out-of-memory included, ends up
- * as the message of sky_launcher_load(). */
-static int load_protected(lua_State *L)
+
+/* A relative path in the config names a file beside it: replaces *field
+ * (a path the file gave) with the path as it is opened. */
+static void beside_config(lua_State *L, const char *path, char **field)
+{
+    const char *slash = strrchr(path, '/');
+
+    if ((*field)[0] == '/' || !slash)
+        return;
+    lua_pushlstring(L, path, (size_t)(slash - path) + 1); /* the directory, its '/' included */
+    lua_pushstring(L, *field);
+    lua_concat(L, 2);
+    char *copy = strdup(lua_tostring(L, -1));
+    if (!copy)
+        luaL_error(L, "%s: out of memory", path);
+    free(*field);
+    *field = copy;
+    lua_pop(L, 1);
+}
+
+/* The keys that go together: the membership from one of two keys, this
+ * node's own member in it, and the secret from one of two keys. */
+static void check_cluster(lua_State *L, int env, struct load *ld)
+{
+    struct sky_launcher_config *lc = ld->out;
+    char err[1024];
+
+    lua_pushliteral(L, "cluster");
+    int table = lua_rawget(L, env) == LUA_TTABLE;
+    if (table && lc->cluster_file)
+        luaL_error(L, "%s: keys 'cluster' and 'cluster_file' are both given: use one", ld->path);
+    if (table)
+        sky_launcher_members_check(L, -1, ld->path, &lc->cluster);
+    lua_pop(L, 1);
+    if (lc->cluster_file) {
+        beside_config(L, ld->path, &lc->cluster_file);
+        if (sky_launcher_members_load(lc->cluster_file, &lc->cluster, err, sizeof err) != 0)
+            luaL_error(L, "%s: cluster_file: %s", ld->path, err);
+    }
+    if (lc->cluster_secret && lc->cluster_secret_file)
+        luaL_error(L, "%s: keys 'cluster_secret' and 'cluster_secret_file' are both given: use one", ld->path);
+    if (lc->cluster_secret)
+        lc->cluster_secret_len = strlen(lc->cluster_secret);
+    if (lc->cluster_secret_file) {
+        beside_config(L, ld->path, &lc->cluster_secret_file);
+        if (sky_launcher_secret_read(lc->cluster_secret_file, &lc->cluster_secret, &lc->cluster_secret_len, err,
+                                     sizeof err) != 0)
+            luaL_error(L, "%s: %s", ld->path, err);
+    }
+    if (!table && !lc->cluster_file)
+        return;
+
+    const char *self = lc->node_name ? lc->node_name : "sky";
+    const sky_cluster_member *me = sky_launcher_members_find(&lc->cluster, self);
+    if (!me)
+        luaL_error(L, "%s: cluster: no member is named '%s' (node_name)", ld->path, self);
+    if (lc->node_id >= 0 && lc->node_id != me->id)
+        luaL_error(L, "%s: node_id is %d but cluster member '%s' has id %d", ld->path, (int)lc->node_id, self,
+                   (int)me->id);
+    lc->node_id = me->id;
+    if (!lc->cluster_secret)
+        luaL_error(L, "%s: cluster: a cluster needs a shared secret: give cluster_secret or cluster_secret_file",
+                   ld->path);
+}
+
+/* After the file ran: its environment (its globals) is at index 2. */
+static int check_all(lua_State *L)
 {
     struct load *ld = lua_touserdata(L, 1);
 
-    push_sandbox(L);
-    int env = lua_gettop(L);
-    if (luaL_loadfilex(L, ld->path, "t") != LUA_OK) {
-        /* Lua's own message for this one does not name the file. */
-        if (strstr(lua_tostring(L, -1), "binary chunk"))
-            return luaL_error(L, "%s: not a text file (compiled Lua is not accepted)", ld->path);
-        return lua_error(L);
-    }
-    lua_pushvalue(L, env);
-    lua_setupvalue(L, -2, 1);            /* a main chunk's only upvalue is _ENV */
-    lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
-    lua_call(L, 0, 0);
-    lua_sethook(L, NULL, 0, 0);
-    check_unknown(L, env, ld->path);
-    check_known(L, env, ld);
-    return 0;
-}
-
-/* Opening the file first gives "No such file or directory" and "is a
- * directory" messages that name the file the way the user wrote it. */
-static int check_readable(const char *path, char *err, size_t errsize)
-{
-    struct stat st;
-    FILE *f = fopen(path, "r");
-
-    if (!f) {
-        snprintf(err, errsize, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    int isdir = fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode);
-    fclose(f);
-    if (isdir) {
-        snprintf(err, errsize, "%s: is a directory", path);
-        return -1;
-    }
+    check_unknown(L, 2, ld->path);
+    check_known(L, 2, ld);
+    check_cluster(L, 2, ld);
     return 0;
 }
 
 int sky_launcher_load(const char *path, struct sky_launcher_config *out, char *err, size_t errsize)
 {
-    struct budget budget = {0, 0};
     struct load ld = {path, out};
 
     reset(out);
-    if (check_readable(path, err, errsize) != 0)
-        return -1;
-    lua_State *L = lua_newstate(limited_alloc, &budget);
-    if (!L) {
-        snprintf(err, errsize, "%s: out of memory", path);
-        return -1;
-    }
-    lua_pushcfunction(L, load_protected);
-    lua_pushlightuserdata(L, &ld);
-    int status = lua_pcall(L, 1, 0, 0);
-    if (status != LUA_OK) {
-        if (status == LUA_ERRMEM)
-            snprintf(err, errsize, "%s: out of memory (limit %zu MiB)", path, MEMORY_LIMIT >> 20);
-        else if (lua_type(L, -1) == LUA_TSTRING)
-            snprintf(err, errsize, "%s", lua_tostring(L, -1));
-        else
-            snprintf(err, errsize, "%s: error object is a %s value", path, luaL_typename(L, -1));
-        sky_launcher_deinit(out);
-    }
-    lua_close(L);
-    return status == LUA_OK ? 0 : -1;
+    if (sky_launcher_sandbox_run(path, 0, check_all, &ld, err, errsize) == 0)
+        return 0;
+    sky_launcher_deinit(out);
+    return -1;
 }

@@ -1,6 +1,6 @@
 /* sky CONFIG.lua — runs a node configured by a Lua file until a service
  * calls sky_shutdown(), the process gets SIGINT or SIGTERM, or the
- * bootstrap service fails.
+ * bootstrap service fails. With a cluster_file, SIGHUP re-reads it.
  *
  * Exit status: 0 after a clean shutdown; 2 for a usage error, a bad config,
  * a bootstrap service that cannot be spawned or that fails (exits with
@@ -11,8 +11,10 @@
 #endif
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "launcher/config.h"
@@ -26,7 +28,11 @@
 #define EXIT_CONFIG 2
 #define EXIT_RUNTIME 1
 
+/* How often the main thread looks for a SIGHUP while the node runs. */
+#define HUP_POLL_MS 100
+
 static sky_node *volatile running;
+static volatile sig_atomic_t hup_seen;
 
 static void usage(FILE *f)
 {
@@ -34,7 +40,7 @@ static void usage(FILE *f)
           "       sky --help | --version\n"
           "Runs a sky node configured by the Lua file CONFIG.lua until a service\n"
           "calls sky_shutdown(), the process gets SIGINT or SIGTERM, or the\n"
-          "bootstrap service fails (exit status 2).\n"
+          "bootstrap service fails (exit status 2). SIGHUP re-reads cluster_file.\n"
           "  -t, --check   check the config and exit (0 if it is good, 2 if not)\n"
           "See docs/launcher.md for the keys.\n",
           f);
@@ -71,7 +77,14 @@ static void on_signal(int sig)
         sky_node_shutdown(node);
 }
 
-static void set_handlers(void (*handler)(int))
+/* The reading happens on the main thread (watch_hup()). */
+static void on_hup(int sig)
+{
+    (void)sig;
+    hup_seen = 1;
+}
+
+static void set_handler(int sig, void (*handler)(int))
 {
     struct sigaction sa;
 
@@ -79,8 +92,77 @@ static void set_handlers(void (*handler)(int))
     sa.sa_handler = handler;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sigaction(sig, &sa, NULL);
+}
+
+static void set_handlers(void (*handler)(int))
+{
+    set_handler(SIGINT, handler);
+    set_handler(SIGTERM, handler);
+}
+
+/* One line in the node's log, as the logger writes every line (it takes
+ * SKY_TEXT mail, the level in type_id); on stderr if the logger does not
+ * take it. Lines above the node's log_level are dropped. */
+static void node_log(sky_node *node, const sky_config *cfg, int level, const char *fmt, ...) SKY_PRINTF(4, 5);
+
+static void node_log(sky_node *node, const sky_config *cfg, int level, const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+
+    if (level > cfg->log_level)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    sky_msg m = {.kind = SKY_TEXT, .type_id = (uint32_t)level, .size = strlen(line)};
+    m.data = malloc(m.size ? m.size : 1);
+    if (m.data) {
+        memcpy(m.data, line, m.size);
+        if (sky_node_send(node, sky_node_whereis(node, "logger"), &m) == 0)
+            return;
+    }
+    fprintf(stderr, "sky: %s\n", line);
+}
+
+/* SIGHUP: cluster_file read again and handed to the node. A file that
+ * does not load or a membership the node refuses leaves the old one. */
+static void reload_cluster(sky_node *node, const sky_config *cfg, const char *file)
+{
+    struct sky_launcher_members m = {0};
+    char err[1024];
+
+    if (sky_launcher_members_load(file, &m, err, sizeof err) != 0) {
+        node_log(node, cfg, SKY_LOG_ERROR, "SIGHUP: cluster_file not re-read, the membership stays as it was: %s",
+                 err);
+        return;
+    }
+    int rc = sky_node_cluster_update(node, m.member, m.count, err, sizeof err);
+    if (rc != 0)
+        node_log(node, cfg, SKY_LOG_ERROR,
+                 "SIGHUP: cluster_file %s refused, the membership stays as it was: %s", file,
+                 err[0] ? err : sky_strerror(rc));
+    else
+        node_log(node, cfg, SKY_LOG_INFO, "SIGHUP: cluster_file %s re-read: %zu member%s", file, m.count,
+                 m.count == 1 ? "" : "s");
+    sky_launcher_members_free(&m);
+}
+
+/* Waits for shutdown; with a cluster_file, wakes every HUP_POLL_MS to
+ * serve a SIGHUP that came meanwhile. */
+static void wait_node(sky_node *node, const sky_config *cfg, const char *cluster_file)
+{
+    if (!cluster_file) {
+        sky_node_wait(node, -1);
+        return;
+    }
+    while (sky_node_wait(node, HUP_POLL_MS) == SKY_ETIMEDOUT) {
+        if (!hup_seen)
+            continue;
+        hup_seen = 0;
+        reload_cluster(node, cfg, cluster_file);
+    }
 }
 
 /* Returns the config path, or NULL with *status set when main should exit. */
@@ -128,7 +210,7 @@ static const char *parse_args(int argc, char **argv, int *check, int *status)
 }
 
 /* Starts the node and its bootstrap service, and waits for shutdown.
- * SIGINT and SIGTERM are blocked on entry and `unblock` is the mask that
+ * SIGINT, SIGTERM and SIGHUP are blocked on entry and `unblock` is the mask that
  * lets them in: the runtime's threads inherit the blocked mask, so the
  * signals reach only this thread, and one that came early waits for the
  * node to exist instead of killing the process. */
@@ -154,6 +236,8 @@ static int run(const char *path, const struct sky_launcher_config *lc, const sig
         return EXIT_RUNTIME;
     }
     running = node;
+    if (lc->cluster_file)
+        set_handler(SIGHUP, on_hup);  /* else SIGHUP ends the process, as it always did */
     set_handlers(on_signal);
     pthread_sigmask(SIG_SETMASK, unblock, NULL);
 
@@ -180,7 +264,7 @@ static int run(const char *path, const struct sky_launcher_config *lc, const sig
             return EXIT_CONFIG;
         }
     }
-    sky_node_wait(node, -1);
+    wait_node(node, &cfg, lc->cluster_file);
     int failed = atomic_load(&watch.failed);
     if (failed)
         fprintf(stderr, "sky: %s: bootstrap '%s' failed: %s\n", path, lc->bootstrap, watch.text);
@@ -190,6 +274,23 @@ static int run(const char *path, const struct sky_launcher_config *lc, const sig
     running = NULL;
     sky_node_free(node);
     return failed ? EXIT_CONFIG : 0;
+}
+
+/* --check: what the runtime would refuse when it creates the node, short
+ * of creating it (which opens the log and the cluster's port). */
+static int check_pairs(const char *path, const struct sky_launcher_config *lc)
+{
+    char err[256];
+    sky_config cfg;
+
+    sky_config_init(&cfg);
+    sky_launcher_apply(lc, &cfg);
+    if (sky_launcher_check_pairs(&cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "sky: %s: %s\n", path, err);
+        return EXIT_CONFIG;
+    }
+    printf("%s: ok\n", path);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -202,9 +303,11 @@ int main(int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, &unblocked);
     sigdelset(&unblocked, SIGINT);      /* even if our parent blocked them */
     sigdelset(&unblocked, SIGTERM);
+    sigdelset(&unblocked, SIGHUP);
 
     const char *path = parse_args(argc, argv, &check, &status);
     if (!path)
@@ -214,8 +317,7 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     if (check) {
-        printf("%s: ok\n", path);
-        status = 0;
+        status = check_pairs(path, &lc);
     } else {
         status = run(path, &lc, &unblocked);
     }

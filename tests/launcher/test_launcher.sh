@@ -35,7 +35,7 @@ status=0
 # run ARGS...: runs sky under the time limit; sets $status, fills
 # $tmp/out and $tmp/err.
 run() {
-    timeout "$LIMIT" "$SKY_BIN" "$@" >"$tmp/out" 2>"$tmp/err"
+    timeout -k 2 "$LIMIT" "$SKY_BIN" "$@" >"$tmp/out" 2>"$tmp/err"
     status=$?
 }
 
@@ -45,7 +45,7 @@ expect() {
     name=$1 want=$2
     shift 2
     why=
-    if [ "$status" -eq 124 ]; then
+    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
         why="timed out after ${LIMIT}s"
     elif [ "$status" -ne "$want" ]; then
         why="exit status $status, expected $want"
@@ -209,6 +209,9 @@ socket_low_water = 1000
 EOF
 run "$tmp/low_water.lua"
 expect "socket_low_water not below socket_high_water" 2 "socket_low_water: must be below socket_high_water"
+run --check "$tmp/low_water.lua"
+expect "--check: socket_low_water not below socket_high_water" 2 \
+    "low_water.lua: socket_low_water: must be below socket_high_water"
 
 # a port taken already: the gate cannot start, and the launcher says why
 holder_py='import socket, sys, time
@@ -324,6 +327,257 @@ kill "$dog" 2>/dev/null
 [ "$status" -eq 137 ] && status=124
 [ -n "$why" ] || [ "$status" -eq 0 ] || why="exit status $status after SIGTERM, expected 0"
 report "Lua bootstrap that exits normally: the node runs on" "$why"
+
+# ---- the cluster keys ----
+
+# cluster_node NAME [LINES...]: writes $tmp/NAME.lua, a node "alpha" whose
+# bootstrap is testmod (args $SKY_TEST_ARGS, else "exit"), with LINES added.
+cluster_node() {
+    f="$tmp/$1.lua"
+    shift
+    {
+        printf 'node_name = "alpha"\nbootstrap = "testmod"\n'
+        printf 'module_path = "%s/?.so"\n' "$SKY_TEST_MODDIR"
+        printf 'bootstrap_args = env("SKY_TEST_ARGS", "exit")\n'
+        for line in "$@"; do printf '%s\n' "$line"; done
+    } >"$f"
+}
+
+# free_ports N: prints N TCP ports of 127.0.0.1 free a moment ago.
+free_ports() {
+    python3 -c 'import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
+}
+
+if command -v python3 >/dev/null 2>&1; then
+    set -- $(free_ports 3)
+    p1=$1 p2=$2 p3=$3
+else
+    p1=47301 p2=47302 p3=47303    # --check binds nothing; the runs may collide
+fi
+members="alpha = { id = 3, address = \"127.0.0.1:$p1\" }, beta = { id = 4, address = \"127.0.0.1:$p2\" }"
+
+cluster_node cl_table "cluster = { $members }" 'cluster_secret = "s3cret"'
+run "$tmp/cl_table.lua"
+expect "cluster table: the node runs (node_id taken from its member) and exits 0" 0
+run --check "$tmp/cl_table.lua"
+expect "--check: cluster table" 0
+
+cluster_node cl_id_ok "cluster = { $members }" 'cluster_secret = "s3cret"' 'node_id = 3'
+run --check "$tmp/cl_id_ok.lua"
+expect "cluster: node_id that agrees with its member" 0
+
+cluster_node cl_id_bad "cluster = { $members }" 'cluster_secret = "s3cret"' 'node_id = 4'
+run "$tmp/cl_id_bad.lua"
+expect "cluster: node_id that disagrees names both" 2 "cl_id_bad.lua: node_id is 4 but cluster member 'alpha' has id 3"
+run --check "$tmp/cl_id_bad.lua"
+expect "--check: node_id that disagrees" 2 "cl_id_bad.lua: node_id is 4 but cluster member 'alpha' has id 3"
+
+cluster_node cl_noself 'cluster = { beta = { id = 4, address = "127.0.0.1:7001" } }' 'cluster_secret = "s3cret"'
+run --check "$tmp/cl_noself.lua"
+expect "cluster without this node's member" 2 "cl_noself.lua: cluster: no member is named 'alpha' (node_name)"
+
+cluster_node cl_type 'cluster = "alpha=127.0.0.1:7001"' 'cluster_secret = "s3cret"'
+run --check "$tmp/cl_type.lua"
+expect "cluster not a table" 2 "cl_type.lua: key 'cluster': expected table, got string"
+
+# bad_entry CASE ENTRY TEXT: a cluster whose member "beta" (or ENTRY's own
+# name) is ENTRY is refused, by the run and by --check, with TEXT.
+bad_entry() {
+    cluster_node "cl_bad" "cluster = { alpha = { id = 3, address = \"127.0.0.1:$p1\" }, $2 }" \
+        'cluster_secret = "s3cret"'
+    run "$tmp/cl_bad.lua"
+    expect "cluster: $1" 2 "cl_bad.lua: cluster: $3"
+    run --check "$tmp/cl_bad.lua"
+    expect "--check: cluster: $1" 2 "cl_bad.lua: cluster: $3"
+}
+bad_entry "entry not a table" 'beta = "127.0.0.1:7002"' \
+    "member 'beta': expected a table {id = N, address = \"host:port\"}, got string"
+bad_entry "missing id" 'beta = { address = "127.0.0.1:7002" }' "member 'beta': missing id"
+bad_entry "id not an integer" 'beta = { id = "4", address = "127.0.0.1:7002" }' \
+    "member 'beta': id: expected integer, got string"
+bad_entry "id 4.5" 'beta = { id = 4.5, address = "127.0.0.1:7002" }' "member 'beta': id: expected integer, got 4.5"
+bad_entry "id out of range" 'beta = { id = 65536, address = "127.0.0.1:7002" }' \
+    "member 'beta': id: expected integer in 0..65535, got 65536"
+bad_entry "negative id" 'beta = { id = -1, address = "127.0.0.1:7002" }' \
+    "member 'beta': id: expected integer in 0..65535, got -1"
+bad_entry "missing address" 'beta = { id = 4 }' "member 'beta': missing address"
+bad_entry "address not a string" 'beta = { id = 4, address = 7002 }' "member 'beta': address: expected string, got number"
+bad_entry "address without a port" 'beta = { id = 4, address = "127.0.0.1" }' \
+    "member 'beta': address '127.0.0.1' is not \"host:port\" (port 1..65535)"
+bad_entry "unknown field" 'beta = { id = 4, address = "127.0.0.1:7002", port = 7002 }' \
+    "member 'beta': unknown field 'port' (an entry is {id = N, address = \"host:port\"})"
+bad_entry "name with a space" '["be ta"] = { id = 4, address = "127.0.0.1:7002" }' \
+    "member 'be ta': a name is 1..255 printable characters, no space, no '@'"
+bad_entry "name with '@'" '["b@x"] = { id = 4, address = "127.0.0.1:7002" }' \
+    "member 'b@x': a name is 1..255 printable characters, no space, no '@'"
+long=$(printf '%0256d' 0 | tr 0 b)
+bad_entry "name of 256 bytes" "$long = { id = 4, address = \"127.0.0.1:7002\" }" \
+    "member '$long': a name is 1..255 printable characters, no space, no '@'"
+bad_entry "name not a string" '{ id = 4, address = "127.0.0.1:7002" }' \
+    "member names are strings, got a number key"
+bad_entry "two members with one id" 'beta = { id = 3, address = "127.0.0.1:7002" }' \
+    "members 'alpha' and 'beta' have the same id 3"
+
+# cluster_file: a file beside the config, returning the table
+mkdir "$tmp/cf"
+printf 'return { %s }\n' "$members" >"$tmp/cf/members.lua"
+{ cat "$fix/ok.lua"; printf 'node_name = "alpha"\nnode_id = nil\ncluster_file = "members.lua"\ncluster_secret = "s3cret"\n'; } \
+    >"$tmp/cf/node.lua"
+run "$tmp/cf/node.lua"
+expect "cluster_file beside the config: the node runs and exits 0" 0
+(cd "$tmp" && timeout -k 2 "$LIMIT" "$SKY_BIN" --check cf/node.lua >"$tmp/out" 2>"$tmp/err")
+status=$?
+expect "--check: cluster_file relative to the config's directory, not the working directory" 0
+
+printf 'return { %s, gamma = { id = 5 } }\n' "$members" >"$tmp/cf/bad_members.lua"
+cluster_node cf_bad "cluster_file = \"$tmp/cf/bad_members.lua\"" 'cluster_secret = "s3cret"'
+run --check "$tmp/cf_bad.lua"
+expect "cluster_file with a bad member" 2 \
+    "cf_bad.lua: cluster_file: $tmp/cf/bad_members.lua: cluster: member 'gamma': missing address"
+printf '%s\n' "$members" >"$tmp/cf/no_return.lua"
+cluster_node cf_noret "cluster_file = \"$tmp/cf/no_return.lua\"" 'cluster_secret = "s3cret"'
+run --check "$tmp/cf_noret.lua"
+expect "cluster_file that returns no table" 2 "cluster_file: $tmp/cf/no_return.lua:1:"
+printf 'return io.open("/etc/passwd")\n' >"$tmp/cf/sandbox.lua"
+cluster_node cf_sandbox "cluster_file = \"$tmp/cf/sandbox.lua\"" 'cluster_secret = "s3cret"'
+run --check "$tmp/cf_sandbox.lua"
+expect "cluster_file runs in the sandbox (no io)" 2 "cluster_file: $tmp/cf/sandbox.lua:1:" "'io'"
+printf 'while true do end\n' >"$tmp/cf/endless.lua"
+cluster_node cf_endless "cluster_file = \"$tmp/cf/endless.lua\"" 'cluster_secret = "s3cret"'
+run --check "$tmp/cf_endless.lua"
+expect "cluster_file: an endless loop is stopped" 2 "cluster_file: $tmp/cf/endless.lua:1:" "runs too long"
+cluster_node cf_missing 'cluster_file = "no_such_members.lua"' 'cluster_secret = "s3cret"'
+run --check "$tmp/cf_missing.lua"
+expect "cluster_file missing" 2 \
+    "cf_missing.lua: cluster_file: $tmp/no_such_members.lua: cannot open: No such file or directory"
+cluster_node cf_both "cluster = { $members }" "cluster_file = \"$tmp/cf/members.lua\"" 'cluster_secret = "s3cret"'
+run "$tmp/cf_both.lua"
+expect "cluster and cluster_file both given" 2 "cf_both.lua: keys 'cluster' and 'cluster_file' are both given: use one"
+run --check "$tmp/cf_both.lua"
+expect "--check: cluster and cluster_file both given" 2 "keys 'cluster' and 'cluster_file' are both given"
+
+# the secret
+printf 's3cret\n' >"$tmp/cf/secret"
+chmod 644 "$tmp/cf/secret"
+cluster_node sf_open "cluster = { $members }" 'cluster_secret_file = "cf/secret"'
+run "$tmp/sf_open.lua"
+expect "cluster_secret_file mode 0644 refused" 2 "sf_open.lua: cluster_secret_file '$tmp/cf/secret': permissions 0644 are too open: it must be readable by its owner only (chmod 600)"
+run --check "$tmp/sf_open.lua"
+expect "--check: cluster_secret_file mode 0644 refused" 2 "cluster_secret_file '$tmp/cf/secret': permissions 0644 are too open"
+chmod 640 "$tmp/cf/secret"
+run --check "$tmp/sf_open.lua"
+expect "cluster_secret_file mode 0640 refused" 2 "permissions 0640 are too open"
+chmod 600 "$tmp/cf/secret"
+run "$tmp/sf_open.lua"
+expect "cluster_secret_file mode 0600: the node runs and exits 0" 0
+run --check "$tmp/sf_open.lua"
+expect "--check: cluster_secret_file mode 0600" 0
+printf '\n' >"$tmp/cf/empty_secret"
+chmod 600 "$tmp/cf/empty_secret"
+cluster_node sf_empty "cluster = { $members }" "cluster_secret_file = \"$tmp/cf/empty_secret\""
+run --check "$tmp/sf_empty.lua"
+expect "cluster_secret_file holding a newline only: empty" 2 \
+    "sf_empty.lua: cluster_secret_file '$tmp/cf/empty_secret': the secret is empty"
+cluster_node sf_none "cluster = { $members }" "cluster_secret_file = \"$tmp/cf/no_such_secret\""
+run --check "$tmp/sf_none.lua"
+expect "cluster_secret_file missing" 2 "cluster_secret_file '$tmp/cf/no_such_secret': No such file or directory"
+cluster_node s_empty "cluster = { $members }" 'cluster_secret = ""'
+run --check "$tmp/s_empty.lua"
+expect "cluster_secret empty" 2 "s_empty.lua: key 'cluster_secret': expected non-empty string, got \"\""
+cluster_node s_both "cluster = { $members }" 'cluster_secret = "s3cret"' "cluster_secret_file = \"$tmp/cf/secret\""
+run --check "$tmp/s_both.lua"
+expect "cluster_secret and cluster_secret_file both given" 2 \
+    "s_both.lua: keys 'cluster_secret' and 'cluster_secret_file' are both given: use one"
+unset SKY_SECRET
+cluster_node s_none "cluster = { $members }" 'cluster_secret = env("SKY_SECRET")'
+run --check "$tmp/s_none.lua"
+expect "--check: a cluster without a secret" 2 \
+    "s_none.lua: cluster: a cluster needs a shared secret: give cluster_secret or cluster_secret_file"
+export SKY_SECRET=from-env
+run "$tmp/s_none.lua"
+unset SKY_SECRET
+expect "cluster_secret = env(...): the node runs and exits 0" 0
+
+# the tuning keys: each key's type and range; the pairs the runtime checks
+bad_key() { # NAME LINE TEXT
+    cluster_node cl_key "cluster = { $members }" 'cluster_secret = "s3cret"' "$2"
+    run --check "$tmp/cl_key.lua"
+    expect "--check: $1" 2 "cl_key.lua: $3"
+}
+bad_key "cluster_tick_ms 0" 'cluster_tick_ms = 0' "key 'cluster_tick_ms': expected integer in 1..2147483647, got 0"
+bad_key "cluster_down_ms a string" 'cluster_down_ms = "5s"' "key 'cluster_down_ms': expected integer, got string"
+bad_key "cluster_max_message below 1024" 'cluster_max_message = 1000' \
+    "key 'cluster_max_message': expected integer in 1024..4294967295, got 1000"
+bad_key "cluster_high_water 0" 'cluster_high_water = 0' "key 'cluster_high_water': expected integer >= 1, got 0"
+bad_key "cluster_low_water negative" 'cluster_low_water = -1' "key 'cluster_low_water': expected integer >= 0, got -1"
+bad_key "cluster_down_ms not above cluster_tick_ms" 'cluster_down_ms = 1000' \
+    "cluster_down_ms: must be above cluster_tick_ms (1000)"
+bad_key "cluster_low_water not below cluster_high_water" 'cluster_high_water = 4096' \
+    "cluster_low_water: must be below cluster_high_water"
+cluster_node cl_pair "cluster = { $members }" 'cluster_secret = "s3cret"' 'cluster_down_ms = 1000'
+run "$tmp/cl_pair.lua"
+expect "cluster_down_ms not above cluster_tick_ms: the runtime's error" 2 \
+    "cl_pair.lua: cluster_down_ms: must be above cluster_tick_ms (1000)"
+cluster_node cl_tuned "cluster = { $members }" 'cluster_secret = "s3cret"' 'cluster_tick_ms = 100' \
+    'cluster_down_ms = 300' 'cluster_max_message = 1048576' 'cluster_high_water = 65536' 'cluster_low_water = 1024'
+run "$tmp/cl_tuned.lua"
+expect "cluster tuning keys accepted: the node runs and exits 0" 0
+
+# SIGHUP re-reads cluster_file: a good file is taken (its member count
+# logged), a broken or refused one is logged and the node runs on.
+# wait_log FILE TEXT: waits (at most $LIMIT s) until FILE holds TEXT.
+wait_log() {
+    tries=$((LIMIT * 10))
+    while [ "$tries" -gt 0 ]; do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+        tries=$((tries - 1))
+    done
+    return 1
+}
+mkdir "$tmp/hup"
+printf 'return { %s }\n' "$members" >"$tmp/hup/members.lua"
+printf 's3cret' >"$tmp/hup/secret"
+chmod 600 "$tmp/hup/secret"
+cluster_node hup/node 'cluster_file = "members.lua"' 'cluster_secret_file = "secret"' \
+    "log = \"$tmp/hup/node.log\"" 'log_level = "info"'
+SKY_TEST_ARGS=stay "$SKY_BIN" "$tmp/hup/node.lua" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+(sleep $((LIMIT * 2)); kill -KILL "$pid") >/dev/null 2>&1 &
+dog=$!
+wait_ready "$pid"
+# hup NAME LINE: sends the node SIGHUP; passes if LINE comes to its log
+# and the node runs on.
+hup() {
+    kill -HUP "$pid" 2>/dev/null
+    if ! wait_log "$tmp/hup/node.log" "$2"; then
+        why="the log lacks: $2"
+    elif ! kill -0 "$pid" 2>/dev/null; then
+        why="the node stopped"
+    else
+        why=
+    fi
+    report "$1" "$why"
+}
+printf 'return { %s, gamma = { id = 5, address = "127.0.0.1:%s" } }\n' "$members" "$p3" >"$tmp/hup/members.lua"
+hup "SIGHUP: cluster_file re-read, the member count logged" \
+    "INFO SIGHUP: cluster_file $tmp/hup/members.lua re-read: 3 members"
+printf 'return { %s,\n' "$members" >"$tmp/hup/members.lua"
+hup "SIGHUP: a broken cluster_file is logged, the node runs on" \
+    "ERROR SIGHUP: cluster_file not re-read, the membership stays as it was: $tmp/hup/members.lua:2:"
+printf 'return { alpha = { id = 3, address = "127.0.0.1:%s" } }\n' "$p2" >"$tmp/hup/members.lua"
+hup "SIGHUP: a membership the node refuses is logged, the node runs on" \
+    "ERROR SIGHUP: cluster_file $tmp/hup/members.lua refused, the membership stays as it was: cluster: this node's entry"
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+status=$?
+kill "$dog" 2>/dev/null
+[ "$status" -eq 137 ] && status=124
+expect "SIGHUP: the node still stops on SIGTERM, exit 0" 0
+[ "$failed" -eq 0 ] || sed 's/^/    log| /' "$tmp/hup/node.log"
 
 # ---- usage ----
 
