@@ -962,12 +962,14 @@ int sky_node_cluster_update(sky_node *node, const sky_cluster_member *m, size_t 
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (&m[i] == me) continue;
         sky__peer *p = atomic_load(&c->by_id[m[i].id]);
-        if (p && strcmp(p->name, m[i].name) == 0 && strcmp(p->address, m[i].address) == 0 &&
-            atomic_load(&p->state) != P_GONE)
-            continue; /* unchanged */
+        if (p && atomic_load(&p->state) == P_GONE) p = NULL; /* removed before: a new peer takes its id */
+        if (p && strcmp(p->name, m[i].name) == 0 && strcmp(p->address, m[i].address) == 0) continue; /* unchanged */
+        for (size_t j = 0; !p && j < c->npeers; j++) /* the same name under another id */
+            if (strcmp(c->peers[j]->name, m[i].name) == 0 && atomic_load(&c->peers[j]->state) != P_GONE)
+                p = c->peers[j];
         if (p) {
-            snprintf(err, errsize, "cluster: member '%s' (id %u) was %s (%s) before: a changed member must be "
-                     "removed first", m[i].name, (unsigned)m[i].id, p->name, p->address);
+            snprintf(err, errsize, "cluster: member '%s' (id %u, %s) was '%s' (id %u, %s): a changed member must be "
+                     "removed first", m[i].name, (unsigned)m[i].id, m[i].address, p->name, (unsigned)p->id, p->address);
             rc = SKY_EINVAL;
             break;
         }

@@ -631,6 +631,45 @@ START_TEST(link_queue_drains_to_zero)
 }
 END_TEST
 
+static size_t count_nodes(sky_node *n) { return sky_node_nodes(n, NULL, 0); }
+
+START_TEST(link_membership_update)
+{
+    pair p;
+    pair_init(&p);
+    start_member(&p, 0, secret);
+    start_member(&p, 1, secret);
+    sky_addr_t svc = tu_spawn(p.node[1], "named", "svc");
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
+    char err[256];
+    sky_cluster_member m[3] = {p.members[0], p.members[1], {"c", 3, "127.0.0.1:1"}};
+    ck_assert_int_eq(sky_node_cluster_update(p.node[0], m, 3, err, sizeof err), 0); /* c added */
+    ck_assert(TU_WAIT(count_nodes(p.node[0]) == 3, 2000));
+    ck_assert_int_eq(is_up(p.node[0], "c"), 0);
+    sky_cluster_member without_b[2] = {p.members[0], m[2]};
+    ck_assert_int_eq(sky_node_cluster_update(p.node[0], without_b, 2, err, sizeof err), 0); /* b removed */
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == -1, 2000));
+    char out[64];
+    ck_assert_int_eq(tu_call_text(p.node[0], svc, 1, "x", out, sizeof out), SKY_ENODEDOWN);
+    ck_assert(sky_node_whereis(p.node[0], "svc@b") == SKY_ADDR_NONE);
+    ck_assert_int_eq(sky_node_cluster_update(p.node[0], m, 3, err, sizeof err), 0); /* b back */
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
+    ck_assert_int_eq(tu_call_text(p.node[0], svc, 1, "back", out, sizeof out), 0);
+    /* refused, nothing changed: b under another id; this node's own entry changed */
+    m[1].id = 9;
+    ck_assert_int_eq(sky_node_cluster_update(p.node[0], m, 3, err, sizeof err), SKY_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "removed first"));
+    m[1].id = 2;
+    m[0].address = "127.0.0.1:2";
+    ck_assert_int_eq(sky_node_cluster_update(p.node[0], m, 3, err, sizeof err), SKY_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "must stay"));
+    ck_assert_uint_eq(count_nodes(p.node[0]), 3);
+    ck_assert_int_eq(is_up(p.node[0], "b"), 1);
+    sky_node_free(p.node[0]);
+    sky_node_free(p.node[1]);
+}
+END_TEST
+
 Suite *link_suite(void)
 {
     Suite *s = suite_create("link");
@@ -644,6 +683,7 @@ Suite *link_suite(void)
     tcase_add_test(tc, link_protocol_by_hand);
     tcase_add_test(tc, link_slow_receiver);
     tcase_add_test(tc, link_queue_drains_to_zero);
+    tcase_add_test(tc, link_membership_update);
     suite_add_tcase(s, tc);
     return s;
 }
