@@ -95,6 +95,19 @@ static int l_env(lua_State *L)
     return 1;
 }
 
+/* setmetatable without finalizers: Lua runs __gc with hooks off, so an
+ * endless finalizer would escape the instruction budget and hang. */
+static int l_setmetatable(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TTABLE && lua_getfield(L, 2, "__gc") != LUA_TNIL)
+        return luaL_error(L, "setmetatable: a config may not set __gc (finalizers run outside the instruction limit)");
+    lua_settop(L, 2);
+    lua_getfield(L, LUA_REGISTRYINDEX, "sky.setmetatable");
+    lua_insert(L, 1);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
 /* Pushes the table the chunk runs in: empty, so that every key in it after
  * the run was assigned by the file, and reading the safe functions through
  * a protected metatable. */
@@ -114,6 +127,10 @@ static void push_sandbox(lua_State *L)
     }
     lua_pushcfunction(L, l_env);
     lua_setfield(L, base, "env");
+    lua_getfield(L, base, "setmetatable");
+    lua_setfield(L, LUA_REGISTRYINDEX, "sky.setmetatable");
+    lua_pushcfunction(L, l_setmetatable);
+    lua_setfield(L, base, "setmetatable");
 
     lua_newtable(L);                     /* the environment */
     lua_createtable(L, 0, 2);            /* its metatable */

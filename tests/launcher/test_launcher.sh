@@ -137,6 +137,13 @@ EOF
 run "$tmp/endless.lua"
 expect "endless loop is stopped" 2 "endless.lua:2:" "runs too long"
 
+cat >"$tmp/finalizer.lua" <<'EOF'
+bootstrap = "testmod"
+setmetatable({}, { __gc = function() while true do end end })
+EOF
+run "$tmp/finalizer.lua"
+expect "an endless finalizer is refused" 2 "finalizer.lua:2:" "__gc"
+
 cat >"$tmp/lua_mem.lua" <<'EOF'
 bootstrap = "testmod"
 lua_mem_limit = 1000
