@@ -3,6 +3,8 @@
  * and what a link going down owes the services here (sky__peer_down).
  * The sockets are link.c's. */
 #include <netdb.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,7 @@ static sky__peer *peer_new(sky__cluster *c, const sky_cluster_member *m, const s
     pthread_mutex_init(&p->mu, NULL);
     atomic_init(&p->state, P_NEW);
     atomic_init(&p->dirty, 0);
+    p->wfd = -1;
     p->backoff_ms = 100;
     return p;
 }
@@ -432,6 +435,9 @@ static void mark_dirty(sky__peer *p)
     if (!atomic_exchange_explicit(&p->dirty, 1, memory_order_acq_rel)) sky__link_wake(p->c);
 }
 
+static void take_small(sky__peer *p);
+static void write_direct(sky__peer *p, int fd);
+
 #define REFUSED_MAX 4096 /* senders told when a link drains; more are not */
 
 /* Remembers a sender refused for a full queue (under p->mu). */
@@ -490,24 +496,51 @@ int sky__cluster_deliver(sky_node *node, sky_addr_t to, sky__mail *m)
         return rc;
     }
     pthread_mutex_lock(&p->mu);
-    int st = atomic_load_explicit(&p->state, memory_order_relaxed);
+    int st = atomic_load_explicit(&p->state, memory_order_relaxed), direct = 0, fd = -1;
     if (st == P_DOWN || st == P_GONE) rc = SKY_ENODEDOWN;
     else if (bounded(kind) && p->queued >= c->high) {
         rc = SKY_EBUSY;
         p->busy++;
         note_refused(p, m->source);
     } else {
+        /* an idle link: nothing queued, nobody writing, no flush pending */
+        direct = st == P_UP && p->wfd >= 0 && p->writer == W_NONE && p->out_len == 0 && !p->big_head &&
+                 !atomic_load_explicit(&p->dirty, memory_order_relaxed);
         enqueue(p, &h, pre, prelen, sky__mail_data(m), size);
         if (kind == SKY_REQUEST && m->source) pend_put(p, m->source, m->session, sky__cluster_now(c));
         if (h.kind == SKY__W_SIGNAL) rec_signal(p, kind, m->source, to, m->session, 1);
+        if (direct && p->out_len && !p->big_head) {
+            p->writer = W_WORKER;
+            fd = p->wfd;
+            take_small(p);
+        } else {
+            direct = 0;
+        }
     }
     pthread_mutex_unlock(&p->mu);
     sky__mail_free(m);
-    if (rc == 0) mark_dirty(p);
+    if (direct) write_direct(p, fd);
+    else if (rc == 0) mark_dirty(p);
     return rc;
 }
 
 /* ---- the writer's side (loop thread) --------------------------------------- */
+
+/* The writer takes the small lane, whole: swaps buffers (under p->mu). */
+static void take_small(sky__peer *p)
+{
+    uint8_t *b = p->wbuf;
+    size_t cap = p->wcap;
+    p->wbuf = p->out;
+    p->wcap = p->out_cap;
+    p->wlen = p->out_len;
+    p->woff = 0;
+    p->out = b;
+    p->out_cap = cap;
+    p->out_len = 0;
+    p->out_takes++;
+    p->next_big = 1;
+}
 
 int sky__peer_take(sky__peer *p)
 {
@@ -516,17 +549,8 @@ int sky__peer_take(sky__peer *p)
     /* alternate the lanes, but a big message whose turn it is not yet
      * (the small lane still holds frames queued before it) waits */
     int frag = p->big_head && (p->out_len == 0 || (p->next_big && p->out_takes >= p->big_head->ready_at));
-    if (!frag && p->out_len) { /* the small lane, whole: swap buffers */
-        uint8_t *b = p->wbuf;
-        size_t cap = p->wcap;
-        p->wbuf = p->out;
-        p->wcap = p->out_cap;
-        p->wlen = p->out_len;
-        p->out = b;
-        p->out_cap = cap;
-        p->out_len = 0;
-        p->out_takes++;
-        p->next_big = 1;
+    if (!frag && p->out_len) {
+        take_small(p);
     } else if (frag) { /* one fragment of the oldest big message */
         sky__big *b = p->big_head;
         uint8_t head[SKY__WIRE_HEAD];
@@ -549,26 +573,93 @@ int sky__peer_take(sky__peer *p)
     return p->wlen > 0;
 }
 
-void sky__peer_written(sky__peer *p, size_t n)
+/* n bytes of wbuf were written (under p->mu): counts them off; a drained
+ * queue owes its refused senders a word, returned in *tell (free it). */
+static size_t count_written(sky__peer *p, size_t n, sky_addr_t **tell)
 {
-    sky_addr_t *tell = NULL;
     size_t ntell = 0;
-    pthread_mutex_lock(&p->mu);
+    *tell = NULL;
     p->queued = p->queued > n ? p->queued - n : 0;
     if (p->nrefused && p->queued <= p->c->low) {
-        tell = p->refused;
+        *tell = p->refused;
         ntell = p->nrefused;
         p->refused = NULL;
         p->nrefused = p->caprefused = 0;
     }
-    pthread_mutex_unlock(&p->mu);
-    p->last_tx_ms = sky__cluster_now(p->c);
+    atomic_store_explicit(&p->last_tx_ms, sky__cluster_now(p->c), memory_order_relaxed);
+    return ntell;
+}
+
+static void tell_writable(sky__peer *p, sky_addr_t *tell, size_t ntell)
+{
     for (size_t i = 0; i < ntell; i++) {
         sky__mail m;
         sky__mail_copy(&m, SKY_NODE, SKY_NODE_WRITABLE, p->name, strlen(p->name));
         (void)sky__deliver(p->c->node, tell[i], &m);
     }
     sky_free(tell);
+}
+
+void sky__peer_written(sky__peer *p, size_t n)
+{
+    sky_addr_t *tell;
+    pthread_mutex_lock(&p->mu);
+    size_t ntell = count_written(p, n, &tell);
+    pthread_mutex_unlock(&p->mu);
+    tell_writable(p, tell, ntell);
+}
+
+int sky__peer_write_begin(sky__peer *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int ok = p->writer != W_WORKER;
+    if (ok) p->writer = W_LOOP;
+    pthread_mutex_unlock(&p->mu);
+    return ok ? 0 : -1;
+}
+
+void sky__peer_write_end(sky__peer *p)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->writer == W_LOOP) p->writer = W_NONE;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void sky__peer_set_fd(sky__peer *p, int fd)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->writer == W_WORKER) { /* a send with MSG_DONTWAIT: it is quick */
+        pthread_mutex_unlock(&p->mu);
+        sched_yield();
+        pthread_mutex_lock(&p->mu);
+    }
+    p->wfd = fd;
+    p->writer = W_NONE;
+    p->wlen = p->woff = 0;
+    p->next_big = 0;
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* The sender writes its frame itself (see peer.h, `writer`): wbuf holds
+ * the small lane it took under p->mu, fd the link. What it cannot write,
+ * and what came meanwhile, the loop thread writes. */
+static void write_direct(sky__peer *p, int fd)
+{
+    ssize_t n = send(fd, p->wbuf, p->wlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+    sky_addr_t *tell = NULL;
+    size_t ntell = 0;
+    pthread_mutex_lock(&p->mu);
+    if (n > 0) {
+        p->woff = (size_t)n;
+        ntell = count_written(p, (size_t)n, &tell);
+    }
+    if (p->woff == p->wlen) p->wlen = p->woff = 0;
+    int more = p->wlen || p->out_len || p->big_head;
+    p->writer = W_NONE;
+    if (more) atomic_store_explicit(&p->dirty, 1, memory_order_release);
+    pthread_mutex_unlock(&p->mu);
+    tell_writable(p, tell, ntell);
+    if (more) sky__link_wake(p->c); /* the loop may have looked while we wrote */
 }
 
 /* ---- arriving (loop thread) ------------------------------------------------ */
@@ -728,7 +819,8 @@ void sky__peer_up(sky__peer *p, uint64_t incarnation)
 {
     uint64_t now = sky__cluster_now(p->c);
     p->incarnation = incarnation;
-    p->last_rx_ms = p->last_tx_ms = p->since_ms = now;
+    p->last_rx_ms = p->since_ms = now;
+    atomic_store(&p->last_tx_ms, now);
     p->backoff_ms = 100;
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->state, P_UP);
@@ -765,8 +857,6 @@ void sky__peer_down(sky__peer *p, int state, const char *why)
     p->nrecs = p->caprecs = 0;
     if (lost) p->lost++;
     pthread_mutex_unlock(&p->mu);
-    p->wlen = p->woff = 0;
-    p->next_big = 0;
     p->since_ms = sky__cluster_now(c);
     if (p->conn) sky__link_close(p->conn, NULL);
     char text[400];
@@ -818,7 +908,7 @@ void sky__peer_prune(sky__peer *p, uint64_t now)
 
 void sky__peer_tick(sky__peer *p, uint64_t now)
 {
-    if (now - p->last_tx_ms < (uint64_t)p->c->tick_ms) return;
+    if (now - atomic_load_explicit(&p->last_tx_ms, memory_order_relaxed) < (uint64_t)p->c->tick_ms) return;
     sky__wire_head h = {.kind = SKY__W_TICK};
     pthread_mutex_lock(&p->mu);
     if (p->out_len == 0) enqueue(p, &h, NULL, 0, NULL, 0);

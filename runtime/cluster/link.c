@@ -128,6 +128,7 @@ void sky__link_close(sky__conn *k, const char *why)
     if (k->closing) return;
     k->closing = 1;
     sky__peer *p = k->peer;
+    if (k->up && p) sky__peer_set_fd(p, -1); /* no worker writes to it from now on */
     if (p && p->conn == k) {
         p->conn = NULL;
         if (k->up && why) {
@@ -269,6 +270,7 @@ static void done(sky__conn *k)
     k->reasm = sky__reasm_new(k->c->high + k->c->lim.max_message, &k->c->lim);
     sky__hs_free(k->hs);
     k->hs = NULL;
+    sky__peer_set_fd(p, k->fd);
     sky__peer_up(p, inc);
 }
 
@@ -396,10 +398,13 @@ static void conn_read(struct ev_loop *ev, ev_io *w, int revents)
 
 /* ---- writing ------------------------------------------------------------- */
 
+/* Writes what p's lanes hold, as the writer (see peer.h); a worker that
+ * writes now wakes the loop again if it leaves anything. On EAGAIN the
+ * loop keeps the role until the socket is writable. */
 static void flush(sky__peer *p)
 {
     sky__conn *k = p->conn;
-    if (!k || !k->up) return;
+    if (!k || !k->up || sky__peer_write_begin(p) != 0) return;
     for (;;) {
         if (p->woff == p->wlen && !sky__peer_take(p)) break;
         ssize_t n = send(k->fd, p->wbuf + p->woff, p->wlen - p->woff, MSG_NOSIGNAL);
@@ -415,6 +420,7 @@ static void flush(sky__peer *p)
         sky__peer_written(p, (size_t)n);
     }
     ev_io_stop(p->c->ev, &k->wio);
+    sky__peer_write_end(p);
 }
 
 static void conn_write(struct ev_loop *ev, ev_io *w, int revents)

@@ -34,6 +34,8 @@ typedef struct sky__pend {
 
 enum { REC_LINK = 1, REC_MONITOR, REC_WATCHED };
 
+enum { W_NONE, W_LOOP, W_WORKER }; /* sky__peer's writer */
+
 typedef struct sky__rec {
     int type;
     sky_addr_t local, remote;
@@ -83,14 +85,22 @@ typedef struct sky__peer {
     size_t nrefused, caprefused;
     uint64_t busy, lost; /* refused for a full queue; dropped at node down */
     _Atomic int dirty;   /* something to write: the loop thread looks */
+    /* Who writes to the link now: one at a time, and only the writer
+     * touches wbuf, wlen and woff. A sender on a worker thread writes its
+     * own frame when the link is up and idle (no loop-thread hop for a
+     * lone call or answer); else the loop thread writes. */
+    int writer; /* W_NONE, W_LOOP, W_WORKER */
+    int wfd;    /* the up link's socket, or -1 */
+
+    uint8_t *wbuf;   /* what is being written now (the writer's) */
+    size_t wlen, woff, wcap;
+    int next_big;    /* the writer takes a fragment next */
+    _Atomic uint64_t last_tx_ms;
 
     /* the loop thread's alone */
     sky__conn *conn; /* the link's connection: dialling, in handshake or up */
-    uint8_t *wbuf;   /* what is being written now */
-    size_t wlen, woff, wcap;
-    int next_big;    /* the writer takes a fragment next */
     uint64_t incarnation;
-    uint64_t since_ms, last_rx_ms, last_tx_ms, next_dial_ms;
+    uint64_t since_ms, last_rx_ms, next_dial_ms;
     unsigned backoff_ms;
 } sky__peer;
 
@@ -177,6 +187,13 @@ void sky__peer_drop_parked(sky__conn *k);
 
 /* The writer's next bytes: fills p->wbuf from the lanes. 0 if nothing. */
 int sky__peer_take(sky__peer *p);
+/* The loop thread takes the writer's role: 0, or -1 if a worker has it
+ * (it wakes the loop when it leaves work). sky__peer_unwrite gives it back. */
+int sky__peer_write_begin(sky__peer *p);
+void sky__peer_write_end(sky__peer *p);
+/* The link of p comes up on socket fd, or goes (fd -1): a worker writing
+ * to the old one is waited for. */
+void sky__peer_set_fd(sky__peer *p, int fd);
 /* p->wbuf's bytes were written: count them off. */
 void sky__peer_written(sky__peer *p, size_t n);
 
