@@ -438,7 +438,8 @@ static void mark_dirty(sky__peer *p)
 static void take_small(sky__peer *p);
 static void write_direct(sky__peer *p, int fd);
 
-#define REFUSED_MAX 4096 /* senders told when a link drains; more are not */
+#define REFUSED_MAX 4096
+#define DIRECT_GAP_NS 20000 /* a sender writes itself only after this long with nothing queued */ /* senders told when a link drains; more are not */
 
 /* Remembers a sender refused for a full queue (under p->mu). */
 static void note_refused(sky__peer *p, sky_addr_t who)
@@ -503,9 +504,13 @@ int sky__cluster_deliver(sky_node *node, sky_addr_t to, sky__mail *m)
         p->busy++;
         note_refused(p, m->source);
     } else {
-        /* an idle link: nothing queued, nobody writing, no flush pending */
+        /* an idle link: nothing queued, nobody writing, no flush pending,
+         * and nothing queued for a while: a lone call or answer goes at
+         * once, a stream of them through the loop thread, many a write */
+        uint64_t now_ns = sky__mono_ns();
         direct = st == P_UP && p->wfd >= 0 && p->writer == W_NONE && p->out_len == 0 && !p->big_head &&
-                 !atomic_load_explicit(&p->dirty, memory_order_relaxed);
+                 !atomic_load_explicit(&p->dirty, memory_order_relaxed) && now_ns - p->last_enq_ns >= DIRECT_GAP_NS;
+        p->last_enq_ns = now_ns;
         enqueue(p, &h, pre, prelen, sky__mail_data(m), size);
         if (kind == SKY_REQUEST && m->source) pend_put(p, m->source, m->session, sky__cluster_now(c));
         if (h.kind == SKY__W_SIGNAL) rec_signal(p, kind, m->source, to, m->session, 1);

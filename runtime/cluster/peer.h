@@ -91,6 +91,7 @@ typedef struct sky__peer {
      * lone call or answer); else the loop thread writes. */
     int writer; /* W_NONE, W_LOOP, W_WORKER */
     int wfd;    /* the up link's socket, or -1 */
+    uint64_t last_enq_ns; /* when a frame was last queued */
 
     uint8_t *wbuf;   /* what is being written now (the writer's) */
     size_t wlen, woff, wcap;
