@@ -42,13 +42,15 @@
 #include <unistd.h>
 #include "bench.h"
 
-#define SEQ_N 20000        /* sequential calls measured, each size */
+#define SEQ_N 20000        /* sequential calls measured, each size, */
+#define SEQ_MAX_S 5.0      /* or fewer, as many as this allows */
 #define SEQ_WARM 2000      /* and before them, not measured */
 #define C64_DEPTH 64       /* calls in flight */
 #define RUN_S 2.0          /* c64 and the flood run this long */
 #define FLOOD_CHUNK 256    /* oneways per turn of the sender */
-#define FLOOR_N 20000      /* floor round trips, each size */
-#define LUA_N 20000        /* Lua calls */
+#define FLOOR_N 20000      /* floor round trips, each size, */
+#define FLOOR_MAX_S 3.0    /* or fewer, as many as this allows */
+#define LUA_N 10000        /* Lua calls */
 #define TICK_MS 100        /* cluster_tick_ms */
 #define DOWN_MS 500        /* cluster_down_ms */
 #define UP_WAIT_S 10       /* b must answer within this after the fork */
@@ -87,11 +89,11 @@ static void kill_children(void)
     if (floor_child > 0) kill(floor_child, SIGKILL);
 }
 
-/* Kills and reaps *pid (bounded: SIGKILL ends even a stopped process). */
+/* Kills and reaps *pid (bounded: SIGKILL ends even a stopped process,
+ * without letting it run again first). */
 static void reap(pid_t *pid)
 {
     if (*pid <= 0) return;
-    kill(*pid, SIGCONT);
     kill(*pid, SIGKILL);
     for (int i = 0; i < 5000 && waitpid(*pid, NULL, WNOHANG) == 0; i++) nanosleep(&(struct timespec){0, 1000000}, NULL);
     *pid = -1;
@@ -172,8 +174,9 @@ static void io_all(int fd, void *buf, size_t size, int out)
     }
 }
 
-/* n round trips of `size` bytes on a new connection to port; seconds each in t. */
-static void floor_round_trips(int port, size_t size, double *t, int n)
+/* n round trips of `size` bytes on a new connection to port, or as many
+ * as FLOOR_MAX_S allows; seconds each in t. Returns how many. */
+static int floor_round_trips(int port, size_t size, double *t, int n)
 {
     struct sockaddr_in a;
     int fd = loopback_socket(&a);
@@ -183,14 +186,18 @@ static void floor_round_trips(int port, size_t size, double *t, int n)
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) die("floor: connect: %s", strerror(errno));
     nodelay(fd);
     uint8_t buf[BIG];
-    for (int i = -SEQ_WARM; i < n; i++) {
+    double end = 0;
+    int i;
+    for (i = -SEQ_WARM; i < n && (i <= 0 || now_s() < end); i++) {
         double t0 = now_s();
+        if (i == 0) end = t0 + FLOOR_MAX_S;
         io_all(fd, pattern, size, 1);
         io_all(fd, buf, size, 0);
         if (i >= 0) t[i] = now_s() - t0;
     }
     if (memcmp(buf, pattern, size) != 0) die("floor: the echo changed the bytes");
     close(fd);
+    return i;
 }
 
 static void measure_floor(double *t)
@@ -204,12 +211,14 @@ static void measure_floor(double *t)
     fork_child(&floor_child, floor_echo, &lfd);
     close(lfd);
     double mean, p99;
-    floor_round_trips(ntohs(a.sin_port), SMALL, t, FLOOR_N);
-    stats_us(t, FLOOR_N, &mean, &p99);
+    int n = floor_round_trips(ntohs(a.sin_port), SMALL, t, FLOOR_N);
+    stats_us(t, (size_t)n, &mean, &p99);
+    printf("# cluster: floor: %d round trips of %d bytes\n", n, SMALL);
     out_f("cluster_floor_rt_us", mean);
     out_f("cluster_floor_p99_us", p99);
-    floor_round_trips(ntohs(a.sin_port), BIG, t, FLOOR_N);
-    stats_us(t, FLOOR_N, &mean, &p99);
+    n = floor_round_trips(ntohs(a.sin_port), BIG, t, FLOOR_N);
+    stats_us(t, (size_t)n, &mean, &p99);
+    printf("# cluster: floor: %d round trips of %d bytes\n", n, BIG);
     out_f("cluster_floor_1k_rt_us", mean);
     fflush(stdout);
     reap(&floor_child);
@@ -287,8 +296,8 @@ typedef struct job {
     int op;
     sky_addr_t to;
     size_t size;
-    int n; /* J_SEQ: calls, the first `warm` not timed */
-    int warm;
+    int n;    /* J_SEQ: calls timed (fewer once SEQ_MAX_S passed), */
+    int warm; /* after this many not timed */
 } job;
 
 /* The driver's state; the main thread reads it once the driver answered
@@ -356,7 +365,7 @@ static void seq_answer(sky_ctx *ctx, int status, const sky_msg *reply, void *ud)
 
 static void seq_next(sky_ctx *ctx)
 {
-    if (drv.i == drv.j.warm + drv.j.n) {
+    if (drv.i == drv.j.warm + drv.j.n || (drv.i > drv.j.warm && now_s() >= drv.t_end)) {
         drv_finish(ctx);
         return;
     }
@@ -370,7 +379,7 @@ static void seq_answer(sky_ctx *ctx, int status, const sky_msg *reply, void *ud)
     (void)ud;
     if (bad_answer(ctx, status, reply, "sequential call")) return;
     if (drv.i >= drv.j.warm) drv.lat[drv.i - drv.j.warm] = t;
-    drv.i++;
+    if (++drv.i == drv.j.warm) drv.t_end = now_s() + SEQ_MAX_S;
     seq_next(ctx);
 }
 
@@ -613,7 +622,9 @@ static void seq(sky_node *node, sky_addr_t driver, sky_addr_t echo, size_t size,
     double mean, p99;
     drv.lat = sky_malloc(SEQ_N * sizeof *drv.lat);
     run_job(node, driver, (job){.op = J_SEQ, .to = echo, .size = size, .n = SEQ_N, .warm = SEQ_WARM});
-    stats_us(drv.lat, SEQ_N, &mean, &p99);
+    size_t n = (size_t)(drv.i - SEQ_WARM);
+    printf("# cluster: %zu sequential calls of %zu bytes\n", n, size);
+    stats_us(drv.lat, n, &mean, &p99);
     sky_free(drv.lat);
     drv.lat = NULL;
     out_f(rt_key, mean);
