@@ -65,7 +65,7 @@ double lua_drive(sky_node *node, sky_addr_t driver, sky_addr_t echo, const char 
 /* bench_cluster.c: two nodes in two processes; it makes them itself and
  * is called with NULL. */
 void bench_cluster(sky_node *unused);
-/* The mailbox bound of its counter (--cluster-bound). */
+/* The mailbox bound of its counter (--cluster-bound; 0: the node default). */
 extern size_t bench_cluster_bound;
 
 /* bench_super.c: supervisor_restart_us. */
