@@ -2,16 +2,20 @@
  * (shared/peers/peer_bench.erl) so the figures can be set side by side.
  *
  *   sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|
- *             lua|lua_call|lua_send|lua_spawn|process|link_exit|monitor_down|supervisor|all
+ *             lua|lua_call|lua_send|lua_spawn|process|link_exit|monitor_down|supervisor|
+ *             cluster|all
  *             [--threads N] [--batch N]
- *             [--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]
+ *             [--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS] [--cluster-bound N]
  *
  * `fanin` runs both fan-in variants (fanin_timer, keys fanin_*, and
  * fanin_spin, keys fanin_spin_*); `lua` the three Lua service ones
  * (bench_lua.c); `process` the process-model ones (bench_process.c);
- * `supervisor` the restart of a supervised child (bench_super.c). --threads defaults to the number of
+ * `supervisor` the restart of a supervised child (bench_super.c); `cluster`
+ * two nodes in two processes linked on 127.0.0.1 (bench_cluster.c, which
+ * builds its own nodes). --threads defaults to the number of
  * cores, --batch to the node default; the fanin options default to a
- * consumer bound of 262144, chunks of 256 and a 0 ms retry timer.
+ * consumer bound of 262144, chunks of 256 and a 0 ms retry timer;
+ * --cluster-bound (the cluster flood's counter's bound) to the node default.
  *
  * Prints one `key value` line per figure; `#` lines are context. Every
  * benchmark runs in a fresh node whose services are C modules registered
@@ -76,9 +80,12 @@ static const char *bench_name = "";
 static atomic_int failed;
 static char fail_text[256];
 
+void (*bench_die_hook)(void);
+
 void die(const char *fmt, ...)
 {
     va_list ap;
+    if (bench_die_hook) bench_die_hook();
     fprintf(stderr, "sky_bench %s: ", bench_name);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -94,6 +101,7 @@ static void on_alarm(int sig)
 {
     static const char msg[] = "sky_bench: watchdog: a benchmark ran past its limit, aborting\n";
     (void)sig;
+    if (bench_die_hook) bench_die_hook();
     ssize_t w = write(2, msg, sizeof msg - 1);
     (void)w;
     _exit(1);
@@ -690,19 +698,24 @@ static const sky_module *const modules[] = {&ring_module,   &ping_module,     &p
                                             &bench_link_module, &bench_chain_watch_module,
                                             &bench_down_child_module, &bench_down_watcher_module};
 
+void bench_config(sky_config *cfg)
+{
+    sky_config_init(cfg);
+    cfg->threads = opt.threads;
+    if (opt.batch) cfg->batch = opt.batch;
+    /* fan-in fills the consumer's mailbox on purpose: no overload warning
+     * for that (the refusals are counted as fanin_busy_retries) */
+    if (cfg->overload_warn <= opt.fanin_bound) cfg->overload_warn = opt.fanin_bound + 1;
+    cfg->service_path = SKY_BENCH_LUADIR "/?.lua";
+    /* a supervisor logs every restart at INFO: not thousands of lines */
+    cfg->log_level = SKY_LOG_WARN;
+}
+
 static sky_node *node_up(void)
 {
     sky_config cfg;
     char err[256];
-    sky_config_init(&cfg);
-    cfg.threads = opt.threads;
-    if (opt.batch) cfg.batch = opt.batch;
-    /* fan-in fills the consumer's mailbox on purpose: no overload warning
-     * for that (the refusals are counted as fanin_busy_retries) */
-    if (cfg.overload_warn <= opt.fanin_bound) cfg.overload_warn = opt.fanin_bound + 1;
-    cfg.service_path = SKY_BENCH_LUADIR "/?.lua";
-    /* a supervisor logs every restart at INFO: not thousands of lines */
-    cfg.log_level = SKY_LOG_WARN;
+    bench_config(&cfg);
     sky_node *node = sky_node_new(&cfg, err, sizeof err);
     if (!node) die("node: %s", err);
     for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++)
@@ -711,6 +724,8 @@ static sky_node *node_up(void)
     return node;
 }
 
+/* fn runs with a node made by node_up(); bench_cluster makes its own
+ * nodes (in two processes) and gets NULL. */
 static void run(const char *name, void (*fn)(sky_node *))
 {
     bench_name = name;
@@ -718,6 +733,12 @@ static void run(const char *name, void (*fn)(sky_node *))
     clock_gettime(CLOCK_MONOTONIC, &bench_deadline);
     bench_deadline.tv_sec += LIMIT_S;
     alarm(LIMIT_S + 30);
+    if (fn == bench_cluster) {
+        fn(NULL);
+        fflush(stdout);
+        alarm(0);
+        return;
+    }
     sky_node *node = node_up();
     fn(node);
     sky_node_stat st;
@@ -732,8 +753,8 @@ static void run(const char *name, void (*fn)(sky_node *))
 static void usage(void)
 {
     fprintf(stderr, "usage: sky_bench ring|pingpong|fanin|fanin_timer|fanin_spin|spawn|payload|lua|lua_call|lua_send|lua_spawn|"
-                    "process|link_exit|monitor_down|supervisor|all [--threads N] [--batch N] "
-                    "[--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS]\n");
+                    "process|link_exit|monitor_down|supervisor|cluster|all [--threads N] [--batch N] "
+                    "[--fanin-bound N] [--fanin-chunk N] [--fanin-backoff MS] [--cluster-bound N]\n");
     exit(2);
 }
 
@@ -760,6 +781,8 @@ int main(int argc, char **argv)
             if (opt.fanin_bound == 0) usage();
         } else if (strcmp(argv[i], "--fanin-backoff") == 0) {
             opt.fanin_backoff_ms = (int)num_arg(argc, argv, &i);
+        } else if (strcmp(argv[i], "--cluster-bound") == 0) {
+            bench_cluster_bound = (size_t)num_arg(argc, argv, &i);
         } else if (strcmp(argv[i], "--fanin-chunk") == 0) {
             opt.fanin_chunk = (int)num_arg(argc, argv, &i);
             if (opt.fanin_chunk == 0) usage();
@@ -785,7 +808,8 @@ int main(int argc, char **argv)
                    {"lua", "lua_spawn", bench_lua_spawn},
                    {"process", "link_exit", bench_link_exit},
                    {"process", "monitor_down", bench_monitor_down},
-                   {"supervisor", "supervisor", bench_supervisor}};
+                   {"supervisor", "supervisor", bench_supervisor},
+                   {"cluster", "cluster", bench_cluster}};
 #define PICKED(i) (all || strcmp(which, benches[i].name) == 0 || strcmp(which, benches[i].label) == 0)
     int all = strcmp(which, "all") == 0, found = 0;
     for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) found |= PICKED(i);

@@ -11,6 +11,14 @@
 /* Prints "sky_bench NAME: message" to stderr and exits 1 at once. */
 void die(const char *fmt, ...) SKY_PRINTF(1, 2);
 
+/* Run by die() and the watchdog before they exit (async-signal-safe code
+ * only): a benchmark that started another process ends it here. */
+extern void (*bench_die_hook)(void);
+
+/* The benchmarks' node configuration (threads, batch, the Lua path, the
+ * log level), for a benchmark that makes its nodes itself. */
+void bench_config(sky_config *cfg);
+
 /* CLOCK_MONOTONIC in seconds. */
 double now_s(void);
 
@@ -46,6 +54,19 @@ extern const sky_module bench_link_module, bench_chain_watch_module, bench_down_
 void bench_lua_call(sky_node *node);
 void bench_lua_send(sky_node *node);
 void bench_lua_spawn(sky_node *node);
+/* Asks the Lua driver service `driver` (tests/bench/lua/bench_driver.lua)
+ * "VERB ECHO N", timed; dies unless it answers `want`. Returns seconds,
+ * and the process's CPU seconds in *cpu (if not NULL). */
+double lua_drive(sky_node *node, sky_addr_t driver, sky_addr_t echo, const char *verb, int n, const char *want,
+                 double *cpu);
+/* The driver's spawn arguments: a budget for a whole run in one message. */
+#define LUA_DRIVER_ARGS "budget=1000000000000 bench_driver"
+
+/* bench_cluster.c: two nodes in two processes; it makes them itself and
+ * is called with NULL. */
+void bench_cluster(sky_node *unused);
+/* The mailbox bound of its counter (--cluster-bound; 0: the node default). */
+extern size_t bench_cluster_bound;
 
 /* bench_super.c: supervisor_restart_us. */
 void bench_supervisor(sky_node *node);

@@ -16,7 +16,7 @@
 #define LUA_SPAWN_N 2000
 
 /* The driver runs a whole benchmark in one message: a budget to fit. */
-#define DRIVER "budget=1000000000000 bench_driver"
+#define DRIVER LUA_DRIVER_ARGS
 
 /* Asks `to` `text` with a raw request; its answer's text in out. */
 static void ask(sky_node *node, sky_addr_t to, const char *text, char *out, size_t size)
@@ -41,7 +41,7 @@ static double process_cpu_s(void)
 
 /* The driver's "VERB ECHO N", timed (and in *cpu, the process's CPU
  * seconds, if cpu is not NULL); checks the answer. */
-static double drive(sky_node *node, sky_addr_t driver, sky_addr_t echo, const char *verb, int n, const char *want,
+double lua_drive(sky_node *node, sky_addr_t driver, sky_addr_t echo, const char *verb, int n, const char *want,
                     double *cpu)
 {
     char cmd[96], out[256];
@@ -57,8 +57,8 @@ static double drive(sky_node *node, sky_addr_t driver, sky_addr_t echo, const ch
 void bench_lua_call(sky_node *node)
 {
     sky_addr_t echo = spawn(node, "lua", "bench_echo"), driver = spawn(node, "lua", DRIVER);
-    drive(node, driver, echo, "call", 1000, "ok", NULL); /* warm: fibers pooled, heaps grown */
-    double cpu, s = drive(node, driver, echo, "call", LUA_CALL_N, "ok", &cpu);
+    lua_drive(node, driver, echo, "call", 1000, "ok", NULL); /* warm: fibers pooled, heaps grown */
+    double cpu, s = lua_drive(node, driver, echo, "call", LUA_CALL_N, "ok", &cpu);
     out_int("lua_call_n", LUA_CALL_N);
     out_int("lua_call_rt_per_s", LUA_CALL_N / s);
     out_f("lua_call_rt_us", s * 1e6 / LUA_CALL_N);
@@ -70,7 +70,7 @@ void bench_lua_send(sky_node *node)
     sky_addr_t echo = spawn(node, "lua", "bench_echo"), driver = spawn(node, "lua", DRIVER);
     char want[32];
     snprintf(want, sizeof want, "%d", LUA_SEND_N);
-    double s = drive(node, driver, echo, "send", LUA_SEND_N, want, NULL);
+    double s = lua_drive(node, driver, echo, "send", LUA_SEND_N, want, NULL);
     out_int("lua_send_n", LUA_SEND_N);
     out_int("lua_send_msgs_per_s", LUA_SEND_N / s);
 }

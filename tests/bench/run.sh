@@ -11,7 +11,7 @@
 #   SKY_BENCH         the sky_bench binary (required; make bench sets it)
 #   SKY_BENCH_ROUNDS  rounds (default 3)
 #   SKY_BENCH_ONLY    benchmarks to run (default "ring pingpong fanin spawn payload lua process
-#                     supervisor"; the Erlang peer has no lua* benchmarks:
+#                     supervisor cluster"; the Erlang peer has no lua* and cluster benchmarks:
 #                     Skynet's figures for them are in docs/benchmarks.md; Erlang's
 #                     process and supervisor figures come from tests/bench/process_bench.erl
 #                     and tests/bench/sup_bench.erl)
@@ -22,7 +22,7 @@ set -u
 
 bench=${SKY_BENCH:?SKY_BENCH must name the sky_bench binary}
 rounds=${SKY_BENCH_ROUNDS:-3}
-only=${SKY_BENCH_ONLY:-ring pingpong fanin spawn payload lua process supervisor}
+only=${SKY_BENCH_ONLY:-ring pingpong fanin spawn payload lua process supervisor cluster}
 extra=${SKY_BENCH_ARGS:-}
 srcdir=${SKY_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 peers=${SKY_PEERS:-$(dirname "$srcdir")/shared/peers}
@@ -78,7 +78,7 @@ for ((r = 1; r <= rounds; r++)); do
         # shellcheck disable=SC2086 # extra holds separate options
         run_one "$tmp/sky.txt" "round $r sky" "$bench" "$b" $extra
         case $b in
-        lua*) ;; # no Erlang twin: Skynet's figures are in docs/benchmarks.md
+        lua* | cluster) ;; # no Erlang twin: Skynet's figures are in docs/benchmarks.md
         supervisor) run_sup_erlang "$r" ;;
         process | link_exit | monitor_down)
             if [ $erlang_proc = 1 ]; then
