@@ -133,7 +133,9 @@ void sky__link_close(sky__conn *k, const char *why)
         p->conn = NULL;
         if (k->up && why) {
             sky__peer_down(p, atomic_load(&p->state) == P_GONE ? P_GONE : P_DOWN, why); /* logs */
-        } else if (why) {
+        } else if (why && atomic_load(&p->state) != P_NEW) {
+            /* a member not reached yet is likely still starting: its dial
+             * errors wait until it is down ("not reached since ...") */
             sky__link_log(c, p->name, kind_of(why), "link to node '%s' (%s): %s", p->name, k->who, why);
         }
         backoff(p);
@@ -172,6 +174,13 @@ void sky__link_reap(sky__cluster *c)
         sky_free(k->stash);
         sky_free(k);
     }
+}
+
+/* Why a handshake frame could not be written: nothing to log when the
+ * other side closed first (of two crossing dials, it gave this one up). */
+static const char *hs_send_why(void)
+{
+    return errno == EPIPE || errno == ECONNRESET ? NULL : "cannot send the handshake";
 }
 
 /* Writes a handshake frame whole: a fresh socket has room for 600 bytes. */
@@ -292,7 +301,7 @@ static int handshake_in(sky__conn *k, const sky__wire_head *h, const uint8_t *pa
         return -1;
     }
     if (n && send_hs(k, out, n) != 0) {
-        sky__link_close(k, "cannot send the handshake");
+        sky__link_close(k, hs_send_why());
         return -1;
     }
     if (rc == SKY__HS_DONE) done(k);
@@ -441,7 +450,7 @@ static void conn_write(struct ev_loop *ev, ev_io *w, int revents)
         return;
     }
     if (start_hs(k) != 0) {
-        sky__link_close(k, "cannot send the handshake");
+        sky__link_close(k, hs_send_why());
         return;
     }
     ev_io_start(ev, &k->rio);
@@ -467,7 +476,7 @@ static void on_accept(struct ev_loop *ev, ev_io *w, int revents)
         sky__conn *k = conn_new(c, fd, 0, NULL);
         describe((struct sockaddr *)&sa, len, k->who, sizeof k->who);
         if (start_hs(k) != 0) {
-            sky__link_close(k, "cannot send the handshake");
+            sky__link_close(k, hs_send_why());
             continue;
         }
         ev_io_start(ev, &k->rio);
