@@ -406,6 +406,7 @@ static void enqueue(sky__peer *p, sky__wire_head *h, const uint8_t *pre, size_t 
         if (size) memcpy(b->data + prelen, data, size);
         b->src = h->source;
         b->dst = h->dest;
+        b->ready_at = p->out_takes + (p->out_len > 0);
         sky__frag_init(&b->f, h, b->data, ++p->next_msg_id, &p->c->lim);
         if (p->big_tail) p->big_tail->next = b;
         else p->big_head = b;
@@ -512,7 +513,9 @@ int sky__peer_take(sky__peer *p)
 {
     p->wlen = p->woff = 0;
     pthread_mutex_lock(&p->mu);
-    int frag = p->big_head && (p->next_big || p->out_len == 0);
+    /* alternate the lanes, but a big message whose turn it is not yet
+     * (the small lane still holds frames queued before it) waits */
+    int frag = p->big_head && (p->out_len == 0 || (p->next_big && p->out_takes >= p->big_head->ready_at));
     if (!frag && p->out_len) { /* the small lane, whole: swap buffers */
         uint8_t *b = p->wbuf;
         size_t cap = p->wcap;
@@ -522,6 +525,7 @@ int sky__peer_take(sky__peer *p)
         p->out = b;
         p->out_cap = cap;
         p->out_len = 0;
+        p->out_takes++;
         p->next_big = 1;
     } else if (frag) { /* one fragment of the oldest big message */
         sky__big *b = p->big_head;

@@ -41,7 +41,10 @@ typedef struct sky__rec {
 } sky__rec;
 
 /* A message larger than a fragment, waiting to be sent in pieces; frames
- * of its pair queued after it wait in `after` (per-pair order). */
+ * of its pair queued after it wait in `after` (per-pair order). Frames
+ * queued before it in the small lane (of its pair among them) go out
+ * first: its first fragment waits until the writer has taken the small
+ * lane `ready_at` times. */
 typedef struct sky__big {
     struct sky__big *next;
     sky__frag f;
@@ -49,6 +52,7 @@ typedef struct sky__big {
     sky_addr_t src, dst;
     uint8_t *after;
     size_t after_len, after_cap;
+    uint64_t ready_at;
 } sky__big;
 
 typedef struct sky__conn sky__conn;
@@ -65,6 +69,7 @@ typedef struct sky__peer {
     _Atomic int state;
     uint8_t *out; /* frames of the small lane, in order */
     size_t out_len, out_cap;
+    uint64_t out_takes; /* times the writer took the small lane */
     sky__big *big_head, *big_tail;
     size_t queued; /* bytes not yet written: lanes, bigs and the writer's */
     sky__pend *pend; /* open addressing, cap a power of 2 */

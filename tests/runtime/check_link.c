@@ -631,6 +631,66 @@ START_TEST(link_queue_drains_to_zero)
 }
 END_TEST
 
+/* "orderly": counts oneways that come numbered 1, 2, 3... (a uint32 first)
+ * and those that come out of turn. */
+static atomic_int in_turn, out_of_turn;
+
+static int orderly_handle(void *st, sky_ctx *ctx, const sky_msg *m)
+{
+    (void)st, (void)ctx;
+    uint32_t n = 0;
+    if (m->kind != SKY_ONEWAY || m->size < sizeof n) return 0;
+    memcpy(&n, m->data, sizeof n);
+    if (n == (uint32_t)atomic_load(&in_turn) + 1) atomic_fetch_add(&in_turn, 1);
+    else atomic_fetch_add(&out_of_turn, 1);
+    return 0;
+}
+
+static const sky_module orderly_module = {"orderly", NULL, NULL, orderly_handle, NULL};
+
+static int send_numbered(sky_node *n, sky_addr_t to, uint32_t num, size_t size)
+{
+    sky_msg m = {.type_id = 1, .data = calloc(1, size), .size = size};
+    memcpy(m.data, &num, sizeof num);
+    return sky_node_send(n, to, &m);
+}
+
+/* One pair's small and fragmented messages, mixed, arrive in the order
+ * sent: a message over a fragment queued right behind a small one of its
+ * pair (still in the small lane) waits for it. The receiver refuses a
+ * pair's message that comes between the fragments of its big one by
+ * ending the link, so a writer that let the big one go first lost both. */
+START_TEST(link_pair_order_small_then_big)
+{
+    snprintf(log_path, sizeof log_path, "/tmp/sky-link-XXXXXX");
+    close(mkstemp(log_path));
+    atomic_store(&in_turn, 0);
+    atomic_store(&out_of_turn, 0);
+    pair p;
+    pair_init(&p);
+    start_member(&p, 0, secret);
+    start_member(&p, 1, secret);
+    ck_assert_int_eq(sky_node_register_module(p.node[1], &orderly_module), 0);
+    sky_addr_t s = tu_spawn(p.node[1], "orderly", "");
+    ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
+    uint32_t num = 0;
+    for (int i = 0; i < 300; i++) { /* two small, one big: the writer may have taken the first alone */
+        for (int k = 0; k < 3; k++) {
+            ck_assert(TU_WAIT(send_numbered(p.node[0], s, num + 1, k < 2 ? 10 : 65536 + 100) == 0, 2000));
+            num++;
+        }
+    }
+    ck_assert_msg(TU_WAIT(atomic_load(&in_turn) == (int)num, 5000), "%d of %u came in turn, %d out of turn",
+                  atomic_load(&in_turn), num, atomic_load(&out_of_turn));
+    ck_assert_int_eq(atomic_load(&out_of_turn), 0);
+    ck_assert_int_eq(tu_file_count(log_path, "is down"), 0);
+    sky_node_free(p.node[0]);
+    sky_node_free(p.node[1]);
+    unlink(log_path);
+    log_path[0] = '\0';
+}
+END_TEST
+
 static size_t count_nodes(sky_node *n) { return sky_node_nodes(n, NULL, 0); }
 
 START_TEST(link_membership_update)
@@ -684,6 +744,7 @@ Suite *link_suite(void)
     tcase_add_test(tc, link_slow_receiver);
     tcase_add_test(tc, link_queue_drains_to_zero);
     tcase_add_test(tc, link_membership_update);
+    tcase_add_test(tc, link_pair_order_small_then_big);
     suite_add_tcase(s, tc);
     return s;
 }
