@@ -438,8 +438,8 @@ static void mark_dirty(sky__peer *p)
 static void take_small(sky__peer *p);
 static void write_direct(sky__peer *p, int fd);
 
-#define REFUSED_MAX 4096
-#define DIRECT_GAP_NS 20000 /* a sender writes itself only after this long with nothing queued */ /* senders told when a link drains; more are not */
+#define REFUSED_MAX 4096    /* senders told when a link drains; more are not */
+#define DIRECT_GAP_NS 20000 /* a sender writes itself only after this long with nothing queued */
 
 /* Remembers a sender refused for a full queue (under p->mu). */
 static void note_refused(sky__peer *p, sky_addr_t who)
@@ -454,52 +454,62 @@ static void note_refused(sky__peer *p, sky_addr_t who)
     p->refused[p->nrefused++] = who;
 }
 
+/* The frame header for mail m to `to` on p's link, and the name prefix
+ * of a name address (pre, *prelen); *size the payload bytes that go.
+ * Returns 0 or the send's error. */
+static int frame_of(sky__cluster *c, sky__peer *p, sky_addr_t to, const sky__mail *m, sky__wire_head *h,
+                    uint8_t pre[1 + NAME_MAX_LEN], size_t *prelen, size_t *size)
+{
+    int kind = m->kind;
+    /* from outside any service (sky_node_send, sky_node_kill): this node's
+     * serial 0, so the frame still says which node it is from */
+    *h = (sky__wire_head){.source = m->source ? m->source : SKY_ADDR(c->self_id, 0), .dest = to,
+                          .session = m->session, .type_id = m->type_id};
+    *prelen = 0;
+    *size = m->size;
+    if (kind >= SKY_REQUEST && kind <= SKY_ONEWAY) {
+        h->kind = SKY__W_MESSAGE;
+        h->mail = (uint16_t)kind;
+    } else if (kind == SKY_TEXT) {
+        h->kind = SKY__W_MESSAGE;
+        h->mail = SKY__W_TEXT;
+    } else if (sky__is_signal(kind) && kind <= SKY__EXITTO) {
+        h->kind = SKY__W_SIGNAL;
+        h->mail = (uint16_t)(kind - SKY__KILL + 1);
+        if (*size > c->lim.frag_size) *size = c->lim.frag_size; /* an exit's text */
+    } else {
+        return SKY_EINVAL; /* timers, socket events: never for another node */
+    }
+    if (!p) return SKY_ENOSVC;
+    if (SKY_ADDR_SERIAL(to) & SKY__NAME_SERIAL) {
+        const char *name = h->kind == SKY__W_MESSAGE ? name_of(c, to) : NULL; /* links and monitors want an address */
+        if (!name) return SKY_ENOSVC;
+        *prelen = 1 + strlen(name);
+        pre[0] = (uint8_t)(*prelen - 1);
+        memcpy(pre + 1, name, *prelen - 1);
+        h->flags = SKY__WF_NAMED;
+        h->dest = SKY_ADDR(p->id, 0);
+    }
+    return *prelen + *size > c->lim.max_message ? SKY_ELIMIT : 0;
+}
+
 int sky__cluster_deliver(sky_node *node, sky_addr_t to, sky__mail *m)
 {
     sky__cluster *c = sky__node_hooks(node)->cluster;
     sky__peer *p = atomic_load_explicit(&c->by_id[SKY_ADDR_NODE(to)], memory_order_acquire);
-    int kind = m->kind, rc = 0;
-    /* from outside any service (sky_node_send, sky_node_kill): this node's
-     * serial 0, so the frame still says which node it is from */
-    sky_addr_t source = m->source ? m->source : SKY_ADDR(c->self_id, 0);
-    sky__wire_head h = {.source = source, .dest = to, .session = m->session, .type_id = m->type_id};
-    if (kind >= SKY_REQUEST && kind <= SKY_ONEWAY) {
-        h.kind = SKY__W_MESSAGE;
-        h.mail = (uint16_t)kind;
-    } else if (kind == SKY_TEXT) {
-        h.kind = SKY__W_MESSAGE;
-        h.mail = SKY__W_TEXT;
-    } else if (sky__is_signal(kind) && kind <= SKY__EXITTO) {
-        h.kind = SKY__W_SIGNAL;
-        h.mail = (uint16_t)(kind - SKY__KILL + 1);
-    } else {
-        rc = SKY_EINVAL; /* timers, socket events: never for another node */
-    }
-    const char *name = NULL;
+    sky__wire_head h;
     uint8_t pre[1 + NAME_MAX_LEN];
-    size_t prelen = 0, size = m->size;
-    if (rc == 0 && !p) rc = SKY_ENOSVC;
-    if (rc == 0 && (SKY_ADDR_SERIAL(to) & SKY__NAME_SERIAL)) {
-        name = h.kind == SKY__W_MESSAGE ? name_of(c, to) : NULL; /* links and monitors want an address */
-        if (!name) rc = SKY_ENOSVC;
-        else {
-            prelen = 1 + strlen(name);
-            pre[0] = (uint8_t)(prelen - 1);
-            memcpy(pre + 1, name, prelen - 1);
-            h.flags = SKY__WF_NAMED;
-            h.dest = SKY_ADDR(p->id, 0);
-        }
-    }
-    if (rc == 0 && h.kind == SKY__W_SIGNAL && size > p->c->lim.frag_size) size = p->c->lim.frag_size; /* a text */
-    if (rc == 0 && prelen + size > c->lim.max_message) rc = SKY_ELIMIT;
+    size_t prelen, size;
+    int kind = m->kind, rc = frame_of(c, p, to, m, &h, pre, &prelen, &size);
     if (rc < 0) {
         sky__mail_free(m);
         return rc;
     }
     pthread_mutex_lock(&p->mu);
     int st = atomic_load_explicit(&p->state, memory_order_relaxed), direct = 0, fd = -1;
-    if (st == P_DOWN || st == P_GONE) rc = SKY_ENODEDOWN;
-    else if (bounded(kind) && p->queued >= c->high) {
+    if (st == P_DOWN || st == P_GONE) {
+        rc = SKY_ENODEDOWN;
+    } else if (bounded(kind) && p->queued >= c->high) {
         rc = SKY_EBUSY;
         p->busy++;
         note_refused(p, m->source);
