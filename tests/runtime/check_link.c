@@ -110,6 +110,19 @@ static void pair_init(pair *p)
     }
 }
 
+/* Both members started, with the test secret. */
+static void pair_up(pair *p)
+{
+    pair_init(p);
+    start_member(p, 0, secret);
+    start_member(p, 1, secret);
+}
+
+static void pair_free(pair *p)
+{
+    for (int i = 0; i < 2; i++) sky_node_free(p->node[i]);
+}
+
 static int is_up(sky_node *n, const char *name)
 {
     sky_node_info info[4];
@@ -122,9 +135,7 @@ static int is_up(sky_node *n, const char *name)
 START_TEST(link_calls)
 {
     pair p;
-    pair_init(&p);
-    start_member(&p, 0, secret);
-    start_member(&p, 1, secret);
+    pair_up(&p);
     sky_addr_t svc = tu_spawn(p.node[1], "named", "svc");
     ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1 && is_up(p.node[1], "a") == 1, 3000));
 
@@ -159,8 +170,7 @@ START_TEST(link_calls)
     ck_assert_uint_eq(reply.size, big);
     for (size_t i = 0; i < big; i++) ck_assert_int_eq(((char *)reply.data)[i], (char)('a' + i % 26));
     free(reply.data);
-    sky_node_free(p.node[0]);
-    sky_node_free(p.node[1]);
+    pair_free(&p);
 }
 END_TEST
 
@@ -184,9 +194,7 @@ static void *call_and_wait(void *arg)
 START_TEST(link_node_down)
 {
     pair p;
-    pair_init(&p);
-    start_member(&p, 0, secret);
-    start_member(&p, 1, secret);
+    pair_up(&p);
     sky_addr_t svc = tu_spawn(p.node[1], "named", "svc");
     ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
     waiter w = {.node = p.node[0], .to = svc};
@@ -215,8 +223,7 @@ START_TEST(link_node_down)
     ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
     ck_assert_int_eq(tu_call_text(p.node[0], sky_node_whereis(p.node[0], "svc@b"), 1, "back", out, sizeof out), 0);
     ck_assert_int_eq(tu_call_text(p.node[0], svc, 1, "old", out, sizeof out), SKY_ENOSVC);
-    sky_node_free(p.node[0]);
-    sky_node_free(p.node[1]);
+    pair_free(&p);
 }
 END_TEST
 
@@ -233,8 +240,7 @@ START_TEST(link_wrong_secret)
     char out[128];
     /* not reached since it started: down once cluster_down_ms passed */
     ck_assert(TU_WAIT(tu_call_text(p.node[0], svc, 1, "x", out, sizeof out) == SKY_ENODEDOWN, 3000));
-    sky_node_free(p.node[0]);
-    sky_node_free(p.node[1]);
+    pair_free(&p);
 }
 END_TEST
 
@@ -362,9 +368,7 @@ START_TEST(link_process_model)
     static watch_rec rec;
     wrec = &rec;
     pair p;
-    pair_init(&p);
-    start_member(&p, 0, secret);
-    start_member(&p, 1, secret);
+    pair_up(&p);
     ck_assert_int_eq(sky_node_register_module(p.node[0], &watcher_module), 0);
     sky_addr_t w = tu_spawn(p.node[0], "watcher", "");
     ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
@@ -392,8 +396,7 @@ START_TEST(link_process_model)
     ck_assert_int_eq(atomic_load(&rec.node_up), 0); /* it was up before the monitor */
     start_member(&p, 1, secret);
     ck_assert(TU_WAIT(atomic_load(&rec.node_up) == 1, 3000));
-    sky_node_free(p.node[0]);
-    sky_node_free(p.node[1]);
+    pair_free(&p);
 }
 END_TEST
 
@@ -403,9 +406,7 @@ START_TEST(link_flow_control)
     wrec = &rec;
     high_water = 8192, low_water = 2048;
     pair p;
-    pair_init(&p);
-    start_member(&p, 0, secret);
-    start_member(&p, 1, secret);
+    pair_up(&p);
     ck_assert_int_eq(sky_node_register_module(p.node[0], &watcher_module), 0);
     ck_assert_int_eq(sky_node_register_module(p.node[1], &slow_module), 0);
     sky_addr_t w = tu_spawn(p.node[0], "watcher", "");
@@ -425,8 +426,7 @@ START_TEST(link_flow_control)
     ck_assert(TU_WAIT((int)tu_stat(p.node[1], s).received == atomic_load(&rec.sent), 10000));
     ck_assert_uint_eq(tu_stat(p.node[1], s).dropped, 0);
     high_water = low_water = 0;
-    sky_node_free(p.node[0]);
-    sky_node_free(p.node[1]);
+    pair_free(&p);
 }
 END_TEST
 
@@ -591,9 +591,7 @@ START_TEST(link_slow_receiver)
     static watch_rec rec;
     wrec = &rec;
     pair p;
-    pair_init(&p);
-    start_member(&p, 0, secret);
-    start_member(&p, 1, secret);
+    pair_up(&p);
     ck_assert_int_eq(sky_node_register_module(p.node[0], &watcher_module), 0);
     ck_assert_int_eq(sky_node_register_module(p.node[1], &slow_module), 0);
     sky_addr_t w = tu_spawn(p.node[0], "watcher", "");
@@ -605,8 +603,7 @@ START_TEST(link_slow_receiver)
     ck_assert(TU_WAIT(tu_stat(p.node[1], s).received == 300, 5000));
     ck_assert_uint_eq(tu_stat(p.node[1], s).dropped, 0);
     ck_assert_int_eq(is_up(p.node[0], "b"), 1);
-    sky_node_free(p.node[0]);
-    sky_node_free(p.node[1]);
+    pair_free(&p);
 }
 END_TEST
 
@@ -623,9 +620,7 @@ START_TEST(link_queue_drains_to_zero)
 {
     high_water = 40, low_water = 10;
     pair p;
-    pair_init(&p);
-    start_member(&p, 0, secret);
-    start_member(&p, 1, secret);
+    pair_up(&p);
     sky_addr_t s = tu_spawn(p.node[1], "named", "");
     ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
     size_t sizes[] = {2 * 65536, 65536 + 1, 3 * 65536, 100, 65536 * 2 - 1};
@@ -635,8 +630,7 @@ START_TEST(link_queue_drains_to_zero)
         ck_assert_msg(TU_WAIT(tu_stat(p.node[1], s).received == i + 1, 2000), "message %zu (%zu bytes): received %llu", i, sizes[i], (unsigned long long)tu_stat(p.node[1], s).received);
     }
     high_water = low_water = 0;
-    sky_node_free(p.node[0]);
-    sky_node_free(p.node[1]);
+    pair_free(&p);
 }
 END_TEST
 
@@ -676,9 +670,7 @@ START_TEST(link_pair_order_small_then_big)
     atomic_store(&in_turn, 0);
     atomic_store(&out_of_turn, 0);
     pair p;
-    pair_init(&p);
-    start_member(&p, 0, secret);
-    start_member(&p, 1, secret);
+    pair_up(&p);
     ck_assert_int_eq(sky_node_register_module(p.node[1], &orderly_module), 0);
     sky_addr_t s = tu_spawn(p.node[1], "orderly", "");
     ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
@@ -693,8 +685,7 @@ START_TEST(link_pair_order_small_then_big)
                   atomic_load(&in_turn), num, atomic_load(&out_of_turn));
     ck_assert_int_eq(atomic_load(&out_of_turn), 0);
     ck_assert_int_eq(tu_file_count(log_path, "is down"), 0);
-    sky_node_free(p.node[0]);
-    sky_node_free(p.node[1]);
+    pair_free(&p);
     unlink(log_path);
     log_path[0] = '\0';
 }
@@ -705,9 +696,7 @@ static size_t count_nodes(sky_node *n) { return sky_node_nodes(n, NULL, 0); }
 START_TEST(link_membership_update)
 {
     pair p;
-    pair_init(&p);
-    start_member(&p, 0, secret);
-    start_member(&p, 1, secret);
+    pair_up(&p);
     sky_addr_t svc = tu_spawn(p.node[1], "named", "svc");
     ck_assert(TU_WAIT(is_up(p.node[0], "b") == 1, 3000));
     char err[256];
@@ -734,8 +723,7 @@ START_TEST(link_membership_update)
     ck_assert_ptr_nonnull(strstr(err, "must stay"));
     ck_assert_uint_eq(count_nodes(p.node[0]), 3);
     ck_assert_int_eq(is_up(p.node[0], "b"), 1);
-    sky_node_free(p.node[0]);
-    sky_node_free(p.node[1]);
+    pair_free(&p);
 }
 END_TEST
 
