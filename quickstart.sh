@@ -32,6 +32,8 @@ PACKAGES=(
 	nanopb libnanopb-dev check valgrind
 	# the cluster handshake's HMAC-SHA256 and nonces
 	libsodium-dev
+	# the protobuf JSON mapping (runtime/schema/pbjson.c) parses with it
+	libjansson-dev
 	# the Lua codec interop test (tests/lua/interop/) decodes with it
 	python3 python3-protobuf
 )

@@ -119,36 +119,6 @@ static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *d)
     return m;
 }
 
-/* A map field: protoc makes `map<K, V> x_y = n` a repeated XYEntry nested in
- * the message with fields key = 1 and value = 2. protobuf-c keeps no
- * map_entry flag, so recognise that shape. */
-static int is_map(const ProtobufCMessageDescriptor *parent,
-                  const ProtobufCFieldDescriptor *f)
-{
-    if (f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_MESSAGE)
-        return 0;
-    const ProtobufCMessageDescriptor *d = f->descriptor;
-    if (d->n_fields != 2 || d->fields[0].id != 1 || d->fields[1].id != 2 ||
-        strcmp(d->fields[0].name, "key") != 0 || strcmp(d->fields[1].name, "value") != 0)
-        return 0;
-    char want[256];
-    size_t n = 0;
-    int up = 1;
-    for (const char *p = f->name; *p && n + 6 < sizeof want; p++) {
-        if (*p == '_') {
-            up = 1;
-            continue;
-        }
-        want[n++] = up && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
-        up = 0;
-    }
-    memcpy(want + n, "Entry", 6);
-    size_t pl = strlen(parent->name);
-    return strcmp(d->short_name, want) == 0 &&
-           strncmp(d->name, parent->name, pl) == 0 &&
-           d->name[pl] == '.' && strcmp(d->name + pl + 1, d->short_name) == 0;
-}
-
 static int enc_msg(enc *e, int idx, const ProtobufCMessageDescriptor *d,
                    ProtobufCMessage *m);
 
@@ -472,7 +442,7 @@ static int enc_field(enc *e, const ProtobufCMessageDescriptor *d,
                      int vi, size_t parent_len)
 {
     if (f->label == PROTOBUF_C_LABEL_REPEATED)
-        return is_map(d, f) ? enc_map(e, f, m, vi) : enc_repeated(e, f, m, vi);
+        return sky__pb_is_map(d, f) ? enc_map(e, f, m, vi) : enc_repeated(e, f, m, vi);
     void *slot = (char *)m + f->offset;
     if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
         uint32_t *c = (uint32_t *)((char *)m + f->quantifier_offset);
@@ -693,7 +663,7 @@ static int check_strings(enc *e, const ProtobufCMessageDescriptor *d,
             continue;
         }
         size_t old = path_push(e, ".%s", f->name);
-        int map = is_map(d, f), rc = 0;
+        int map = sky__pb_is_map(d, f), rc = 0;
         for (size_t j = 0; j < n && rc == 0; j++) {
             const void *p = ((void *const *)slot)[j];
             size_t o = f->label == PROTOBUF_C_LABEL_REPEATED && !map
@@ -785,7 +755,7 @@ static void dec_field(lua_State *L, const ProtobufCMessageDescriptor *d,
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
         size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
         const char *arr = *(char *const *)slot;
-        if (is_map(d, f)) {
+        if (sky__pb_is_map(d, f)) {
             const ProtobufCMessageDescriptor *ed = f->descriptor;
             lua_createtable(L, 0, (int)(n < 1024 ? n : 1024));
             for (size_t i = 0; i < n; i++) {

@@ -45,3 +45,30 @@ void sky__message_init(const ProtobufCMessageDescriptor *d, ProtobufCMessage *m)
             memcpy(slot, f->default_value, sky__pb_value_size(f->type));
     }
 }
+
+/* The shape protoc gives a map field: see msginit.h. */
+int sky__pb_is_map(const ProtobufCMessageDescriptor *parent, const ProtobufCFieldDescriptor *f)
+{
+    if (f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_MESSAGE)
+        return 0;
+    const ProtobufCMessageDescriptor *d = f->descriptor;
+    if (d->n_fields != 2 || d->fields[0].id != 1 || d->fields[1].id != 2 ||
+        strcmp(d->fields[0].name, "key") != 0 || strcmp(d->fields[1].name, "value") != 0)
+        return 0;
+    char want[256];
+    size_t n = 0;
+    int up = 1;
+    for (const char *p = f->name; *p && n + 6 < sizeof want; p++) {
+        if (*p == '_') {
+            up = 1;
+            continue;
+        }
+        want[n++] = up && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
+        up = 0;
+    }
+    memcpy(want + n, "Entry", 6);
+    size_t pl = strlen(parent->name);
+    return strcmp(d->short_name, want) == 0 &&
+           strncmp(d->name, parent->name, pl) == 0 &&
+           d->name[pl] == '.' && strcmp(d->name + pl + 1, d->short_name) == 0;
+}

@@ -15,4 +15,10 @@ void sky__message_init(const ProtobufCMessageDescriptor *d, ProtobufCMessage *m)
  * strings and messages). */
 size_t sky__pb_value_size(ProtobufCType type);
 
+/* 1 if f, a field of message parent, is a map field: protoc makes `map<K,
+ * V> x_y = n` a repeated XYEntry nested in the message with fields key = 1
+ * and value = 2, and protobuf-c keeps no map_entry flag, so this
+ * recognises that shape. */
+int sky__pb_is_map(const ProtobufCMessageDescriptor *parent, const ProtobufCFieldDescriptor *f);
+
 #endif

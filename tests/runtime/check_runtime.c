@@ -26,6 +26,7 @@ int main(void)
     srunner_add_suite(sr, gate_suite());
     srunner_add_suite(sr, misbehave_suite());
     srunner_add_suite(sr, cluster_suite());
+    srunner_add_suite(sr, pbjson_suite());
     srunner_add_suite(sr, link_suite());
     return sky_test_run(sr, "check_runtime");
 }

@@ -36,6 +36,7 @@ Suite *gate_suite(void);
 Suite *misbehave_suite(void);
 Suite *cluster_suite(void);
 Suite *link_suite(void);
+Suite *pbjson_suite(void);
 
 /* Per-test time limit in seconds (Check scales it by CK_TIMEOUT_MULTIPLIER). */
 #define TU_TEST_TIMEOUT 20
